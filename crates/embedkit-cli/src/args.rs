@@ -1,0 +1,89 @@
+//! Command-line arguments (the raw, parsed form; commands resolve them).
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// embedkit: text, words and images into vectors.
+#[derive(Debug, Parser)]
+#[command(name = "embedkit", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Worker threads for inference (default: one per core).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Embed texts with a sentence-embedding model.
+    Embed(EmbedArgs),
+    /// Print the model's similarity matrix of two or more texts.
+    Similarity(SimilarityArgs),
+    /// Describe a model: architecture, dimensions, max length, pooling, prompts.
+    Info(InfoArgs),
+}
+
+/// Which model, and how to prompt it.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// Model folder, or hub id such as sentence-transformers/all-MiniLM-L6-v2.
+    #[arg(long, short)]
+    pub model: String,
+    /// Use the model's named prompt (e.g. query).
+    #[arg(long, conflicts_with = "prompt")]
+    pub prompt_name: Option<String>,
+    /// Put this literal text in front of every input.
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// Keep the first N dimensions and re-normalize (Matryoshka).
+    #[arg(long)]
+    pub dimensions: Option<usize>,
+    /// L2-normalize the embeddings even if the model does not.
+    #[arg(long)]
+    pub normalize: bool,
+    /// Texts per forward pass.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Read texts from a file: .json (array of strings), .jsonl (strings or {"text": ...}),
+    /// - (stdin, one per line), anything else one text per line.
+    #[arg(long, short)]
+    pub input: Option<PathBuf>,
+    /// Write a .json array of arrays, a .npy float32 matrix, or .jsonl lines (default:
+    /// JSON lines on stdout).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Texts to embed.
+    pub texts: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimilarityArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Print the matrix as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Texts to compare (at least two).
+    #[arg(required = true, num_args = 2..)]
+    pub texts: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Model folder, or hub id.
+    #[arg(long, short)]
+    pub model: String,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,50 @@
+//! `embedkit info`.
+
+use crate::args::InfoArgs;
+use anyhow::Result;
+use std::io::Write;
+
+pub fn run(a: InfoArgs) -> Result<()> {
+    let model = super::load_model(&a.model)?;
+    let info = model.info();
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &info)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(out, "model:          {}", info.path)?;
+    writeln!(out, "architecture:   {}", info.architecture)?;
+    writeln!(out, "hidden size:    {}", info.hidden_size)?;
+    writeln!(out, "dimensions:     {}", info.dimensions)?;
+    writeln!(out, "max length:     {} tokens", info.max_seq_length)?;
+    writeln!(
+        out,
+        "pooling:        {}{}",
+        info.pooling.join(" + "),
+        if info.include_prompt { "" } else { " (prompt tokens excluded)" }
+    )?;
+    if info.dense_layers > 0 {
+        writeln!(out, "dense layers:   {}", info.dense_layers)?;
+    }
+    writeln!(out, "normalize:      {}", if info.normalize { "yes" } else { "no" })?;
+    writeln!(out, "similarity:     {}", info.similarity)?;
+    let prompts: Vec<_> = info.prompts.iter().filter(|(_, p)| !p.is_empty()).collect();
+    if prompts.is_empty() {
+        writeln!(out, "prompts:        none")?;
+    } else {
+        writeln!(out, "prompts:")?;
+        for (name, text) in prompts {
+            let default = if info.default_prompt_name.as_deref() == Some(name.as_str()) {
+                " (default)"
+            } else {
+                ""
+            };
+            writeln!(out, "  {name}{default}: {text:?}")?;
+        }
+    }
+    for note in &info.notes {
+        writeln!(out, "note:           {note}")?;
+    }
+    Ok(())
+}

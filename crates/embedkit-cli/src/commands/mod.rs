@@ -1,0 +1,60 @@
+//! One module per subcommand.
+
+mod embed;
+mod info;
+mod similarity;
+
+use crate::args::{Cli, Command, ModelArgs};
+use anyhow::{Context, Result};
+use embedkit_models::{EmbedOptions, Prompt, SentenceEmbedder};
+
+/// Runs the chosen subcommand.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Embed(a) => embed::run(a, cli.quiet),
+        Command::Similarity(a) => similarity::run(a, cli.quiet),
+        Command::Info(a) => info::run(a),
+    }
+}
+
+fn load_model(spec: &str) -> Result<SentenceEmbedder> {
+    SentenceEmbedder::load(spec).with_context(|| format!("cannot load model {spec}"))
+}
+
+fn embed_options(a: &ModelArgs) -> EmbedOptions {
+    EmbedOptions {
+        prompt: match (&a.prompt_name, &a.prompt) {
+            (Some(name), _) => Prompt::Named(name.clone()),
+            (None, Some(text)) => Prompt::Text(text.clone()),
+            (None, None) => Prompt::Default,
+        },
+        dimensions: a.dimensions,
+        normalize: a.normalize,
+        batch_size: a.batch_size,
+    }
+}
+
+/// Embeds with a progress bar on stderr when there is more than one batch.
+fn embed_texts(
+    model: &SentenceEmbedder,
+    texts: &[String],
+    options: &EmbedOptions,
+    quiet: bool,
+) -> Result<Vec<Vec<f32>>> {
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let bar = if quiet || texts.len() <= options.batch_size {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let bar = indicatif::ProgressBar::new(texts.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} texts  {per_sec}  eta {eta}",
+            )
+            .expect("static template"),
+        );
+        bar
+    };
+    let out = model.embed_with_progress(&refs, options, |n| bar.inc(n as u64));
+    bar.finish_and_clear();
+    Ok(out?)
+}

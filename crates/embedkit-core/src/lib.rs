@@ -1,0 +1,20 @@
+//! Plain data shared by every embedkit crate: operations on embedding vectors (normalization,
+//! Matryoshka truncation), the similarity functions sentence-transformers offers, and the
+//! `.npy` format used to exchange matrices with NumPy.
+//!
+//! Nothing here loads models or touches the network.
+//!
+//! ```
+//! use embedkit_core::{vector, Similarity};
+//! let mut v = vec![3.0_f32, 4.0, 12.0];
+//! vector::truncate_and_normalize(&mut v, 2);
+//! assert_eq!(v, vec![0.6, 0.8]);
+//! assert_eq!(Similarity::Dot.score(&v, &v), 1.0);
+//! ```
+#![deny(missing_docs)]
+
+pub mod npy;
+mod similarity;
+pub mod vector;
+
+pub use similarity::{ParseSimilarityError, Similarity};

@@ -1,0 +1,24 @@
+//! CPU kernels behind every embedkit model: matrix products, layer/RMS norms, activations,
+//! softmax and dot products on `f32` slices.
+//!
+//! This is the only crate allowed to use `unsafe` (SIMD leaf functions selected at runtime).
+//! It knows nothing about models, tokenizers or files.
+//!
+//! * [`isa`] picks the instruction set once per process (`EMBEDKIT_ISA=scalar|avx2` forces one,
+//!   so tests can cover every path on any machine).
+//! * [`linear`] runs `y = x · Wᵀ + b` over packed token rows with the `gemm` crate.
+//! * [`ops`] holds the element-wise and row-wise kernels.
+//!
+//! ```
+//! use embedkit_kernels::ops;
+//! let mut row = [1.0_f32, 2.0, 3.0];
+//! ops::softmax_in_place(&mut row);
+//! assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+//! ```
+#![deny(missing_docs)]
+
+pub mod attention;
+pub mod isa;
+pub mod linear;
+pub mod math;
+pub mod ops;

@@ -1,0 +1,252 @@
+//! Element-wise and row-wise kernels on `f32` slices, dispatched on [`crate::isa::current`].
+//!
+//! Each kernel has one generic body (in `body`) compiled twice: once plainly and once inside
+//! an `avx2,fma` leaf function. Work on large matrices is split across rayon threads by rows.
+
+use crate::isa::{self, Isa};
+use crate::math::{self, MulAdd};
+use rayon::prelude::*;
+
+/// Below this many elements a kernel runs on the calling thread: spreading it costs more.
+const PARALLEL_MIN_ELEMS: usize = 1 << 15;
+
+/// Activation functions found in model configs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// Exact GELU (PyTorch `approximate='none'`, HF `gelu`).
+    GeluErf,
+    /// Tanh-approximated GELU (HF `gelu_new`, `gelu_pytorch_tanh`).
+    GeluTanh,
+    /// `max(0, x)`.
+    Relu,
+    /// `x · sigmoid(x)`.
+    Silu,
+    /// Hyperbolic tangent (sentence-transformers Dense default).
+    Tanh,
+    /// No-op.
+    Identity,
+}
+
+mod body {
+    use super::*;
+
+    #[inline(always)]
+    pub fn activate<M: MulAdd>(x: &mut [f32], act: Activation) {
+        match act {
+            Activation::GeluErf => x.iter_mut().for_each(|v| *v = math::gelu_erf::<M>(*v)),
+            Activation::GeluTanh => x.iter_mut().for_each(|v| *v = math::gelu_tanh::<M>(*v)),
+            Activation::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Activation::Silu => x.iter_mut().for_each(|v| *v = math::silu::<M>(*v)),
+            Activation::Tanh => x.iter_mut().for_each(|v| *v = math::tanh::<M>(*v)),
+            Activation::Identity => {}
+        }
+    }
+
+    #[inline(always)]
+    pub fn sum<M: MulAdd>(a: &[f32]) -> f32 {
+        let mut acc = [0.0_f32; 16];
+        let chunks = a.chunks_exact(16);
+        let tail = chunks.remainder();
+        for c in chunks {
+            for i in 0..16 {
+                acc[i] += c[i];
+            }
+        }
+        acc.iter().sum::<f32>() + tail.iter().sum::<f32>()
+    }
+
+    #[inline(always)]
+    pub fn dot<M: MulAdd>(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (a, b) = (&a[..n], &b[..n]);
+        let mut acc = [0.0_f32; 16];
+        let ca = a.chunks_exact(16);
+        let cb = b.chunks_exact(16);
+        let (ta, tb) = (ca.remainder(), cb.remainder());
+        for (x, y) in ca.zip(cb) {
+            for i in 0..16 {
+                acc[i] = M::mul_add(x[i], y[i], acc[i]);
+            }
+        }
+        let mut s = acc.iter().sum::<f32>();
+        for (x, y) in ta.iter().zip(tb) {
+            s = M::mul_add(*x, *y, s);
+        }
+        s
+    }
+
+    #[inline(always)]
+    pub fn axpy<M: MulAdd>(alpha: f32, x: &[f32], y: &mut [f32]) {
+        for (yi, xi) in y.iter_mut().zip(x) {
+            *yi = M::mul_add(alpha, *xi, *yi);
+        }
+    }
+
+    #[inline(always)]
+    pub fn softmax<M: MulAdd>(x: &mut [f32]) {
+        let max = x.iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v));
+        x.iter_mut().for_each(|v| *v = math::exp::<M>(*v - max));
+        let inv = 1.0 / sum::<M>(x);
+        x.iter_mut().for_each(|v| *v *= inv);
+    }
+
+    #[inline(always)]
+    pub fn layer_norm<M: MulAdd>(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+        let n = x.len() as f32;
+        let mean = sum::<M>(x) / n;
+        let mut var = [0.0_f32; 16];
+        let chunks = x.chunks_exact(16);
+        let mut tail = 0.0;
+        for v in chunks.remainder() {
+            tail += (v - mean) * (v - mean);
+        }
+        for c in chunks {
+            for i in 0..16 {
+                let d = c[i] - mean;
+                var[i] = M::mul_add(d, d, var[i]);
+            }
+        }
+        let var = (var.iter().sum::<f32>() + tail) / n;
+        let inv = 1.0 / (var + eps).sqrt();
+        for ((v, g), b) in x.iter_mut().zip(gamma).zip(beta) {
+            *v = M::mul_add((*v - mean) * inv, *g, *b);
+        }
+    }
+
+    #[inline(always)]
+    pub fn rms_norm<M: MulAdd>(x: &mut [f32], gamma: &[f32], eps: f32) {
+        let ms = dot::<M>(x, x) / x.len() as f32;
+        let inv = 1.0 / (ms + eps).sqrt();
+        for (v, g) in x.iter_mut().zip(gamma) {
+            *v = (*v * inv) * g;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! The same bodies compiled with AVX2 + FMA enabled.
+    use super::{body, Activation};
+    use crate::math::Fused;
+
+    // SAFETY (all functions): callers reach these only after `isa::current()` returned
+    // `Avx2Fma`, which requires runtime detection of both features.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn activate(x: &mut [f32], act: Activation) {
+        body::activate::<Fused>(x, act)
+    }
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+        body::dot::<Fused>(a, b)
+    }
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+        body::axpy::<Fused>(alpha, x, y)
+    }
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn softmax(x: &mut [f32]) {
+        body::softmax::<Fused>(x)
+    }
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn layer_norm(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+        body::layer_norm::<Fused>(x, gamma, beta, eps)
+    }
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn rms_norm(x: &mut [f32], gamma: &[f32], eps: f32) {
+        body::rms_norm::<Fused>(x, gamma, eps)
+    }
+}
+
+/// Calls `$f` from the AVX2 module when the process runs that path, the portable body otherwise.
+macro_rules! dispatch {
+    ($f:ident($($arg:expr),*)) => {
+        match isa::current() {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Avx2Fma` is only chosen after runtime detection of avx2 and fma.
+            Isa::Avx2Fma => unsafe { avx2::$f($($arg),*) },
+            _ => body::$f::<math::Separate>($($arg),*),
+        }
+    };
+}
+
+/// Applies `act` to every element.
+pub fn activate_in_place(x: &mut [f32], act: Activation) {
+    if x.len() >= PARALLEL_MIN_ELEMS {
+        x.par_chunks_mut(PARALLEL_MIN_ELEMS / 4)
+            .for_each(|c| dispatch!(activate(c, act)));
+    } else {
+        dispatch!(activate(x, act))
+    }
+}
+
+/// `Σ a[i]·b[i]` over the shorter length.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    dispatch!(dot(a, b))
+}
+
+/// `y += alpha · x`.
+pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+    dispatch!(axpy(alpha, x, y))
+}
+
+/// Numerically stable softmax of one row.
+pub fn softmax_in_place(x: &mut [f32]) {
+    dispatch!(softmax(x))
+}
+
+/// Layer norm of every `gamma.len()`-wide row of `x` (biased variance, as PyTorch).
+pub fn layer_norm_rows(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    let width = gamma.len();
+    let rows_per_task = (PARALLEL_MIN_ELEMS / width.max(1)).max(1);
+    x.par_chunks_mut(rows_per_task * width).for_each(|block| {
+        for row in block.chunks_exact_mut(width) {
+            dispatch!(layer_norm(row, gamma, beta, eps))
+        }
+    });
+}
+
+/// RMS norm of every `gamma.len()`-wide row of `x`: `x / sqrt(mean(x²) + eps) · gamma`.
+pub fn rms_norm_rows(x: &mut [f32], gamma: &[f32], eps: f32) {
+    let width = gamma.len();
+    let rows_per_task = (PARALLEL_MIN_ELEMS / width.max(1)).max(1);
+    x.par_chunks_mut(rows_per_task * width).for_each(|block| {
+        for row in block.chunks_exact_mut(width) {
+            dispatch!(rms_norm(row, gamma, eps))
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_norm_matches_hand_computed_values() {
+        // mean 2.5, biased var 1.25 -> normalized [-1.3416, -0.4472, 0.4472, 1.3416]
+        let mut x = [1.0, 2.0, 3.0, 4.0];
+        layer_norm_rows(&mut x, &[1.0, 2.0, 1.0, 1.0], &[0.0, 0.0, 0.5, 0.0], 0.0);
+        let want = [-1.341_640_8, -0.894_427_2, 0.947_213_6, 1.341_640_8];
+        for (g, w) in x.iter().zip(want) {
+            assert!((g - w).abs() < 1e-6, "{x:?}");
+        }
+    }
+
+    #[test]
+    fn dot_handles_lengths_that_are_not_a_multiple_of_16() {
+        let a: Vec<f32> = (0..37).map(|i| i as f32).collect();
+        let want: f32 = a.iter().map(|v| v * v).sum();
+        assert_eq!(dot(&a, &a), want);
+    }
+
+    #[test]
+    fn softmax_is_shift_invariant_and_sums_to_one() {
+        let mut a = [1000.0, 1001.0, 999.0];
+        let mut b = [0.0, 1.0, -1.0];
+        softmax_in_place(&mut a);
+        softmax_in_place(&mut b);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-7);
+        }
+        assert!((b.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,132 @@
+//! The post-LayerNorm transformer encoder block shared by BERT and MPNet, and the embedding
+//! table lookup.
+
+use crate::error::{Error, Result};
+use crate::weights::WeightFile;
+use embedkit_kernels::attention::{attention, QkvLayout, ScoreOptions};
+use embedkit_kernels::linear::Linear;
+use embedkit_kernels::ops::{self, Activation};
+use std::ops::Range;
+
+/// Maps a `hidden_act` string from `config.json` to a kernel.
+pub fn activation(name: &str) -> Result<Activation> {
+    Ok(match name {
+        "gelu" => Activation::GeluErf,
+        "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Activation::GeluTanh,
+        "relu" => Activation::Relu,
+        "silu" | "swish" => Activation::Silu,
+        other => {
+            return Err(Error::InvalidInput(format!(
+                "unsupported hidden_act {other:?}"
+            )))
+        }
+    })
+}
+
+/// Weight names of one block, which differ between architectures.
+pub struct BlockNames {
+    /// Prefix of the block, e.g. `encoder.layer.3`.
+    pub prefix: String,
+    /// Q, K, V, attention-output linear names under the prefix.
+    pub q: &'static str,
+    /// Key projection.
+    pub k: &'static str,
+    /// Value projection.
+    pub v: &'static str,
+    /// Attention output projection.
+    pub o: &'static str,
+    /// LayerNorm after attention.
+    pub attn_norm: &'static str,
+}
+
+/// Self-attention + feed-forward, each followed by residual add and LayerNorm.
+pub struct EncoderBlock {
+    qkv: Linear,
+    attn_out: Linear,
+    attn_norm: (Vec<f32>, Vec<f32>),
+    ffn_in: Linear,
+    ffn_out: Linear,
+    ffn_norm: (Vec<f32>, Vec<f32>),
+}
+
+/// Shape of the blocks of one model.
+#[derive(Clone, Copy)]
+pub struct BlockShape {
+    /// Model width.
+    pub hidden: usize,
+    /// Feed-forward width.
+    pub intermediate: usize,
+    /// Attention heads.
+    pub heads: usize,
+    /// LayerNorm epsilon.
+    pub eps: f32,
+    /// Feed-forward activation.
+    pub act: Activation,
+}
+
+impl EncoderBlock {
+    /// Loads one block; the Q, K and V projections are fused into one matrix.
+    pub fn load(w: &WeightFile, names: &BlockNames, s: BlockShape) -> Result<Self> {
+        let p = &names.prefix;
+        let h = s.hidden;
+        let q = w.linear(&format!("{p}.{}", names.q), h, h)?;
+        let k = w.linear(&format!("{p}.{}", names.k), h, h)?;
+        let v = w.linear(&format!("{p}.{}", names.v), h, h)?;
+        let qkv = Linear::concat(&[q, k, v])
+            .map_err(|e| Error::InvalidInput(format!("fusing qkv: {e:?}")))?;
+        Ok(Self {
+            qkv,
+            attn_out: w.linear(&format!("{p}.{}", names.o), h, h)?,
+            attn_norm: w.layer_norm(&format!("{p}.{}", names.attn_norm), h)?,
+            ffn_in: w.linear(&format!("{p}.intermediate.dense"), s.intermediate, h)?,
+            ffn_out: w.linear(&format!("{p}.output.dense"), h, s.intermediate)?,
+            ffn_norm: w.layer_norm(&format!("{p}.output.LayerNorm"), h)?,
+        })
+    }
+
+    /// Runs the block in place on `h` (`[tokens, hidden]`).
+    pub fn forward(
+        &self,
+        h: &mut [f32],
+        sequences: &[Range<usize>],
+        s: BlockShape,
+        options: ScoreOptions<'_>,
+    ) {
+        let tokens = h.len() / s.hidden;
+        let head_dim = s.hidden / s.heads;
+        let qkv = self.qkv.forward(h, tokens);
+        let layout = QkvLayout {
+            heads: s.heads,
+            kv_heads: s.heads,
+            head_dim,
+        };
+        let ctx = attention(
+            &qkv,
+            sequences,
+            layout,
+            1.0 / (head_dim as f32).sqrt(),
+            options,
+        );
+        self.attn_out.forward_add(&ctx, tokens, h);
+        ops::layer_norm_rows(h, &self.attn_norm.0, &self.attn_norm.1, s.eps);
+        let mut inner = self.ffn_in.forward(h, tokens);
+        ops::activate_in_place(&mut inner, s.act);
+        self.ffn_out.forward_add(&inner, tokens, h);
+        ops::layer_norm_rows(h, &self.ffn_norm.0, &self.ffn_norm.1, s.eps);
+    }
+}
+
+/// Adds row `index` of a `[rows, width]` table to `out`, or fails on an id the table lacks
+/// (a tokenizer that does not belong to the weights).
+pub fn add_row(table: &[f32], width: usize, index: usize, out: &mut [f32], what: &str) -> Result<()> {
+    let row = table
+        .get(index * width..(index + 1) * width)
+        .ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "{what} id {index} is outside the model's table of {} rows (tokenizer and weights do not match)",
+                table.len() / width
+            ))
+        })?;
+    out.iter_mut().zip(row).for_each(|(o, r)| *o += r);
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! Transformer architectures, one file each, all running on packed batches: the tokens of
+//! every sequence concatenated, no padding. Attention is computed per sequence, so packing
+//! gives the same numbers as a padded, masked batch without multiplying padding.
+
+mod bert;
+mod block;
+mod mpnet;
+
+use crate::error::{Error, Result};
+use crate::folder::ModelFolder;
+use crate::weights::WeightFile;
+use std::ops::Range;
+
+/// Token ids of several sequences, concatenated.
+#[derive(Debug, Clone, Default)]
+pub struct PackedBatch {
+    /// Vocabulary ids of every token.
+    pub ids: Vec<u32>,
+    /// Segment ids of every token.
+    pub type_ids: Vec<u32>,
+    /// Rows of each sequence in `ids`.
+    pub sequences: Vec<Range<usize>>,
+}
+
+impl PackedBatch {
+    /// Appends one sequence.
+    pub fn push(&mut self, ids: &[u32], type_ids: &[u32]) {
+        let start = self.ids.len();
+        self.ids.extend_from_slice(ids);
+        self.type_ids.extend_from_slice(type_ids);
+        self.sequences.push(start..self.ids.len());
+    }
+
+    /// Total tokens.
+    pub fn tokens(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// A transformer that maps token ids to contextual token vectors.
+pub trait Encoder: Send + Sync {
+    /// Architecture name, as in `config.json`'s `model_type`.
+    fn model_type(&self) -> &'static str;
+    /// Width of the token vectors.
+    fn hidden_size(&self) -> usize;
+    /// Runs the model: returns `[batch.tokens(), hidden_size]`, row-major.
+    fn forward(&self, batch: &PackedBatch) -> Result<Vec<f32>>;
+}
+
+/// Loads the architecture named by the folder's `config.json`.
+pub fn load(folder: &ModelFolder) -> Result<Box<dyn Encoder>> {
+    let config_path = folder.transformer_dir.join("config.json");
+    let model_type = folder
+        .hf_config
+        .get("model_type")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| Error::config(&config_path, "no model_type"))?
+        .to_string();
+    let weights_path = folder.transformer_dir.join("model.safetensors");
+    if !weights_path.is_file() {
+        return Err(Error::MissingFile {
+            path: weights_path,
+            why: "embedkit loads weights from safetensors (convert pytorch_model.bin first)",
+        });
+    }
+    match model_type.as_str() {
+        "bert" | "roberta" | "xlm-roberta" | "camembert" => {
+            let cfg: bert::Config = parse_config(&folder.hf_config, &config_path)?;
+            let w = WeightFile::open(&weights_path, &["", "bert.", "roberta.", "model."])?;
+            Ok(Box::new(bert::Bert::load(&w, &cfg, &model_type)?))
+        }
+        "mpnet" => {
+            let cfg: mpnet::Config = parse_config(&folder.hf_config, &config_path)?;
+            let w = WeightFile::open(&weights_path, &["", "mpnet.", "model."])?;
+            Ok(Box::new(mpnet::MpNet::load(&w, &cfg)?))
+        }
+        other => Err(Error::UnsupportedArchitecture(other.to_string())),
+    }
+}
+
+fn parse_config<T: serde::de::DeserializeOwned>(v: &serde_json::Value, path: &std::path::Path) -> Result<T> {
+    T::deserialize(v).map_err(|e| Error::config(path, e))
+}

@@ -1,0 +1,268 @@
+//! The sentence-embedding pipeline: prompt → tokenize → length-sorted packed batches →
+//! transformer → pooling → Dense → Normalize → Matryoshka dimensions, results in input order.
+
+use crate::arch::{self, Encoder, PackedBatch};
+use crate::dense::Dense;
+use crate::error::{Error, Result};
+use crate::folder::ModelFolder;
+use crate::hub;
+use crate::pooling::Pooling;
+use crate::tokenize::{Encoded, TextTokenizer};
+use embedkit_core::{vector, Similarity};
+use std::path::Path;
+
+/// Which prompt to put in front of each text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Prompt {
+    /// The model's `default_prompt_name`, if it has one.
+    #[default]
+    Default,
+    /// No prompt.
+    None,
+    /// A prompt from `config_sentence_transformers.json` by name (e.g. `query`).
+    Named(String),
+    /// Literal text.
+    Text(String),
+}
+
+/// How to embed.
+#[derive(Debug, Clone)]
+pub struct EmbedOptions {
+    /// Prompt in front of every text.
+    pub prompt: Prompt,
+    /// Matryoshka truncation: keep this many dimensions, then re-normalize.
+    pub dimensions: Option<usize>,
+    /// L2-normalize the output even if the model has no Normalize module.
+    pub normalize: bool,
+    /// Texts per forward pass.
+    pub batch_size: usize,
+}
+
+impl Default for EmbedOptions {
+    fn default() -> Self {
+        Self {
+            prompt: Prompt::Default,
+            dimensions: None,
+            normalize: false,
+            batch_size: 32,
+        }
+    }
+}
+
+/// A loaded sentence-embedding model.
+pub struct SentenceEmbedder {
+    folder: ModelFolder,
+    tokenizer: TextTokenizer,
+    encoder: Box<dyn Encoder>,
+    dense: Vec<Dense>,
+}
+
+/// What `embedkit info` shows about a model.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelInfo {
+    /// Folder the model was loaded from.
+    pub path: String,
+    /// `model_type` of the transformer.
+    pub architecture: String,
+    /// Width of the transformer's token vectors.
+    pub hidden_size: usize,
+    /// Width of the final embedding.
+    pub dimensions: usize,
+    /// Token limit per input.
+    pub max_seq_length: usize,
+    /// Pooling modes, concatenated.
+    pub pooling: Vec<&'static str>,
+    /// Whether prompt tokens are pooled.
+    pub include_prompt: bool,
+    /// Dense layers after pooling.
+    pub dense_layers: usize,
+    /// Whether the output is L2-normalized.
+    pub normalize: bool,
+    /// Named prompts.
+    pub prompts: std::collections::BTreeMap<String, String>,
+    /// Prompt used when none is named.
+    pub default_prompt_name: Option<String>,
+    /// Similarity function.
+    pub similarity: String,
+    /// Defaults that were guessed.
+    pub notes: Vec<String>,
+}
+
+impl SentenceEmbedder {
+    /// Loads a model from a local folder or a hub id (`org/name`, downloaded into the
+    /// Hugging Face cache; see [`hub`]).
+    pub fn load(spec: &str) -> Result<Self> {
+        let dir = hub::resolve(spec)?;
+        Self::from_folder(&dir)
+    }
+
+    /// Loads a model from a local folder.
+    pub fn from_folder(dir: &Path) -> Result<Self> {
+        let folder = ModelFolder::read(dir)?;
+        let tokenizer = TextTokenizer::load(
+            &folder.transformer_dir,
+            folder.max_seq_length,
+            folder.do_lower_case,
+        )?;
+        let encoder = arch::load(&folder)?;
+        if folder.pooling.dimension != encoder.hidden_size() {
+            return Err(Error::config(
+                folder.root.join("1_Pooling/config.json"),
+                format!(
+                    "pooling dimension {} differs from the model's hidden size {}",
+                    folder.pooling.dimension,
+                    encoder.hidden_size()
+                ),
+            ));
+        }
+        let dense = folder
+            .dense_dirs
+            .iter()
+            .map(|d| Dense::load(d))
+            .collect::<Result<Vec<_>>>()?;
+        for note in &folder.notes {
+            tracing::warn!("{}: {note}", dir.display());
+        }
+        Ok(Self {
+            folder,
+            tokenizer,
+            encoder,
+            dense,
+        })
+    }
+
+    /// Width of the embeddings (before any `dimensions` truncation).
+    pub fn dimensions(&self) -> usize {
+        self.dense
+            .last()
+            .map_or(self.folder.pooling.output_dimension(), Dense::out_features)
+    }
+
+    /// The model's similarity function.
+    pub fn similarity(&self) -> Similarity {
+        self.folder.similarity
+    }
+
+    /// Token limit per input.
+    pub fn max_seq_length(&self) -> usize {
+        self.tokenizer.max_length()
+    }
+
+    /// The pooling module.
+    pub fn pooling(&self) -> &Pooling {
+        &self.folder.pooling
+    }
+
+    /// Description of the loaded model.
+    pub fn info(&self) -> ModelInfo {
+        let f = &self.folder;
+        ModelInfo {
+            path: f.root.display().to_string(),
+            architecture: self.encoder.model_type().to_string(),
+            hidden_size: self.encoder.hidden_size(),
+            dimensions: self.dimensions(),
+            max_seq_length: self.max_seq_length(),
+            pooling: f.pooling.modes.iter().map(|m| m.name()).collect(),
+            include_prompt: f.pooling.include_prompt,
+            dense_layers: self.dense.len(),
+            normalize: f.normalize,
+            prompts: f.prompts.clone(),
+            default_prompt_name: f.default_prompt_name.clone(),
+            similarity: f.similarity.to_string(),
+            notes: f.notes.clone(),
+        }
+    }
+
+    /// The prompt text that `prompt` stands for.
+    pub fn prompt_text(&self, prompt: &Prompt) -> Result<String> {
+        let named = |name: &str| {
+            self.folder.prompts.get(name).cloned().ok_or_else(|| {
+                let known: Vec<_> = self.folder.prompts.keys().cloned().collect();
+                Error::InvalidInput(format!(
+                    "prompt name {name:?} is not defined by this model (known: {})",
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                ))
+            })
+        };
+        match prompt {
+            Prompt::None => Ok(String::new()),
+            Prompt::Text(t) => Ok(t.clone()),
+            Prompt::Named(n) => named(n),
+            Prompt::Default => match &self.folder.default_prompt_name {
+                Some(n) => named(n),
+                None => Ok(String::new()),
+            },
+        }
+    }
+
+    /// The token ids the model sees for each text (prompt, special tokens, truncation).
+    pub fn tokenize(&self, texts: &[&str], prompt: &Prompt) -> Result<Vec<Encoded>> {
+        self.tokenizer.encode_batch(texts, &self.prompt_text(prompt)?)
+    }
+
+    /// Embeds `texts`; rows come back in input order.
+    pub fn embed(&self, texts: &[&str], options: &EmbedOptions) -> Result<Vec<Vec<f32>>> {
+        self.embed_with_progress(texts, options, |_| {})
+    }
+
+    /// Like [`embed`](Self::embed), calling `progress(n)` after each batch of `n` texts.
+    pub fn embed_with_progress(
+        &self,
+        texts: &[&str],
+        options: &EmbedOptions,
+        mut progress: impl FnMut(usize),
+    ) -> Result<Vec<Vec<f32>>> {
+        let full = self.dimensions();
+        if let Some(d) = options.dimensions {
+            if d == 0 || d > full {
+                return Err(Error::InvalidInput(format!(
+                    "dimensions must be between 1 and {full} for this model, got {d}"
+                )));
+            }
+        }
+        if options.batch_size == 0 {
+            return Err(Error::InvalidInput("batch size must be at least 1".into()));
+        }
+        let prompt = self.prompt_text(&options.prompt)?;
+        let prompt_tokens = self.tokenizer.prompt_length(&prompt)?;
+        let encoded = self.tokenizer.encode_batch(texts, &prompt)?;
+
+        // Longest first, like sentence-transformers, so each batch holds similar lengths.
+        let mut order: Vec<usize> = (0..encoded.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(encoded[i].ids.len()));
+
+        let mut out = vec![Vec::new(); texts.len()];
+        for chunk in order.chunks(options.batch_size) {
+            let mut batch = PackedBatch::default();
+            for &i in chunk {
+                batch.push(&encoded[i].ids, &encoded[i].type_ids);
+            }
+            let hidden = self.encoder.forward(&batch)?;
+            for (seq, &i) in batch.sequences.iter().zip(chunk) {
+                let pooled = self.folder.pooling.pool(&hidden, seq.clone(), prompt_tokens);
+                out[i] = self.post_process(pooled, options)?;
+            }
+            progress(chunk.len());
+        }
+        Ok(out)
+    }
+
+    /// Dense → Normalize → dimensions, in sentence-transformers' order.
+    fn post_process(&self, mut v: Vec<f32>, options: &EmbedOptions) -> Result<Vec<f32>> {
+        for d in &self.dense {
+            v = d.forward(&v)?;
+        }
+        if self.folder.normalize || options.normalize {
+            vector::normalize(&mut v);
+        }
+        if let Some(d) = options.dimensions {
+            vector::truncate_and_normalize(&mut v, d);
+        }
+        if v.iter().any(|x| !x.is_finite()) {
+            return Err(Error::InvalidInput(
+                "the model produced a non-finite value (NaN or infinity)".into(),
+            ));
+        }
+        Ok(v)
+    }
+}

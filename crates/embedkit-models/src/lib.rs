@@ -1,0 +1,40 @@
+//! Sentence-embedding models: from a model folder or hub id to vectors that match
+//! sentence-transformers.
+//!
+//! * [`hub`] resolves `org/name` ids into the Hugging Face cache (or takes a local folder).
+//! * [`folder`] reads what a sentence-transformers folder says (both file layouts).
+//! * [`tokenize`] reproduces sentence-transformers' tokenization.
+//! * [`arch`] holds the transformer architectures (one file each) on packed batches.
+//! * [`pooling`] and [`dense`] turn token vectors into sentence vectors.
+//! * [`SentenceEmbedder`] runs the whole pipeline.
+//!
+//! ```no_run
+//! use embedkit_models::{EmbedOptions, SentenceEmbedder};
+//! let model = SentenceEmbedder::load("sentence-transformers/all-MiniLM-L6-v2")?;
+//! let vectors = model.embed(&["hello", "你好"], &EmbedOptions::default())?;
+//! assert_eq!(vectors[0].len(), model.dimensions());
+//! # Ok::<(), embedkit_models::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod arch;
+pub mod dense;
+mod embedder;
+mod error;
+pub mod folder;
+pub mod hub;
+pub mod pooling;
+pub mod tokenize;
+pub mod weights;
+
+pub use embedder::{EmbedOptions, ModelInfo, Prompt, SentenceEmbedder};
+pub use error::{Error, Result};
+
+/// Sets the number of threads used for inference (and tokenization). Call once, before the
+/// first model runs.
+pub fn set_threads(n: usize) -> Result<()> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+        .map_err(|e| Error::InvalidInput(format!("cannot set {n} threads: {e}")))
+}

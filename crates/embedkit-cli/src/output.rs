@@ -29,8 +29,8 @@ pub fn write_file(path: &Path, rows: &[Vec<f32>]) -> Result<()> {
             path.display()
         );
     }
-    let file = std::fs::File::create(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut w = BufWriter::new(file);
     match ext {
         "json" => {

@@ -78,7 +78,9 @@ mod tests {
         assert_eq!(Similarity::Dot.score(&a, &b), 16.0);
         assert_eq!(Similarity::Euclidean.score(&a, &b), -5.0);
         assert_eq!(Similarity::Manhattan.score(&a, &b), -7.0);
-        assert!((Similarity::Cosine.score(&a, &b) - 16.0 / (5f32.sqrt() * 52f32.sqrt())).abs() < 1e-6);
+        assert!(
+            (Similarity::Cosine.score(&a, &b) - 16.0 / (5f32.sqrt() * 52f32.sqrt())).abs() < 1e-6
+        );
     }
 
     #[test]

@@ -51,7 +51,10 @@ pub fn attention(
     let width = layout.row_width();
     let d = layout.head_dim;
     let tokens = sequences.last().map_or(0, |r| r.end);
-    assert!(qkv.len() >= tokens * width, "qkv is shorter than the sequences");
+    assert!(
+        qkv.len() >= tokens * width,
+        "qkv is shorter than the sequences"
+    );
     let group = layout.heads / layout.kv_heads.max(1);
     let tasks: Vec<(usize, usize)> = (0..sequences.len())
         .flat_map(|s| (0..layout.heads).map(move |h| (s, h)))

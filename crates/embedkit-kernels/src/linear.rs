@@ -65,7 +65,10 @@ impl Linear {
             });
         }
         let out_features = parts.iter().map(|p| p.out_features).sum();
-        let weight = parts.iter().flat_map(|p| p.weight.iter().copied()).collect();
+        let weight = parts
+            .iter()
+            .flat_map(|p| p.weight.iter().copied())
+            .collect();
         let bias = if parts.iter().any(|p| p.bias.is_some()) {
             Some(
                 parts
@@ -107,7 +110,11 @@ impl Linear {
     fn forward_into(&self, x: &[f32], rows: usize, out: &mut [f32], accumulate: bool) {
         let (k, n) = (self.in_features, self.out_features);
         assert_eq!(x.len(), rows * k, "linear input is not rows x in_features");
-        assert_eq!(out.len(), rows * n, "linear output is not rows x out_features");
+        assert_eq!(
+            out.len(),
+            rows * n,
+            "linear output is not rows x out_features"
+        );
         if rows == 0 {
             return;
         }

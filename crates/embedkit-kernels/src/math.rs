@@ -50,7 +50,7 @@ pub fn exp<M: MulAdd>(x: f32) -> f32 {
     p = M::mul_add(p, r, 8.333_452e-3);
     p = M::mul_add(p, r, 4.166_579_6e-2);
     p = M::mul_add(p, r, 1.666_666_5e-1);
-    p = M::mul_add(p, r, 5.000_000_1e-1);
+    p = M::mul_add(p, r, 0.5);
     let y = M::mul_add(p, r * r, r) + 1.0;
     let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
     y * scale
@@ -106,7 +106,10 @@ mod tests {
         while x < 80.0 {
             let want = x.exp();
             let got = exp::<Separate>(x);
-            assert!(((got - want) / want).abs() < 2.5e-7, "exp({x}) = {got}, want {want}");
+            assert!(
+                ((got - want) / want).abs() < 2.5e-7,
+                "exp({x}) = {got}, want {want}"
+            );
             x += 0.0137;
         }
     }
@@ -132,7 +135,10 @@ mod tests {
             let x = i as f32 * 0.05;
             assert!((tanh::<Separate>(x) - x.tanh()).abs() < 3e-7, "tanh({x})");
             let s = x / (1.0 + (-x).exp());
-            assert!((silu::<Separate>(x) - s).abs() < 1e-6 * (1.0 + s.abs()), "silu({x})");
+            assert!(
+                (silu::<Separate>(x) - s).abs() < 1e-6 * (1.0 + s.abs()),
+                "silu({x})"
+            );
         }
     }
 }

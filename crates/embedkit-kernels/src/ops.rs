@@ -43,7 +43,7 @@ mod body {
     }
 
     #[inline(always)]
-    pub fn sum<M: MulAdd>(a: &[f32]) -> f32 {
+    pub fn sum(a: &[f32]) -> f32 {
         let mut acc = [0.0_f32; 16];
         let chunks = a.chunks_exact(16);
         let tail = chunks.remainder();
@@ -86,14 +86,14 @@ mod body {
     pub fn softmax<M: MulAdd>(x: &mut [f32]) {
         let max = x.iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v));
         x.iter_mut().for_each(|v| *v = math::exp::<M>(*v - max));
-        let inv = 1.0 / sum::<M>(x);
+        let inv = 1.0 / sum(x);
         x.iter_mut().for_each(|v| *v *= inv);
     }
 
     #[inline(always)]
     pub fn layer_norm<M: MulAdd>(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
         let n = x.len() as f32;
-        let mean = sum::<M>(x) / n;
+        let mean = sum(x) / n;
         let mut var = [0.0_f32; 16];
         let chunks = x.chunks_exact(16);
         let mut tail = 0.0;

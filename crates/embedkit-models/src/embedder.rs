@@ -180,7 +180,11 @@ impl SentenceEmbedder {
                 let known: Vec<_> = self.folder.prompts.keys().cloned().collect();
                 Error::InvalidInput(format!(
                     "prompt name {name:?} is not defined by this model (known: {})",
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
                 ))
             })
         };
@@ -197,7 +201,8 @@ impl SentenceEmbedder {
 
     /// The token ids the model sees for each text (prompt, special tokens, truncation).
     pub fn tokenize(&self, texts: &[&str], prompt: &Prompt) -> Result<Vec<Encoded>> {
-        self.tokenizer.encode_batch(texts, &self.prompt_text(prompt)?)
+        self.tokenizer
+            .encode_batch(texts, &self.prompt_text(prompt)?)
     }
 
     /// Embeds `texts`; rows come back in input order.
@@ -239,7 +244,10 @@ impl SentenceEmbedder {
             }
             let hidden = self.encoder.forward(&batch)?;
             for (seq, &i) in batch.sequences.iter().zip(chunk) {
-                let pooled = self.folder.pooling.pool(&hidden, seq.clone(), prompt_tokens);
+                let pooled = self
+                    .folder
+                    .pooling
+                    .pool(&hidden, seq.clone(), prompt_tokens);
                 out[i] = self.post_process(pooled, options)?;
             }
             progress(chunk.len());

@@ -133,7 +133,8 @@ impl ModelFolder {
             });
         }
         let hf_config: Value = read_json(&config_path)?;
-        let sbert: SbertConfig = read_json_if_exists(&transformer_dir.join("sentence_bert_config.json"))?;
+        let sbert: SbertConfig =
+            read_json_if_exists(&transformer_dir.join("sentence_bert_config.json"))?;
         if let Some(mc) = &sbert.modality_config {
             if mc.get("message").is_some() && mc.get("text").is_none() {
                 return Err(Error::config(
@@ -241,15 +242,18 @@ fn read_pooling(path: &Path) -> Result<Pooling> {
         .unwrap_or(true);
     let mut modes = Vec::new();
     match v.get("pooling_mode") {
-        Some(Value::String(s)) => modes.push(parse_mode(s).ok_or_else(|| {
-            Error::config(path, format!("unknown pooling_mode {s:?}"))
-        })?),
+        Some(Value::String(s)) => modes.push(
+            parse_mode(s)
+                .ok_or_else(|| Error::config(path, format!("unknown pooling_mode {s:?}")))?,
+        ),
         Some(Value::Array(list)) => {
             for item in list {
                 let s = item.as_str().unwrap_or_default();
-                modes.push(parse_mode(s).ok_or_else(|| {
-                    Error::config(path, format!("unknown pooling_mode {s:?}"))
-                })?);
+                modes.push(
+                    parse_mode(s).ok_or_else(|| {
+                        Error::config(path, format!("unknown pooling_mode {s:?}"))
+                    })?,
+                );
             }
         }
         _ => {
@@ -258,8 +262,14 @@ fn read_pooling(path: &Path) -> Result<Pooling> {
                 ("pooling_mode_cls_token", PoolingMode::Cls),
                 ("pooling_mode_max_tokens", PoolingMode::Max),
                 ("pooling_mode_mean_tokens", PoolingMode::Mean),
-                ("pooling_mode_mean_sqrt_len_tokens", PoolingMode::MeanSqrtLen),
-                ("pooling_mode_weightedmean_tokens", PoolingMode::WeightedMean),
+                (
+                    "pooling_mode_mean_sqrt_len_tokens",
+                    PoolingMode::MeanSqrtLen,
+                ),
+                (
+                    "pooling_mode_weightedmean_tokens",
+                    PoolingMode::WeightedMean,
+                ),
                 ("pooling_mode_lasttoken", PoolingMode::LastToken),
             ] {
                 if v.get(key).and_then(Value::as_bool) == Some(true) {

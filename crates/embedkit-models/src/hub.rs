@@ -43,7 +43,10 @@ struct Sibling {
 
 fn env_flag(name: &str) -> bool {
     matches!(
-        std::env::var(name).unwrap_or_default().to_ascii_lowercase().as_str(),
+        std::env::var(name)
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .as_str(),
         "1" | "true" | "yes" | "on"
     )
 }
@@ -85,7 +88,9 @@ impl Hub {
         let Some((repo, revision)) = parse_repo_id(spec) else {
             return Err(Error::MissingFolder(path.to_path_buf()));
         };
-        let repo_dir = self.cache.join(format!("models--{}", repo.replace('/', "--")));
+        let repo_dir = self
+            .cache
+            .join(format!("models--{}", repo.replace('/', "--")));
         if self.offline {
             return cached_snapshot(&repo_dir, revision).ok_or_else(|| {
                 Error::Hub(format!(
@@ -134,10 +139,15 @@ impl Hub {
             .get(&agent, &info_url)?
             .into_string()
             .map_err(|e| Error::Hub(format!("{info_url}: {e}")))
-            .and_then(|body| serde_json::from_str(&body).map_err(|e| Error::Hub(format!("{info_url}: unexpected answer: {e}"))))
-            ?;
+            .and_then(|body| {
+                serde_json::from_str(&body)
+                    .map_err(|e| Error::Hub(format!("{info_url}: unexpected answer: {e}")))
+            })?;
         if !is_safe_component(&info.sha) {
-            return Err(Error::Hub(format!("{info_url}: bad commit id {:?}", info.sha)));
+            return Err(Error::Hub(format!(
+                "{info_url}: bad commit id {:?}",
+                info.sha
+            )));
         }
         let snapshot = repo_dir.join("snapshots").join(&info.sha);
         let blobs = repo_dir.join("blobs");
@@ -265,7 +275,11 @@ fn link_into_snapshot(blob: &Path, target: &Path) -> Result<()> {
         // Relative link, as huggingface_hub makes: ../../blobs/<hash> (one more ../ per
         // sub-folder of the file inside the snapshot).
         let snapshots_depth = target
-            .strip_prefix(blob.parent().and_then(Path::parent).unwrap_or(Path::new("")))
+            .strip_prefix(
+                blob.parent()
+                    .and_then(Path::parent)
+                    .unwrap_or(Path::new("")),
+            )
             .map(|rel| rel.components().count() - 1)
             .unwrap_or(2);
         let mut rel = PathBuf::new();
@@ -294,7 +308,10 @@ mod tests {
             parse_repo_id("sentence-transformers/all-MiniLM-L6-v2"),
             Some(("sentence-transformers/all-MiniLM-L6-v2", "main"))
         );
-        assert_eq!(parse_repo_id("BAAI/bge-small-en@v1.5"), Some(("BAAI/bge-small-en", "v1.5")));
+        assert_eq!(
+            parse_repo_id("BAAI/bge-small-en@v1.5"),
+            Some(("BAAI/bge-small-en", "v1.5"))
+        );
         assert_eq!(parse_repo_id("./models/x"), None);
         assert_eq!(parse_repo_id("a/b/c"), None);
         assert_eq!(parse_repo_id("../etc"), None);
@@ -302,10 +319,20 @@ mod tests {
 
     #[test]
     fn only_model_files_are_downloaded() {
-        for f in ["config.json", "1_Pooling/config.json", "model.safetensors", "vocab.txt"] {
+        for f in [
+            "config.json",
+            "1_Pooling/config.json",
+            "model.safetensors",
+            "vocab.txt",
+        ] {
             assert!(is_needed(f), "{f}");
         }
-        for f in ["pytorch_model.bin", "onnx/model.onnx", "README.md", "../x.json"] {
+        for f in [
+            "pytorch_model.bin",
+            "onnx/model.onnx",
+            "README.md",
+            "../x.json",
+        ] {
             assert!(!is_needed(f), "{f}");
         }
     }

@@ -57,7 +57,11 @@ impl Pooling {
     pub fn pool(&self, hidden: &[f32], rows: Range<usize>, prompt_tokens: usize) -> Vec<f32> {
         let d = self.dimension;
         let row = |t: usize| &hidden[t * d..(t + 1) * d];
-        let skip = if self.include_prompt { 0 } else { prompt_tokens };
+        let skip = if self.include_prompt {
+            0
+        } else {
+            prompt_tokens
+        };
         let pooled_rows = (rows.start + skip).min(rows.end)..rows.end;
         let mut out = Vec::with_capacity(self.output_dimension());
         for mode in &self.modes {

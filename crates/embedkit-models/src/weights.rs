@@ -63,7 +63,10 @@ impl WeightFile {
         if view.shape() != shape {
             return Err(Error::weights(
                 &self.path,
-                format!("tensor {name} has shape {:?}, expected {shape:?}", view.shape()),
+                format!(
+                    "tensor {name} has shape {:?}, expected {shape:?}",
+                    view.shape()
+                ),
             ));
         }
         let bytes = view.data();

@@ -22,12 +22,20 @@ pub fn run(a: InfoArgs) -> Result<()> {
         out,
         "pooling:        {}{}",
         info.pooling.join(" + "),
-        if info.include_prompt { "" } else { " (prompt tokens excluded)" }
+        if info.include_prompt {
+            ""
+        } else {
+            " (prompt tokens excluded)"
+        }
     )?;
     if info.dense_layers > 0 {
         writeln!(out, "dense layers:   {}", info.dense_layers)?;
     }
-    writeln!(out, "normalize:      {}", if info.normalize { "yes" } else { "no" })?;
+    writeln!(
+        out,
+        "normalize:      {}",
+        if info.normalize { "yes" } else { "no" }
+    )?;
     writeln!(out, "similarity:     {}", info.similarity)?;
     let prompts: Vec<_> = info.prompts.iter().filter(|(_, p)| !p.is_empty()).collect();
     if prompts.is_empty() {

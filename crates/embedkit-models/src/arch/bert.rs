@@ -134,13 +134,30 @@ impl Encoder for Bert {
             for (pos, t) in seq.clone().enumerate() {
                 let out = &mut x[t * h..(t + 1) * h];
                 block::add_row(&self.word, h, batch.ids[t] as usize, out, "token")?;
-                block::add_row(&self.position, h, self.position_offset + pos, out, "position")?;
-                block::add_row(&self.token_type, h, batch.type_ids[t] as usize, out, "token type")?;
+                block::add_row(
+                    &self.position,
+                    h,
+                    self.position_offset + pos,
+                    out,
+                    "position",
+                )?;
+                block::add_row(
+                    &self.token_type,
+                    h,
+                    batch.type_ids[t] as usize,
+                    out,
+                    "token type",
+                )?;
             }
         }
         ops::layer_norm_rows(&mut x, &self.emb_norm.0, &self.emb_norm.1, self.shape.eps);
         for b in &self.blocks {
-            b.forward(&mut x, &batch.sequences, self.shape, ScoreOptions::default());
+            b.forward(
+                &mut x,
+                &batch.sequences,
+                self.shape,
+                ScoreOptions::default(),
+            );
         }
         Ok(x)
     }

@@ -118,7 +118,13 @@ impl EncoderBlock {
 
 /// Adds row `index` of a `[rows, width]` table to `out`, or fails on an id the table lacks
 /// (a tokenizer that does not belong to the weights).
-pub fn add_row(table: &[f32], width: usize, index: usize, out: &mut [f32], what: &str) -> Result<()> {
+pub fn add_row(
+    table: &[f32],
+    width: usize,
+    index: usize,
+    out: &mut [f32],
+    what: &str,
+) -> Result<()> {
     let row = table
         .get(index * width..(index + 1) * width)
         .ok_or_else(|| {

@@ -78,6 +78,9 @@ pub fn load(folder: &ModelFolder) -> Result<Box<dyn Encoder>> {
     }
 }
 
-fn parse_config<T: serde::de::DeserializeOwned>(v: &serde_json::Value, path: &std::path::Path) -> Result<T> {
+fn parse_config<T: serde::de::DeserializeOwned>(
+    v: &serde_json::Value,
+    path: &std::path::Path,
+) -> Result<T> {
     T::deserialize(v).map_err(|e| Error::config(path, e))
 }

@@ -127,7 +127,9 @@ impl MpNet {
     fn bias_row(&self, head: usize, len: usize) -> Vec<f32> {
         let heads = self.shape.heads;
         (-(len as i64 - 1)..len as i64)
-            .map(|rel| self.relative_bias[relative_position_bucket(rel, self.buckets) * heads + head])
+            .map(|rel| {
+                self.relative_bias[relative_position_bucket(rel, self.buckets) * heads + head]
+            })
             .collect()
     }
 }

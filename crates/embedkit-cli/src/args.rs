@@ -25,6 +25,8 @@ pub enum Command {
     Similarity(SimilarityArgs),
     /// Describe a model: architecture, dimensions, max length, pooling, prompts.
     Info(InfoArgs),
+    /// Measure embedding throughput (and batch-1 latency) on a file of texts.
+    Bench(BenchArgs),
 }
 
 /// Which model, and how to prompt it.
@@ -86,4 +88,19 @@ pub struct InfoArgs {
     /// Print as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Texts, one per line.
+    #[arg(long)]
+    pub texts: PathBuf,
+    /// Timed passes over all texts; the fastest is reported.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
+    /// Also time this many single-text calls and report p50/p99 latency.
+    #[arg(long, default_value_t = 0)]
+    pub latency: usize,
 }

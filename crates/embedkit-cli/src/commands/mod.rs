@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod bench;
 mod embed;
 mod info;
 mod similarity;
@@ -14,6 +15,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Embed(a) => embed::run(a, cli.quiet),
         Command::Similarity(a) => similarity::run(a, cli.quiet),
         Command::Info(a) => info::run(a),
+        Command::Bench(a) => bench::run(a),
     }
 }
 

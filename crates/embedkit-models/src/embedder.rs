@@ -217,20 +217,12 @@ impl SentenceEmbedder {
         options: &EmbedOptions,
         mut progress: impl FnMut(usize),
     ) -> Result<Vec<Vec<f32>>> {
-        let full = self.dimensions();
-        if let Some(d) = options.dimensions {
-            if d == 0 || d > full {
-                return Err(Error::InvalidInput(format!(
-                    "dimensions must be between 1 and {full} for this model, got {d}"
-                )));
-            }
-        }
+        self.check_dimensions(options.dimensions)?;
         if options.batch_size == 0 {
             return Err(Error::InvalidInput("batch size must be at least 1".into()));
         }
-        let prompt = self.prompt_text(&options.prompt)?;
-        let prompt_tokens = self.tokenizer.prompt_length(&prompt)?;
-        let encoded = self.tokenizer.encode_batch(texts, &prompt)?;
+        let prepared = self.prepare(texts, &options.prompt)?;
+        let encoded = &prepared.inputs;
 
         // Longest first, like sentence-transformers, so each batch holds similar lengths.
         let mut order: Vec<usize> = (0..encoded.len()).collect();
@@ -238,32 +230,82 @@ impl SentenceEmbedder {
 
         let mut out = vec![Vec::new(); texts.len()];
         for chunk in order.chunks(options.batch_size) {
-            let mut batch = PackedBatch::default();
-            for &i in chunk {
-                batch.push(&encoded[i].ids, &encoded[i].type_ids);
-            }
-            let hidden = self.encoder.forward(&batch)?;
-            for (seq, &i) in batch.sequences.iter().zip(chunk) {
-                let pooled = self
-                    .folder
-                    .pooling
-                    .pool(&hidden, seq.clone(), prompt_tokens);
-                out[i] = self.post_process(pooled, options)?;
+            let batch: Vec<Sequence> = chunk
+                .iter()
+                .map(|&i| Sequence {
+                    encoded: &encoded[i],
+                    prompt_tokens: prepared.prompt_tokens,
+                })
+                .collect();
+            let vectors = self.forward(&batch)?;
+            for (v, &i) in vectors.into_iter().zip(chunk) {
+                out[i] = self.finish(v, options.dimensions, options.normalize)?;
             }
             progress(chunk.len());
         }
         Ok(out)
     }
 
-    /// Dense → Normalize → dimensions, in sentence-transformers' order.
-    fn post_process(&self, mut v: Vec<f32>, options: &EmbedOptions) -> Result<Vec<f32>> {
-        for d in &self.dense {
-            v = d.forward(&v)?;
+    /// Fails unless `dimensions` (if given) is between 1 and the model's width.
+    pub fn check_dimensions(&self, dimensions: Option<usize>) -> Result<()> {
+        let full = self.dimensions();
+        match dimensions {
+            Some(d) if d == 0 || d > full => Err(Error::InvalidInput(format!(
+                "dimensions must be between 1 and {full} for this model, got {d}"
+            ))),
+            _ => Ok(()),
         }
-        if self.folder.normalize || options.normalize {
+    }
+
+    /// Tokenizes texts with a prompt: the first step of [`embed`](Self::embed), exposed so a
+    /// server can tokenize off its request threads and batch many requests together.
+    pub fn prepare(&self, texts: &[&str], prompt: &Prompt) -> Result<Prepared> {
+        let prompt = self.prompt_text(prompt)?;
+        Ok(Prepared {
+            prompt_tokens: self.tokenizer.prompt_length(&prompt)?,
+            inputs: self.tokenizer.encode_batch(texts, &prompt)?,
+        })
+    }
+
+    /// One forward pass over `batch` (packed, no padding), then pooling and the model's own
+    /// Dense / Normalize modules. Returns one vector per sequence, in order.
+    pub fn forward(&self, batch: &[Sequence<'_>]) -> Result<Vec<Vec<f32>>> {
+        let mut packed = PackedBatch::default();
+        for s in batch {
+            packed.push(&s.encoded.ids, &s.encoded.type_ids);
+        }
+        let hidden = self.encoder.forward(&packed)?;
+        batch
+            .iter()
+            .zip(&packed.sequences)
+            .map(|(s, rows)| {
+                let mut v = self
+                    .folder
+                    .pooling
+                    .pool(&hidden, rows.clone(), s.prompt_tokens);
+                for d in &self.dense {
+                    v = d.forward(&v)?;
+                }
+                if self.folder.normalize {
+                    vector::normalize(&mut v);
+                }
+                Ok(v)
+            })
+            .collect()
+    }
+
+    /// Per-request finishing of a [`forward`](Self::forward) output: optional normalization,
+    /// then Matryoshka `dimensions`; rejects non-finite values.
+    pub fn finish(
+        &self,
+        mut v: Vec<f32>,
+        dimensions: Option<usize>,
+        normalize: bool,
+    ) -> Result<Vec<f32>> {
+        if normalize {
             vector::normalize(&mut v);
         }
-        if let Some(d) = options.dimensions {
+        if let Some(d) = dimensions {
             vector::truncate_and_normalize(&mut v, d);
         }
         if v.iter().any(|x| !x.is_finite()) {
@@ -273,4 +315,22 @@ impl SentenceEmbedder {
         }
         Ok(v)
     }
+}
+
+/// Texts tokenized for one model with one prompt.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// One entry per text.
+    pub inputs: Vec<Encoded>,
+    /// Leading prompt tokens of every input (for pooling that excludes the prompt).
+    pub prompt_tokens: usize,
+}
+
+/// One sequence of a forward pass.
+#[derive(Debug, Clone, Copy)]
+pub struct Sequence<'a> {
+    /// Its tokens.
+    pub encoded: &'a Encoded,
+    /// How many leading tokens are the prompt.
+    pub prompt_tokens: usize,
 }

@@ -27,7 +27,7 @@ pub mod pooling;
 pub mod tokenize;
 pub mod weights;
 
-pub use embedder::{EmbedOptions, ModelInfo, Prompt, SentenceEmbedder};
+pub use embedder::{EmbedOptions, ModelInfo, Prepared, Prompt, SentenceEmbedder, Sequence};
 pub use error::{Error, Result};
 
 /// Sets the number of threads used for inference (and tokenization). Call once, before the

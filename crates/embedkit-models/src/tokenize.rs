@@ -15,6 +15,8 @@ pub struct Encoded {
     pub ids: Vec<u32>,
     /// Segment ids (all 0 for single texts).
     pub type_ids: Vec<u32>,
+    /// Whether the text was cut to fit the model's maximum length.
+    pub truncated: bool,
 }
 
 /// A `tokenizer.json` configured for one model folder.
@@ -80,6 +82,7 @@ impl TextTokenizer {
             .map(|e| Encoded {
                 ids: e.get_ids().to_vec(),
                 type_ids: e.get_type_ids().to_vec(),
+                truncated: !e.get_overflowing().is_empty(),
             })
             .collect())
     }

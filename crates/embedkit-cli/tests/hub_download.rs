@@ -46,7 +46,11 @@ fn serve_hub(repo: &'static str, dir: PathBuf) -> (String, Arc<AtomicUsize>) {
                     break;
                 }
             }
-            let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let path = request_line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .to_string();
             let api = format!("/api/models/{repo}/revision/main");
             let resolve = format!("/{repo}/resolve/{COMMIT}/");
             let (status, body) = if path == api {
@@ -80,7 +84,13 @@ fn serve_hub(repo: &'static str, dir: PathBuf) -> (String, Arc<AtomicUsize>) {
 fn embed(model: &str, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_embedkit"));
     cmd.args(["embed", "-m", model, "hello world", "你好"]);
-    for var in ["HF_ENDPOINT", "HF_HOME", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "HF_TOKEN"] {
+    for var in [
+        "HF_ENDPOINT",
+        "HF_HOME",
+        "HF_HUB_CACHE",
+        "HF_HUB_OFFLINE",
+        "HF_TOKEN",
+    ] {
         cmd.env_remove(var);
     }
     cmd.envs(env.iter().copied());
@@ -98,21 +108,48 @@ fn hub_id_downloads_into_the_cache_then_works_offline() {
         "test-org/tiny-bge",
         &[("HF_ENDPOINT", &endpoint), ("HF_HOME", home_str)],
     );
-    assert!(online.status.success(), "{}", String::from_utf8_lossy(&online.stderr));
-    assert!(hits.load(Ordering::SeqCst) > 5, "files came from the server");
+    assert!(
+        online.status.success(),
+        "{}",
+        String::from_utf8_lossy(&online.stderr)
+    );
+    assert!(
+        hits.load(Ordering::SeqCst) > 5,
+        "files came from the server"
+    );
 
     let repo = home.join("hub/models--test-org--tiny-bge");
-    assert_eq!(std::fs::read_to_string(repo.join("refs/main")).unwrap(), COMMIT);
+    assert_eq!(
+        std::fs::read_to_string(repo.join("refs/main")).unwrap(),
+        COMMIT
+    );
     let snapshot = repo.join("snapshots").join(COMMIT);
-    for f in ["config.json", "model.safetensors", "tokenizer.json", "1_Pooling/config.json"] {
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "1_Pooling/config.json",
+    ] {
         let p = snapshot.join(f);
-        assert!(p.symlink_metadata().unwrap().file_type().is_symlink(), "{f} links into blobs");
-        assert_eq!(std::fs::read(&p).unwrap(), std::fs::read(fixture().join(f)).unwrap());
+        assert!(
+            p.symlink_metadata().unwrap().file_type().is_symlink(),
+            "{f} links into blobs"
+        );
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            std::fs::read(fixture().join(f)).unwrap()
+        );
     }
-    assert!(!snapshot.join("README.md").exists(), "only model files are fetched");
+    assert!(
+        !snapshot.join("README.md").exists(),
+        "only model files are fetched"
+    );
 
     let local = embed(fixture().to_str().unwrap(), &[]);
-    assert_eq!(online.stdout, local.stdout, "same vectors as the local folder");
+    assert_eq!(
+        online.stdout, local.stdout,
+        "same vectors as the local folder"
+    );
 
     let before = hits.load(Ordering::SeqCst);
     let offline = embed(
@@ -123,9 +160,17 @@ fn hub_id_downloads_into_the_cache_then_works_offline() {
             ("HF_HUB_OFFLINE", "1"),
         ],
     );
-    assert!(offline.status.success(), "{}", String::from_utf8_lossy(&offline.stderr));
+    assert!(
+        offline.status.success(),
+        "{}",
+        String::from_utf8_lossy(&offline.stderr)
+    );
     assert_eq!(offline.stdout, local.stdout);
-    assert_eq!(hits.load(Ordering::SeqCst), before, "offline makes no request");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        before,
+        "offline makes no request"
+    );
 
     let missing = embed(
         "test-org/not-cached",
@@ -143,7 +188,10 @@ fn unknown_repo_on_the_hub_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let o = embed(
         "test-org/other",
-        &[("HF_ENDPOINT", &endpoint), ("HF_HOME", tmp.path().to_str().unwrap())],
+        &[
+            ("HF_ENDPOINT", &endpoint),
+            ("HF_HOME", tmp.path().to_str().unwrap()),
+        ],
     );
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);

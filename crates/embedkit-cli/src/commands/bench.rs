@@ -25,7 +25,11 @@ pub fn run(a: BenchArgs) -> Result<()> {
         let start = Instant::now();
         let out = model.embed(&refs, &options)?;
         best = best.min(start.elapsed().as_secs_f64());
-        first = out[0].iter().take(4).map(|v| (v * 1e6).round() / 1e6).collect();
+        first = out[0]
+            .iter()
+            .take(4)
+            .map(|v| (v * 1e6).round() / 1e6)
+            .collect();
     }
     let mut report = serde_json::json!({
         "engine": "embedkit",

@@ -3,6 +3,7 @@
 mod bench;
 mod embed;
 mod info;
+mod serve;
 mod similarity;
 
 use crate::args::{Cli, Command, ModelArgs};
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Similarity(a) => similarity::run(a, cli.quiet),
         Command::Info(a) => info::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Serve(a) => serve::run(a),
     }
 }
 

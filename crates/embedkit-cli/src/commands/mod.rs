@@ -8,7 +8,7 @@ mod similarity;
 
 use crate::args::{Cli, Command, ModelArgs};
 use anyhow::{Context, Result};
-use embedkit_models::{EmbedOptions, Prompt, SentenceEmbedder};
+use embedkit_models::{EmbedOptions, Model, Prompt, RemoteOptions, SentenceEmbedder};
 
 /// Runs the chosen subcommand.
 pub fn run(cli: Cli) -> Result<()> {
@@ -21,8 +21,18 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn load_model(spec: &str) -> Result<SentenceEmbedder> {
+/// A local model only (commands that look inside the model).
+fn load_local_model(spec: &str) -> Result<SentenceEmbedder> {
     SentenceEmbedder::load(spec).with_context(|| format!("cannot load model {spec}"))
+}
+
+/// A local or remote (`openai:NAME`) model.
+fn load_model(a: &ModelArgs) -> Result<Model> {
+    let remote = RemoteOptions {
+        base_url: a.base_url.clone(),
+        api_key_env: Some(a.api_key_env.clone()),
+    };
+    Model::load(&a.model, &remote).with_context(|| format!("cannot load model {}", a.model))
 }
 
 fn embed_options(a: &ModelArgs) -> EmbedOptions {
@@ -40,7 +50,7 @@ fn embed_options(a: &ModelArgs) -> EmbedOptions {
 
 /// Embeds with a progress bar on stderr when there is more than one batch.
 fn embed_texts(
-    model: &SentenceEmbedder,
+    model: &Model,
     texts: &[String],
     options: &EmbedOptions,
     quiet: bool,

@@ -8,7 +8,7 @@ use anyhow::Result;
 use std::io::Write;
 
 pub fn run(a: SimilarityArgs, quiet: bool) -> Result<()> {
-    let model = super::load_model(&a.model.model)?;
+    let model = super::load_model(&a.model)?;
     let vectors = super::embed_texts(&model, &a.texts, &super::embed_options(&a.model), quiet)?;
     let sim = model.similarity();
     let matrix = sim.matrix(&vectors, &vectors);

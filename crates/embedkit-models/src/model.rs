@@ -12,7 +12,7 @@ pub const REMOTE_PREFIX: &str = "openai:";
 /// A local or remote embedding model.
 pub enum Model {
     /// Runs here.
-    Local(SentenceEmbedder),
+    Local(Box<SentenceEmbedder>),
     /// Runs behind an OpenAI-compatible API.
     Remote(OpenAiEmbedder),
 }
@@ -27,7 +27,7 @@ impl Model {
             Some(_) => Err(Error::InvalidInput(
                 "openai: needs a model name, e.g. openai:text-embedding-3-small".into(),
             )),
-            None => Ok(Self::Local(SentenceEmbedder::load(spec)?)),
+            None => Ok(Self::Local(Box::new(SentenceEmbedder::load(spec)?))),
         }
     }
 

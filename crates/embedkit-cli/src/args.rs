@@ -150,4 +150,13 @@ pub struct ServeArgs {
     /// Allow browsers from this origin ("*" for any); CORS is off otherwise.
     #[arg(long)]
     pub cors_allow_origin: Option<String>,
+    /// Base URL of the API behind openai:NAME models (default: OPENAI_BASE_URL, else OpenAI's).
+    #[arg(long)]
+    pub upstream_base_url: Option<String>,
+    /// Environment variable holding the key for the upstream API.
+    #[arg(long, default_value = "OPENAI_API_KEY")]
+    pub upstream_api_key_env: String,
+    /// Vectors cached per openai:NAME model (0 disables the cache).
+    #[arg(long, default_value_t = 65536)]
+    pub cache_entries: usize,
 }

@@ -81,3 +81,56 @@ fn remote_model_gives_the_same_vectors_as_the_local_one() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn server_proxies_a_remote_model_with_a_cache() {
+    let model = fixture("tiny-bge");
+    let upstream = Server::start(&["-m", model.to_str().unwrap(), "--api-key", "up"]);
+    // The proxy serves openai:tiny-bge from the upstream server under the name "cached".
+    // (The key variable is inherited by the server started below.)
+    let base = format!("{}/v1", upstream.url);
+    std::env::set_var("EMBEDKIT_UPSTREAM_KEY", "up");
+    let front = Server::start(&[
+        "-m",
+        "openai:tiny-bge",
+        "--served-model-name",
+        "cached",
+        "--upstream-base-url",
+        &base,
+        "--upstream-api-key-env",
+        "EMBEDKIT_UPSTREAM_KEY",
+    ]);
+    let body = serde_json::json!({"model": "cached", "input": ["hello", "你好"], "dimensions": 8})
+        .to_string();
+    let (status, first) = front.post("/v1/embeddings", None, &body);
+    assert_eq!(status, 200, "{first}");
+    let (_, direct) = upstream.post(
+        "/v1/embeddings",
+        Some("up"),
+        &body.replace("cached", "tiny-bge"),
+    );
+    assert_eq!(first["data"], direct["data"], "same vectors as upstream");
+    assert!(first["usage"]["prompt_tokens"].as_u64().unwrap() > 0);
+
+    let (_, upstream_metrics) = upstream.get("/metrics", None);
+    let (status, again) = front.post("/v1/embeddings", None, &body);
+    assert_eq!(status, 200);
+    assert_eq!(again["data"], first["data"]);
+    assert_eq!(
+        again["usage"]["prompt_tokens"], 0,
+        "answered from the cache"
+    );
+    let (_, after) = upstream.get("/metrics", None);
+    let batches = |m: &str| {
+        m.lines()
+            .find(|l| l.starts_with("embedkit_inference_seconds_count"))
+            .map(str::to_string)
+    };
+    assert_eq!(
+        batches(&upstream_metrics),
+        batches(&after),
+        "upstream ran nothing new"
+    );
+    let (_, models) = front.get("/v1/models", None);
+    assert!(models.contains("\"cached\""), "{models}");
+}

@@ -66,14 +66,26 @@ impl OpenAiEmbedder {
 
     /// Embeds texts (in requests of at most 2048), asking for `dimensions` if given.
     pub fn embed(&self, texts: &[&str], dimensions: Option<usize>) -> Result<Vec<Vec<f32>>> {
-        let mut out = Vec::with_capacity(texts.len());
-        for chunk in texts.chunks(MAX_INPUTS_PER_REQUEST) {
-            out.extend(self.request(chunk, dimensions)?);
-        }
-        Ok(out)
+        Ok(self.embed_with_usage(texts, dimensions)?.0)
     }
 
-    fn request(&self, texts: &[&str], dimensions: Option<usize>) -> Result<Vec<Vec<f32>>> {
+    /// Like [`embed`](Self::embed), also returning the token count the API reported.
+    pub fn embed_with_usage(
+        &self,
+        texts: &[&str],
+        dimensions: Option<usize>,
+    ) -> Result<(Vec<Vec<f32>>, usize)> {
+        let mut out = Vec::with_capacity(texts.len());
+        let mut tokens = 0;
+        for chunk in texts.chunks(MAX_INPUTS_PER_REQUEST) {
+            let (vectors, used) = self.request(chunk, dimensions)?;
+            out.extend(vectors);
+            tokens += used;
+        }
+        Ok((out, tokens))
+    }
+
+    fn request(&self, texts: &[&str], dimensions: Option<usize>) -> Result<(Vec<Vec<f32>>, usize)> {
         let url = format!("{}/embeddings", self.base_url);
         let mut body = serde_json::json!({
             "model": self.model,
@@ -108,8 +120,11 @@ impl OpenAiEmbedder {
     }
 }
 
-/// Reads `data[].embedding` (base64 or floats) in `index` order.
-fn parse_response(text: &str, expected: usize) -> std::result::Result<Vec<Vec<f32>>, String> {
+/// Reads `data[].embedding` (base64 or floats) in `index` order, and `usage.prompt_tokens`.
+fn parse_response(
+    text: &str,
+    expected: usize,
+) -> std::result::Result<(Vec<Vec<f32>>, usize), String> {
     use base64::Engine as _;
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("bad JSON: {e}"))?;
     let data = v["data"].as_array().ok_or("no data array")?;
@@ -130,10 +145,13 @@ fn parse_response(text: &str, expected: usize) -> std::result::Result<Vec<Vec<f3
         let slot = out.get_mut(index).ok_or("index out of range")?;
         *slot = Some(vector);
     }
-    out.into_iter()
+    let vectors = out
+        .into_iter()
         .enumerate()
         .map(|(i, v)| v.ok_or_else(|| format!("no embedding for input {i}")))
-        .collect()
+        .collect::<std::result::Result<_, _>>()?;
+    let tokens = v["usage"]["prompt_tokens"].as_u64().unwrap_or(0) as usize;
+    Ok((vectors, tokens))
 }
 
 #[cfg(test)]
@@ -143,11 +161,10 @@ mod tests {
     #[test]
     fn parses_base64_and_float_items_in_index_order() {
         // [1.0, -2.0] little-endian f32 = AACAPwAAAMA=
-        let text = r#"{"data": [{"index": 1, "embedding": [0.5]}, {"index": 0, "embedding": "AACAPwAAAMA="}]}"#;
-        assert_eq!(
-            parse_response(text, 2).unwrap(),
-            vec![vec![1.0, -2.0], vec![0.5]]
-        );
+        let text = r#"{"data": [{"index": 1, "embedding": [0.5]}, {"index": 0, "embedding": "AACAPwAAAMA="}], "usage": {"prompt_tokens": 7}}"#;
+        let (vectors, tokens) = parse_response(text, 2).unwrap();
+        assert_eq!(vectors, vec![vec![1.0, -2.0], vec![0.5]]);
+        assert_eq!(tokens, 7);
         assert!(
             parse_response(text, 3).is_err(),
             "a missing item is an error"

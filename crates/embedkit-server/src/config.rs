@@ -34,6 +34,10 @@ pub struct ServerConfig {
     pub allow_empty: bool,
     /// CORS origin to allow (`*` for any); none means CORS is off.
     pub cors_allow_origin: Option<String>,
+    /// Where `openai:NAME` models live.
+    pub upstream: embedkit_models::RemoteOptions,
+    /// Vectors cached per remote model.
+    pub cache_entries: usize,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +54,8 @@ impl Default for ServerConfig {
             max_body_bytes: 32 << 20,
             allow_empty: false,
             cors_allow_origin: None,
+            upstream: embedkit_models::RemoteOptions::default(),
+            cache_entries: 65536,
         }
     }
 }

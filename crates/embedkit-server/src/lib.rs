@@ -15,6 +15,7 @@ pub mod engine;
 pub mod json;
 pub mod metrics;
 pub mod openai;
+pub mod proxy;
 pub mod routes;
 mod state;
 pub mod token_ids;

@@ -3,8 +3,9 @@
 use crate::config::ServerConfig;
 use crate::engine::Worker;
 use crate::metrics::Metrics;
+use crate::proxy::RemoteModel;
 use crate::StartError;
-use embedkit_models::{EmbedOptions, SentenceEmbedder};
+use embedkit_models::{EmbedOptions, OpenAiEmbedder, SentenceEmbedder, REMOTE_PREFIX};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -23,8 +24,10 @@ pub struct ServedModel {
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    /// Served name → model.
+    /// Served name → local model.
     pub models: Arc<BTreeMap<String, ServedModel>>,
+    /// Served name → remote model (`openai:NAME`), proxied with a cache.
+    pub remotes: Arc<BTreeMap<String, Arc<RemoteModel>>>,
     /// Whether every model has run once (the `/health` answer).
     pub ready: Arc<AtomicBool>,
     /// Counters and timings.
@@ -49,12 +52,21 @@ impl AppState {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let mut models = BTreeMap::new();
+        let mut remotes = BTreeMap::new();
         for spec in &config.models {
-            if models.contains_key(&spec.served_name) {
+            if models.contains_key(&spec.served_name) || remotes.contains_key(&spec.served_name) {
                 return Err(StartError::Config(format!(
                     "two models are served as {:?}",
                     spec.served_name
                 )));
+            }
+            if let Some(name) = spec.spec.strip_prefix(REMOTE_PREFIX) {
+                let client = OpenAiEmbedder::from_options(name, &config.upstream);
+                remotes.insert(
+                    spec.served_name.clone(),
+                    Arc::new(RemoteModel::new(client, config.cache_entries, created)),
+                );
+                continue;
             }
             let model = SentenceEmbedder::load(&spec.spec).map_err(|source| StartError::Model {
                 spec: spec.spec.clone(),
@@ -78,6 +90,7 @@ impl AppState {
         }
         Ok(Self {
             models: Arc::new(models),
+            remotes: Arc::new(remotes),
             ready: Arc::new(AtomicBool::new(false)),
             metrics,
             permits: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),

@@ -5,8 +5,11 @@ use anyhow::{bail, Result};
 use embedkit_server::{ModelSpec, ServerConfig};
 use std::path::Path;
 
-/// The default served name: a folder's own name, or the hub id as given.
+/// The default served name: a folder's own name, the remote model's name, or the hub id.
 fn default_served_name(spec: &str) -> String {
+    if let Some(name) = spec.strip_prefix(embedkit_models::REMOTE_PREFIX) {
+        return name.to_string();
+    }
     let path = Path::new(spec);
     if path.exists() {
         path.file_name()
@@ -49,6 +52,11 @@ pub fn run(a: ServeArgs) -> Result<()> {
         max_body_bytes: a.max_body_mb << 20,
         allow_empty: a.allow_empty,
         cors_allow_origin: a.cors_allow_origin,
+        upstream: embedkit_models::RemoteOptions {
+            base_url: a.upstream_base_url,
+            api_key_env: Some(a.upstream_api_key_env),
+        },
+        cache_entries: a.cache_entries,
         ..ServerConfig::default()
     };
     embedkit_server::run(config)?;

@@ -5,6 +5,7 @@ use crate::openai::{
     ApiError, EmbeddingData, EmbeddingList, EmbeddingRequest, EmbeddingVector, EncodingFormat,
     ErrorKind, Input, InputType, Usage,
 };
+use crate::proxy::RemoteModel;
 use crate::state::AppState;
 use crate::token_ids;
 use axum::extract::State;
@@ -13,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
 use embedkit_models::{Prompt, SentenceEmbedder};
+use std::sync::Arc;
 
 /// Header telling how many inputs were cut to the model's maximum length.
 pub const TRUNCATED_HEADER: &str = "x-embedkit-truncated-inputs";
@@ -21,6 +23,9 @@ pub async fn create(
     State(state): State<AppState>,
     OpenAiJson(req): OpenAiJson<EmbeddingRequest>,
 ) -> Result<Response, ApiError> {
+    if let Some(remote) = state.remotes.get(&req.model) {
+        return proxy(&state, remote.clone(), req).await;
+    }
     let served = state.models.get(&req.model).ok_or_else(|| {
         ApiError::new(
             ErrorKind::ModelNotFound,
@@ -85,12 +90,59 @@ pub async fn create(
         .map_err(|_| ApiError::new(ErrorKind::Internal, "the model worker dropped the request"))?
         .map_err(|e| ApiError::new(ErrorKind::Internal, e))?;
 
+    let vectors = vectors
+        .into_iter()
+        .map(|v| served.model.finish(v, req.dimensions, req.normalize))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?;
+    Ok(respond(vectors, &req, tokens, truncated))
+}
+
+/// Answers from a remote model (cache first, then upstream).
+async fn proxy(
+    state: &AppState,
+    remote: Arc<RemoteModel>,
+    req: EmbeddingRequest,
+) -> Result<Response, ApiError> {
+    let texts = input_texts(
+        &req,
+        state.limits.max_client_batch,
+        state.limits.allow_empty,
+    )?;
+    if req.dimensions == Some(0) {
+        return Err(ApiError::invalid(
+            Some("dimensions"),
+            "dimensions must be at least 1",
+        ));
+    }
+    let _permit = state.permits.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            ErrorKind::Overloaded,
+            "the server is at capacity, retry shortly",
+        )
+    })?;
+    let dims = req.dimensions;
+    let (mut vectors, tokens) = tokio::task::spawn_blocking(move || remote.embed(&texts, dims))
+        .await
+        .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?
+        .map_err(|e| ApiError::new(ErrorKind::Internal, format!("upstream: {e}")))?;
+    if req.normalize {
+        vectors
+            .iter_mut()
+            .for_each(|v| embedkit_core::vector::normalize(v));
+    }
+    Ok(respond(vectors, &req, tokens, 0))
+}
+
+/// The OpenAI response body plus the truncation header.
+fn respond(
+    vectors: Vec<Vec<f32>>,
+    req: &EmbeddingRequest,
+    tokens: usize,
+    truncated: usize,
+) -> Response {
     let mut data = Vec::with_capacity(vectors.len());
     for (index, v) in vectors.into_iter().enumerate() {
-        let v = served
-            .model
-            .finish(v, req.dimensions, req.normalize)
-            .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?;
         let embedding = match req.encoding_format {
             EncodingFormat::Float => EmbeddingVector::Float(v),
             EncodingFormat::Base64 => {
@@ -107,7 +159,7 @@ pub async fn create(
     let body = EmbeddingList {
         object: "list",
         data,
-        model: req.model,
+        model: req.model.clone(),
         usage: Usage {
             prompt_tokens: tokens,
             total_tokens: tokens,
@@ -117,7 +169,7 @@ pub async fn create(
     response
         .headers_mut()
         .insert(TRUNCATED_HEADER, HeaderValue::from(truncated));
-    Ok(response)
+    response
 }
 
 /// The request's inputs as texts (token ids decoded), checked against the limits.

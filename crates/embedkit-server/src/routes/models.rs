@@ -21,6 +21,7 @@ pub async fn list(State(state): State<AppState>) -> Json<ModelList> {
             .models
             .iter()
             .map(|(n, m)| card(n, m.created))
+            .chain(state.remotes.iter().map(|(n, m)| card(n, m.created)))
             .collect(),
     })
 }
@@ -29,14 +30,15 @@ pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<ModelCard>, ApiError> {
-    state
+    let created = state
         .models
         .get(&id)
-        .map(|m| Json(card(&id, m.created)))
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::ModelNotFound,
-                format!("the model {id:?} does not exist"),
-            )
-        })
+        .map(|m| m.created)
+        .or_else(|| state.remotes.get(&id).map(|m| m.created));
+    created.map(|c| Json(card(&id, c))).ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::ModelNotFound,
+            format!("the model {id:?} does not exist"),
+        )
+    })
 }

@@ -34,6 +34,13 @@ pub async fn info(State(state): State<AppState>) -> Json<serde_json::Value> {
             v["id"] = serde_json::Value::String(name.clone());
             v
         })
+        .chain(state.remotes.iter().map(|(name, m)| {
+            serde_json::json!({
+                "id": name,
+                "remote_model": m.client.model(),
+                "base_url": m.client.base_url(),
+            })
+        }))
         .collect();
     Json(serde_json::json!({ "models": models }))
 }

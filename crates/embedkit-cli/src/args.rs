@@ -48,8 +48,12 @@ pub struct ModelArgs {
     #[arg(long, conflicts_with = "prompt")]
     pub prompt_name: Option<String>,
     /// Put this literal text in front of every input.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "instruction")]
     pub prompt: Option<String>,
+    /// Task instruction for instruction-tuned models (Qwen3-Embedding, E5-instruct): inputs
+    /// become "Instruct: TEXT\nQuery:" followed by the text. Use it for queries only.
+    #[arg(long, conflicts_with = "prompt_name")]
+    pub instruction: Option<String>,
     /// Keep the first N dimensions and re-normalize (Matryoshka).
     #[arg(long)]
     pub dimensions: Option<usize>,

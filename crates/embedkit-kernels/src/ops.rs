@@ -27,7 +27,8 @@ pub enum Activation {
     Identity,
 }
 
-mod body {
+/// The kernels' generic bodies, also inlined by other modules' SIMD leaf functions (attention).
+pub(crate) mod body {
     use super::*;
 
     #[inline(always)]
@@ -203,6 +204,11 @@ pub fn layer_norm_rows(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
             dispatch!(layer_norm(row, gamma, beta, eps))
         }
     });
+}
+
+/// RMS norm of one row, on the calling thread (for many small rows inside a parallel loop).
+pub fn rms_norm_row(x: &mut [f32], gamma: &[f32], eps: f32) {
+    dispatch!(rms_norm(x, gamma, eps))
 }
 
 /// RMS norm of every `gamma.len()`-wide row of `x`: `x / sqrt(mean(x²) + eps) · gamma`.

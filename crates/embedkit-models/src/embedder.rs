@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::folder::ModelFolder;
 use crate::hub;
 use crate::pooling::Pooling;
-use crate::tokenize::{Encoded, TextTokenizer};
+use crate::tokenize::{Encoded, EosHandling, TextTokenizer};
 use embedkit_core::{vector, Similarity};
 use std::path::Path;
 
@@ -23,6 +23,14 @@ pub enum Prompt {
     Named(String),
     /// Literal text.
     Text(String),
+}
+
+impl Prompt {
+    /// The query format of instruction-tuned embedders, as the Qwen3-Embedding model card
+    /// writes it: `Instruct: {task}\nQuery:` directly followed by the query.
+    pub fn instruction(task: &str) -> Self {
+        Self::Text(format!("Instruct: {task}\nQuery:"))
+    }
 }
 
 /// How to embed.
@@ -84,6 +92,10 @@ pub struct ModelInfo {
     pub default_prompt_name: Option<String>,
     /// Similarity function.
     pub similarity: String,
+    /// Padding side the tokenizer config asks for.
+    pub padding_side: String,
+    /// How the end-of-sequence token is appended, for last-token models.
+    pub eos: Option<String>,
     /// Defaults that were guessed.
     pub notes: Vec<String>,
 }
@@ -99,12 +111,20 @@ impl SentenceEmbedder {
     /// Loads a model from a local folder.
     pub fn from_folder(dir: &Path) -> Result<Self> {
         let folder = ModelFolder::read(dir)?;
-        let tokenizer = TextTokenizer::load(
+        let mut folder = folder;
+        let mut tokenizer = TextTokenizer::load(
             &folder.transformer_dir,
             folder.max_seq_length,
             folder.do_lower_case,
         )?;
         let encoder = arch::load(&folder)?;
+        if let Some(eos) = encoder.required_eos() {
+            if let EosHandling::Appended(id) = tokenizer.require_eos(eos)? {
+                folder.notes.push(format!(
+                    "tokenizer.json does not append the end-of-sequence token {id}: embedkit appends it, as Qwen3-Embedding's fixed tokenizer does"
+                ));
+            }
+        }
         if folder.pooling.dimension != encoder.hidden_size() {
             return Err(Error::config(
                 folder.root.join("1_Pooling/config.json"),
@@ -169,6 +189,14 @@ impl SentenceEmbedder {
             prompts: f.prompts.clone(),
             default_prompt_name: f.default_prompt_name.clone(),
             similarity: f.similarity.to_string(),
+            padding_side: f.padding_side.clone(),
+            eos: match self.tokenizer.eos() {
+                EosHandling::NotNeeded => None,
+                EosHandling::PostProcessor(id) => Some(format!(
+                    "token {id} appended by the tokenizer's post-processor"
+                )),
+                EosHandling::Appended(id) => Some(format!("token {id} appended by embedkit")),
+            },
             notes: f.notes.clone(),
         }
     }

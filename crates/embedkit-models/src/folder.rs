@@ -41,6 +41,9 @@ pub struct ModelFolder {
     pub similarity: Similarity,
     /// The parsed `config.json` of the transformer.
     pub hf_config: Value,
+    /// `padding_side` of `tokenizer_config.json` (`left` for Qwen3-Embedding). embedkit packs
+    /// batches without padding, so it only matters to tools that pad.
+    pub padding_side: String,
     /// Facts about defaults that were guessed rather than read (shown by `embedkit info`).
     pub notes: Vec<String>,
 }
@@ -193,6 +196,11 @@ impl ModelFolder {
             default_prompt_name: st.default_prompt_name,
             similarity,
             hf_config,
+            padding_side: tokenizer_config
+                .get("padding_side")
+                .and_then(Value::as_str)
+                .unwrap_or("right")
+                .to_string(),
             notes,
         })
     }

@@ -19,11 +19,24 @@ pub struct Encoded {
     pub truncated: bool,
 }
 
+/// How the end-of-sequence token that last-token pooling relies on gets appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EosHandling {
+    /// The model needs none.
+    NotNeeded,
+    /// `tokenizer.json`'s post-processor appends it (the fixed Qwen3-Embedding tokenizer).
+    PostProcessor(u32),
+    /// The tokenizer lacks that post-processor; embedkit appends it after truncating one
+    /// token shorter, so the result is the same.
+    Appended(u32),
+}
+
 /// A `tokenizer.json` configured for one model folder.
 pub struct TextTokenizer {
     inner: Tokenizer,
     lowercase: bool,
     max_length: usize,
+    eos: EosHandling,
 }
 
 impl TextTokenizer {
@@ -51,7 +64,33 @@ impl TextTokenizer {
             inner,
             lowercase,
             max_length,
+            eos: EosHandling::NotNeeded,
         })
+    }
+
+    /// Makes every encoding end with `eos`, through the post-processor if it already does so,
+    /// else by appending it here.
+    pub fn require_eos(&mut self, eos: u32) -> Result<EosHandling> {
+        let probe = self.encode_batch(&["a"], "")?;
+        self.eos = if probe[0].ids.last() == Some(&eos) {
+            EosHandling::PostProcessor(eos)
+        } else {
+            self.inner
+                .with_truncation(Some(TruncationParams {
+                    max_length: self.max_length.saturating_sub(1).max(1),
+                    strategy: TruncationStrategy::LongestFirst,
+                    stride: 0,
+                    direction: TruncationDirection::Right,
+                }))
+                .map_err(|e| Error::Tokenizer(e.to_string()))?;
+            EosHandling::Appended(eos)
+        };
+        Ok(self.eos)
+    }
+
+    /// How the end-of-sequence token is handled.
+    pub fn eos(&self) -> EosHandling {
+        self.eos
     }
 
     /// Token limit per text, special tokens included.
@@ -79,10 +118,17 @@ impl TextTokenizer {
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
         Ok(encodings
             .into_iter()
-            .map(|e| Encoded {
-                ids: e.get_ids().to_vec(),
-                type_ids: e.get_type_ids().to_vec(),
-                truncated: !e.get_overflowing().is_empty(),
+            .map(|e| {
+                let mut enc = Encoded {
+                    ids: e.get_ids().to_vec(),
+                    type_ids: e.get_type_ids().to_vec(),
+                    truncated: !e.get_overflowing().is_empty(),
+                };
+                if let EosHandling::Appended(eos) = self.eos {
+                    enc.ids.push(eos);
+                    enc.type_ids.push(0);
+                }
+                enc
             })
             .collect())
     }

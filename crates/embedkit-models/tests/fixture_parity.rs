@@ -87,8 +87,13 @@ fn tiny_mpnet_relative_positions_match_sentence_transformers() {
 }
 
 #[test]
+fn tiny_qwen3_last_token_pooling_and_instruction_prompt_match_sentence_transformers() {
+    check_model("tiny-qwen3", true);
+}
+
+#[test]
 fn results_do_not_depend_on_batching_or_order() {
-    for model in ["tiny-bge", "tiny-mpnet"] {
+    for model in ["tiny-bge", "tiny-mpnet", "tiny-qwen3"] {
         let m = load(model);
         let sentences = sentences();
         let texts: Vec<&str> = sentences.iter().map(String::as_str).collect();
@@ -104,6 +109,7 @@ fn results_do_not_depend_on_batching_or_order() {
             .map(|t| embed(&m, &[t], EmbedOptions::default()).remove(0))
             .collect();
         let by3 = with_batch(3);
+        let by12 = with_batch(12);
         let by64 = with_batch(64);
         // Shuffled order (a fixed permutation), then put back.
         let perm = [7, 2, 11, 0, 5, 9, 1, 10, 3, 8, 6, 4];
@@ -113,7 +119,7 @@ fn results_do_not_depend_on_batching_or_order() {
         for (row, &i) in got.into_iter().zip(&perm) {
             unshuffled[i] = row;
         }
-        for other in [&by3, &by64, &unshuffled] {
+        for other in [&by3, &by12, &by64, &unshuffled] {
             assert_rows_match(other, &one_by_one, MIN_COS, model);
         }
     }

@@ -33,6 +33,14 @@ pub fn run(a: InfoArgs) -> Result<()> {
     }
     writeln!(
         out,
+        "padding side:   {} (batches are packed: no padding is computed)",
+        info.padding_side
+    )?;
+    if let Some(eos) = &info.eos {
+        writeln!(out, "end of input:   {eos}")?;
+    }
+    writeln!(
+        out,
         "normalize:      {}",
         if info.normalize { "yes" } else { "no" }
     )?;

@@ -37,10 +37,11 @@ fn load_model(a: &ModelArgs) -> Result<Model> {
 
 fn embed_options(a: &ModelArgs) -> EmbedOptions {
     EmbedOptions {
-        prompt: match (&a.prompt_name, &a.prompt) {
-            (Some(name), _) => Prompt::Named(name.clone()),
-            (None, Some(text)) => Prompt::Text(text.clone()),
-            (None, None) => Prompt::Default,
+        prompt: match (&a.prompt_name, &a.prompt, &a.instruction) {
+            (Some(name), _, _) => Prompt::Named(name.clone()),
+            (None, Some(text), _) => Prompt::Text(text.clone()),
+            (None, None, Some(task)) => Prompt::instruction(task),
+            (None, None, None) => Prompt::Default,
         },
         dimensions: a.dimensions,
         normalize: a.normalize,

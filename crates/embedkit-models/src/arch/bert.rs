@@ -127,7 +127,11 @@ impl Encoder for Bert {
         self.shape.hidden
     }
 
-    fn forward(&self, batch: &PackedBatch) -> Result<Vec<f32>> {
+    fn forward_traced(
+        &self,
+        batch: &PackedBatch,
+        each_layer: &mut dyn FnMut(&[f32]),
+    ) -> Result<Vec<f32>> {
         let h = self.shape.hidden;
         let mut x = vec![0.0_f32; batch.tokens() * h];
         for seq in &batch.sequences {
@@ -158,6 +162,7 @@ impl Encoder for Bert {
                 self.shape,
                 ScoreOptions::default(),
             );
+            each_layer(&x);
         }
         Ok(x)
     }

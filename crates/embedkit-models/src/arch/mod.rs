@@ -5,6 +5,7 @@
 mod bert;
 mod block;
 mod mpnet;
+mod qwen3;
 
 use crate::error::{Error, Result};
 use crate::folder::ModelFolder;
@@ -43,8 +44,24 @@ pub trait Encoder: Send + Sync {
     fn model_type(&self) -> &'static str;
     /// Width of the token vectors.
     fn hidden_size(&self) -> usize;
+    /// Runs the model: returns `[batch.tokens(), hidden_size]`, row-major, and calls
+    /// `each_layer` with the raw output of every block (to locate a diverging layer).
+    fn forward_traced(
+        &self,
+        batch: &PackedBatch,
+        each_layer: &mut dyn FnMut(&[f32]),
+    ) -> Result<Vec<f32>>;
+
     /// Runs the model: returns `[batch.tokens(), hidden_size]`, row-major.
-    fn forward(&self, batch: &PackedBatch) -> Result<Vec<f32>>;
+    fn forward(&self, batch: &PackedBatch) -> Result<Vec<f32>> {
+        self.forward_traced(batch, &mut |_| {})
+    }
+
+    /// The token every input must end with, for models pooled on their last token
+    /// (Qwen3-Embedding's `<|endoftext|>`).
+    fn required_eos(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// Loads the architecture named by the folder's `config.json`.
@@ -73,6 +90,11 @@ pub fn load(folder: &ModelFolder) -> Result<Box<dyn Encoder>> {
             let cfg: mpnet::Config = parse_config(&folder.hf_config, &config_path)?;
             let w = WeightFile::open(&weights_path, &["", "mpnet.", "model."])?;
             Ok(Box::new(mpnet::MpNet::load(&w, &cfg)?))
+        }
+        "qwen3" => {
+            let cfg: qwen3::Config = parse_config(&folder.hf_config, &config_path)?;
+            let w = WeightFile::open(&weights_path, &["", "model."])?;
+            Ok(Box::new(qwen3::Qwen3::load(&w, &cfg)?))
         }
         other => Err(Error::UnsupportedArchitecture(other.to_string())),
     }

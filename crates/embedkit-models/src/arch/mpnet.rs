@@ -143,7 +143,11 @@ impl Encoder for MpNet {
         self.shape.hidden
     }
 
-    fn forward(&self, batch: &PackedBatch) -> Result<Vec<f32>> {
+    fn forward_traced(
+        &self,
+        batch: &PackedBatch,
+        each_layer: &mut dyn FnMut(&[f32]),
+    ) -> Result<Vec<f32>> {
         let h = self.shape.hidden;
         let mut x = vec![0.0_f32; batch.tokens() * h];
         for seq in &batch.sequences {
@@ -162,6 +166,7 @@ impl Encoder for MpNet {
         };
         for b in &self.blocks {
             b.forward(&mut x, &batch.sequences, self.shape, options);
+            each_layer(&x);
         }
         Ok(x)
     }

@@ -63,6 +63,9 @@ pub struct ModelArgs {
     /// Texts per forward pass.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
+    /// Token limit per input (default: the model's max_seq_length); longer inputs are cut.
+    #[arg(long)]
+    pub max_length: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -168,6 +168,19 @@ impl SentenceEmbedder {
         self.tokenizer.max_length()
     }
 
+    /// Changes the token limit per input (as `model.max_seq_length = n` in
+    /// sentence-transformers). Models with learned position tables cannot go beyond them.
+    pub fn set_max_seq_length(&mut self, n: usize) -> Result<()> {
+        if let Some(limit) = self.encoder.max_positions() {
+            if n > limit {
+                return Err(Error::InvalidInput(format!(
+                    "max length {n} is beyond this model's {limit} positions"
+                )));
+            }
+        }
+        self.tokenizer.set_max_length(n)
+    }
+
     /// The pooling module.
     pub fn pooling(&self) -> &Pooling {
         &self.folder.pooling

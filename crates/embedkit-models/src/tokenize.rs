@@ -52,39 +52,48 @@ impl TextTokenizer {
         let mut inner = Tokenizer::from_file(&path)
             .map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
         inner.with_padding(None);
-        inner
+        let mut tokenizer = Self {
+            inner,
+            lowercase,
+            max_length,
+            eos: EosHandling::NotNeeded,
+        };
+        tokenizer.set_max_length(max_length)?;
+        Ok(tokenizer)
+    }
+
+    /// Changes the token limit (special tokens included), like assigning
+    /// `SentenceTransformer.max_seq_length`.
+    pub fn set_max_length(&mut self, max_length: usize) -> Result<()> {
+        if max_length < 2 {
+            return Err(Error::InvalidInput(format!(
+                "max length must be at least 2 tokens, got {max_length}"
+            )));
+        }
+        // When embedkit appends the EOS itself, the tokenizer must stop one token earlier.
+        let reserved = usize::from(matches!(self.eos, EosHandling::Appended(_)));
+        self.inner
             .with_truncation(Some(TruncationParams {
-                max_length,
+                max_length: max_length - reserved,
                 strategy: TruncationStrategy::LongestFirst,
                 stride: 0,
                 direction: TruncationDirection::Right,
             }))
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
-        Ok(Self {
-            inner,
-            lowercase,
-            max_length,
-            eos: EosHandling::NotNeeded,
-        })
+        self.max_length = max_length;
+        Ok(())
     }
 
     /// Makes every encoding end with `eos`, through the post-processor if it already does so,
     /// else by appending it here.
     pub fn require_eos(&mut self, eos: u32) -> Result<EosHandling> {
         let probe = self.encode_batch(&["a"], "")?;
-        self.eos = if probe[0].ids.last() == Some(&eos) {
-            EosHandling::PostProcessor(eos)
+        if probe[0].ids.last() == Some(&eos) {
+            self.eos = EosHandling::PostProcessor(eos);
         } else {
-            self.inner
-                .with_truncation(Some(TruncationParams {
-                    max_length: self.max_length.saturating_sub(1).max(1),
-                    strategy: TruncationStrategy::LongestFirst,
-                    stride: 0,
-                    direction: TruncationDirection::Right,
-                }))
-                .map_err(|e| Error::Tokenizer(e.to_string()))?;
-            EosHandling::Appended(eos)
-        };
+            self.eos = EosHandling::Appended(eos);
+            self.set_max_length(self.max_length)?;
+        }
         Ok(self.eos)
     }
 

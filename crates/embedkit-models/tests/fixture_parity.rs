@@ -150,3 +150,28 @@ fn bad_requests_are_errors() {
     let err = m.embed(&["x"], &unknown).unwrap_err().to_string();
     assert!(err.contains("query"), "lists the known prompts: {err}");
 }
+
+#[test]
+fn max_length_can_be_changed_within_the_position_table() {
+    let mut m = load("tiny-bge");
+    let long = "word ".repeat(300);
+    let count = |m: &SentenceEmbedder| m.tokenize(&[&long], &Prompt::None).unwrap()[0].ids.len();
+    assert_eq!(count(&m), 64);
+    m.set_max_seq_length(100).unwrap();
+    assert_eq!(count(&m), 100);
+    assert!(
+        m.set_max_seq_length(129).is_err(),
+        "tiny-bge has 128 positions"
+    );
+    assert!(m.set_max_seq_length(1).is_err());
+
+    let mut q = load("tiny-qwen3");
+    q.set_max_seq_length(1000).unwrap();
+    let ids = q
+        .tokenize(&[long.trim_end()], &Prompt::None)
+        .unwrap()
+        .remove(0)
+        .ids;
+    assert_eq!(ids.len(), 301, "300 words + EOS, no position table limit");
+    assert_eq!(ids.last(), Some(&151_643));
+}

@@ -5,7 +5,7 @@ use anyhow::Result;
 use std::io::Write;
 
 pub fn run(a: InfoArgs) -> Result<()> {
-    let model = super::load_local_model(&a.model)?;
+    let model = super::load_local_model(&a.model, None)?;
     let info = model.info();
     let mut out = std::io::stdout().lock();
     if a.json {

@@ -22,8 +22,13 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 /// A local model only (commands that look inside the model).
-fn load_local_model(spec: &str) -> Result<SentenceEmbedder> {
-    SentenceEmbedder::load(spec).with_context(|| format!("cannot load model {spec}"))
+fn load_local_model(spec: &str, max_length: Option<usize>) -> Result<SentenceEmbedder> {
+    let mut model =
+        SentenceEmbedder::load(spec).with_context(|| format!("cannot load model {spec}"))?;
+    if let Some(n) = max_length {
+        model.set_max_seq_length(n)?;
+    }
+    Ok(model)
 }
 
 /// A local or remote (`openai:NAME`) model.
@@ -32,7 +37,12 @@ fn load_model(a: &ModelArgs) -> Result<Model> {
         base_url: a.base_url.clone(),
         api_key_env: Some(a.api_key_env.clone()),
     };
-    Model::load(&a.model, &remote).with_context(|| format!("cannot load model {}", a.model))
+    let mut model =
+        Model::load(&a.model, &remote).with_context(|| format!("cannot load model {}", a.model))?;
+    if let (Some(n), Model::Local(m)) = (a.max_length, &mut model) {
+        m.set_max_seq_length(n)?;
+    }
+    Ok(model)
 }
 
 fn embed_options(a: &ModelArgs) -> EmbedOptions {

@@ -123,6 +123,10 @@ impl Encoder for Bert {
         self.model_type
     }
 
+    fn max_positions(&self) -> Option<usize> {
+        Some(self.position.len() / self.shape.hidden - self.position_offset)
+    }
+
     fn hidden_size(&self) -> usize {
         self.shape.hidden
     }

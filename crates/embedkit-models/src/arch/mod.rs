@@ -57,6 +57,9 @@ pub trait Encoder: Send + Sync {
         self.forward_traced(batch, &mut |_| {})
     }
 
+    /// Longest input the position embeddings allow (`None`: rotary, no table).
+    fn max_positions(&self) -> Option<usize>;
+
     /// The token every input must end with, for models pooled on their last token
     /// (Qwen3-Embedding's `<|endoftext|>`).
     fn required_eos(&self) -> Option<u32> {

@@ -139,6 +139,10 @@ impl Encoder for MpNet {
         "mpnet"
     }
 
+    fn max_positions(&self) -> Option<usize> {
+        Some(self.position.len() / self.shape.hidden - self.pad_token_id - 1)
+    }
+
     fn hidden_size(&self) -> usize {
         self.shape.hidden
     }

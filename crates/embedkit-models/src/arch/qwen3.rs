@@ -218,6 +218,10 @@ impl Encoder for Qwen3 {
         "qwen3"
     }
 
+    fn max_positions(&self) -> Option<usize> {
+        None
+    }
+
     fn hidden_size(&self) -> usize {
         self.hidden
     }

@@ -117,7 +117,13 @@ mod tests {
             kv_heads: 1,
             head_dim: 1,
         };
-        let out = attention(&qkv, std::slice::from_ref(&(0..2)), layout, 1.0, ScoreOptions::default());
+        let out = attention(
+            &qkv,
+            std::slice::from_ref(&(0..2)),
+            layout,
+            1.0,
+            ScoreOptions::default(),
+        );
         let p0 = 1.0 / (1.0 + 1.0_f32.exp()); // softmax([1,2])[0]
         let p1 = 1.0 / (1.0 + 2.0_f32.exp()); // softmax([2,4])[0]
         assert!((out[0] - (p0 + 2.0 * (1.0 - p0))).abs() < 1e-6);

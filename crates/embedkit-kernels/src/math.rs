@@ -3,8 +3,9 @@
 //!
 //! libm's `expf`/`erff` are correct but scalar calls that block vectorization; a profile of a
 //! plain BERT spent ~15% of its time there. These versions trade the last ulp for SIMD: `exp`
-//! is within 2 ulp (Cephes polynomial), `erf` within 1.5e-7 absolute (Abramowitz & Stegun
-//! 7.1.26), far below what an embedding compared at cosine 0.99999 can notice.
+//! is within 2 ulp (Cephes polynomial), `erf` within 7e-7 absolute (Abramowitz & Stegun
+//! 7.1.26: 1.5e-7 in exact arithmetic, plus f32 cancellation in `1 − p·t·e^{−x²}` near 0), far
+//! below what an embedding compared at cosine 0.99999 can notice.
 //!
 //! Every formula is generic over [`MulAdd`] so the AVX2 path gets fused multiply-adds while
 //! the portable path keeps plain `a * b + c` (a non-inlined `fmaf` call there would be slow).
@@ -56,7 +57,7 @@ pub fn exp<M: MulAdd>(x: f32) -> f32 {
     y * scale
 }
 
-/// The error function, absolute error below 1.5e-7.
+/// The error function, absolute error below 7e-7.
 #[inline(always)]
 pub fn erf<M: MulAdd>(x: f32) -> f32 {
     let a = x.abs();
@@ -114,19 +115,27 @@ mod tests {
         }
     }
 
-    #[test]
-    fn erf_matches_reference_values() {
-        // erf values from Abramowitz & Stegun table 7.1.
-        for (x, want) in [
-            (0.0, 0.0),
-            (0.5, 0.520_499_9),
-            (1.0, 0.842_700_8),
-            (2.0, 0.995_322_3),
-            (-1.5, -0.966_105_1),
-            (4.0, 0.999_999_98),
-        ] {
-            assert!((erf::<Separate>(x) - want).abs() < 2e-7, "erf({x})");
+    /// erf by its Taylor series in f64 (converges well for |x| < 4).
+    fn erf_f64(x: f64) -> f64 {
+        let (mut sum, mut term) = (0.0, x);
+        for n in 0..400 {
+            sum += term / (2 * n + 1) as f64;
+            term *= -x * x / (n + 1) as f64;
         }
+        sum * std::f64::consts::FRAC_2_SQRT_PI
+    }
+
+    #[test]
+    fn erf_is_within_7e7_of_the_series_over_the_gelu_range() {
+        let mut x = -3.5_f32;
+        while x < 3.5 {
+            let err = (erf::<Separate>(x) as f64 - erf_f64(x as f64)).abs();
+            assert!(err < 7e-7, "erf({x}) off by {err}");
+            x += 0.0007;
+        }
+        // Saturates cleanly far out.
+        assert_eq!(erf::<Separate>(9.0), 1.0);
+        assert_eq!(erf::<Separate>(-9.0), -1.0);
     }
 
     #[test]

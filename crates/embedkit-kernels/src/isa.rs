@@ -25,7 +25,8 @@ impl Isa {
     }
 }
 
-fn cpu_has_avx2_fma() -> bool {
+/// Whether this CPU has AVX2 and FMA (std caches the detection, so this is cheap).
+pub(crate) fn cpu_has_avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")

@@ -6,7 +6,8 @@
 //!
 //! * [`isa`] picks the instruction set once per process (`EMBEDKIT_ISA=scalar|avx2` forces one,
 //!   so tests can cover every path on any machine).
-//! * [`linear`] runs `y = x · Wᵀ + b` over packed token rows with the `gemm` crate.
+//! * [`linear`] runs `y = x · Wᵀ + b` over packed token rows with our own SGEMM (`gemm`
+//!   module: weights packed once at load, AVX2/FMA microkernel, rayon threads).
 //! * [`ops`] holds the element-wise and row-wise kernels.
 //!
 //! ```
@@ -18,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod attention;
+mod gemm;
 pub mod isa;
 pub mod linear;
 pub mod math;

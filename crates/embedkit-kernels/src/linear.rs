@@ -1,14 +1,16 @@
-//! Dense layers: `y = x · Wᵀ + b` on row-major token matrices, through the `gemm` crate.
+//! Dense layers: `y = x · Wᵀ + b` on row-major token matrices.
 //!
-//! `gemm` selects its AVX2 / AVX-512 microkernel at runtime and threads over rayon, so one
-//! call covers every token of a packed batch (no padding rows are ever multiplied).
+//! The weight is packed for the GEMM microkernel once, here at construction, so a forward
+//! call only packs its activations; one call covers every token of a packed batch (no
+//! padding rows are ever multiplied) and is threaded over rayon by the crate's `gemm`
+//! module.
 
-use gemm::{gemm, Parallelism};
+use crate::gemm::{self, Dest, PackedWeight};
 
 /// A linear layer in PyTorch's layout: `weight` is `[out_features, in_features]`, row-major.
 #[derive(Debug, Clone)]
 pub struct Linear {
-    weight: Vec<f32>,
+    weight: PackedWeight,
     bias: Option<Vec<f32>>,
     in_features: usize,
     out_features: usize,
@@ -47,7 +49,7 @@ impl Linear {
             }
         }
         Ok(Self {
-            weight,
+            weight: PackedWeight::new(&weight, out_features, in_features),
             bias,
             in_features,
             out_features,
@@ -56,6 +58,8 @@ impl Linear {
 
     /// Stacks layers that read the same input into one (e.g. Q, K and V into a fused QKV
     /// projection): the output columns are the layers' outputs side by side.
+    ///
+    /// The parts' weights are unpacked and the result packed again (load time only).
     pub fn concat(parts: &[Linear]) -> Result<Self, ShapeError> {
         let in_features = parts.first().map_or(0, |p| p.in_features);
         if let Some(p) = parts.iter().find(|p| p.in_features != in_features) {
@@ -65,10 +69,7 @@ impl Linear {
             });
         }
         let out_features = parts.iter().map(|p| p.out_features).sum();
-        let weight = parts
-            .iter()
-            .flat_map(|p| p.weight.iter().copied())
-            .collect();
+        let weight = parts.iter().flat_map(|p| p.weight.to_row_major()).collect();
         let bias = if parts.iter().any(|p| p.bias.is_some()) {
             Some(
                 parts
@@ -97,70 +98,45 @@ impl Linear {
 
     /// Returns `x · Wᵀ + b` for `x` of `rows × in_features`.
     pub fn forward(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        let mut out = vec![0.0; rows * self.out_features];
-        self.forward_into(x, rows, &mut out, false);
+        self.check_shapes(x, rows);
+        let len = rows * self.out_features;
+        let mut out = Vec::with_capacity(len);
+        gemm::matmul(
+            x,
+            rows,
+            &self.weight,
+            self.bias.as_deref(),
+            Dest::Overwrite(&mut out.spare_capacity_mut()[..len]),
+        );
+        // SAFETY: `Dest::Overwrite` initializes every one of the `len` elements it is given,
+        // which are the first `len` of `out`'s capacity.
+        unsafe { out.set_len(len) };
         out
     }
 
     /// Adds `x · Wᵀ + b` to `out` (the residual connection fused into the product).
     pub fn forward_add(&self, x: &[f32], rows: usize, out: &mut [f32]) {
-        self.forward_into(x, rows, out, true);
-    }
-
-    fn forward_into(&self, x: &[f32], rows: usize, out: &mut [f32], accumulate: bool) {
-        let (k, n) = (self.in_features, self.out_features);
-        assert_eq!(x.len(), rows * k, "linear input is not rows x in_features");
+        self.check_shapes(x, rows);
         assert_eq!(
             out.len(),
-            rows * n,
+            rows * self.out_features,
             "linear output is not rows x out_features"
         );
-        if rows == 0 {
-            return;
-        }
-        let mut read_dst = accumulate;
-        if let Some(bias) = &self.bias {
-            for row in out.chunks_exact_mut(n) {
-                if accumulate {
-                    row.iter_mut().zip(bias).for_each(|(o, b)| *o += b);
-                } else {
-                    row.copy_from_slice(bias);
-                }
-            }
-            read_dst = true;
-        }
-        let threads = rayon::current_num_threads();
-        let parallelism = if threads > 1 && rows * k * n >= 1 << 16 {
-            Parallelism::Rayon(threads)
-        } else {
-            Parallelism::None
-        };
-        // SAFETY: the asserts above prove every index gemm touches is inside `x`, `out` and
-        // `self.weight`: dst is rows×n row-major, lhs rows×k row-major, and rhs is Wᵀ (k×n)
-        // read through W's [n, k] row-major storage (row stride 1, column stride k).
-        unsafe {
-            gemm(
-                rows,
-                n,
-                k,
-                out.as_mut_ptr(),
-                1,
-                n as isize,
-                read_dst,
-                x.as_ptr(),
-                1,
-                k as isize,
-                self.weight.as_ptr(),
-                k as isize,
-                1,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                parallelism,
-            );
-        }
+        gemm::matmul(
+            x,
+            rows,
+            &self.weight,
+            self.bias.as_deref(),
+            Dest::Accumulate(out),
+        );
+    }
+
+    fn check_shapes(&self, x: &[f32], rows: usize) {
+        assert_eq!(
+            x.len(),
+            rows * self.in_features,
+            "linear input is not rows x in_features"
+        );
     }
 }
 

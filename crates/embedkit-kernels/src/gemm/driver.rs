@@ -1,0 +1,299 @@
+//! Blocking, edge tiles and threading around a [`Microkernel`].
+//!
+//! Loop order (BLIS): for each k block → for each `MC`-row block of A (packed, stays in L2)
+//! → for each `NR`-column panel of B (stays in L1) → for each `MR`-row panel of A → one
+//! microkernel call. The bias is folded into the first k block and the residual is read
+//! there too; later k blocks add onto C.
+//!
+//! Threads get rectangles of C: bands of rows when there are enough rows (every token of a
+//! batch), otherwise bands of column panels as well (one short query), a few per thread so
+//! that rayon's work stealing evens out a core that is busy with something else.
+
+use super::pack::{pack_a, PackedWeight};
+use super::{Dest, Microkernel, MR, NR};
+use rayon::prelude::*;
+use std::cell::RefCell;
+use std::ops::Range;
+
+/// Rows of A packed at a time: `MC × KC_MAX` floats (216 KiB) stay in the 512 KiB L2.
+const MC: usize = 144;
+/// Below this many multiply-adds the whole product runs on the calling thread (~15 µs on one
+/// core): handing work to rayon costs a few microseconds.
+const PARALLEL_MIN_FMAS: usize = 1 << 19;
+/// Tasks per thread, so one slow core does not leave the other idle at the end.
+const TASKS_PER_THREAD: usize = 4;
+/// Fewest `MR`-row panels worth a task of their own before splitting columns instead.
+const MIN_TASK_ROW_PANELS: usize = 4;
+
+/// C as shared by the tasks, each of which writes a disjoint rectangle of it.
+#[derive(Clone, Copy)]
+struct SharedC {
+    ptr: *mut f32,
+    ldc: usize,
+}
+
+// SAFETY: the pointer is only dereferenced inside the rectangle of the task holding the copy,
+// and `run` assigns rectangles that do not overlap; `run` holds the exclusive borrow of C
+// (its `Dest`) until every task has finished.
+unsafe impl Send for SharedC {}
+// SAFETY: as above: concurrent tasks never touch the same element.
+unsafe impl Sync for SharedC {}
+
+/// How C is cut into tasks: rectangles of `row_step` rows × `panel_step` column panels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Grid {
+    row_step: usize,
+    panel_step: usize,
+    row_tasks: usize,
+    panel_tasks: usize,
+}
+
+impl Grid {
+    /// Cuts an `m × n` C (`panels` column panels, shared dimension `k`) for `threads`.
+    fn plan(m: usize, n: usize, k: usize, panels: usize, threads: usize) -> Self {
+        let row_panels = m.div_ceil(MR);
+        let (row_tasks, panel_tasks) =
+            if threads <= 1 || m.saturating_mul(n).saturating_mul(k) < PARALLEL_MIN_FMAS {
+                (1, 1)
+            } else {
+                let target = threads * TASKS_PER_THREAD;
+                let row_tasks = target.min(row_panels / MIN_TASK_ROW_PANELS).max(1);
+                (row_tasks, target.div_ceil(row_tasks).min(panels).max(1))
+            };
+        // Whole MR panels per row task, so only the last task has a ragged edge.
+        let row_step = (row_panels.div_ceil(row_tasks) * MR).max(MR);
+        let panel_step = panels.div_ceil(panel_tasks).max(1);
+        Self {
+            row_step,
+            panel_step,
+            row_tasks: m.div_ceil(row_step),
+            panel_tasks: panels.div_ceil(panel_step),
+        }
+    }
+
+    /// Number of rectangles.
+    fn tasks(&self) -> usize {
+        self.row_tasks * self.panel_tasks
+    }
+
+    /// Rows and column panels of rectangle `index`.
+    fn task(&self, index: usize, m: usize, panels: usize) -> (Range<usize>, Range<usize>) {
+        let (r, p) = (index / self.panel_tasks, index % self.panel_tasks);
+        let rows = r * self.row_step..((r + 1) * self.row_step).min(m);
+        let cols = p * self.panel_step..((p + 1) * self.panel_step).min(panels);
+        (rows, cols)
+    }
+}
+
+thread_local! {
+    /// Each thread's packed-A buffer, kept between calls (up to `MC × KC_MAX` floats).
+    static A_PANELS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What every task needs to know about C besides its own rectangle.
+#[derive(Clone, Copy)]
+struct Epilogue<'a> {
+    bias: Option<&'a [f32]>,
+    /// C holds values to add to (otherwise it may be uninitialized and is only written
+    /// until the first k block has stored each tile).
+    accumulate: bool,
+}
+
+/// `C (+)= A · Bᵀ + bias` with microkernel `K`, threaded over rayon.
+///
+/// # Safety
+///
+/// The CPU must support the instructions `K` was compiled for.
+pub(super) unsafe fn run<K: Microkernel>(
+    a: &[f32],
+    m: usize,
+    b: &PackedWeight,
+    bias: Option<&[f32]>,
+    c: Dest<'_>,
+) {
+    let (n, k) = (b.n(), b.k());
+    let (ptr, len, accumulate) = match c {
+        Dest::Overwrite(c) => (c.as_mut_ptr().cast::<f32>(), c.len(), false),
+        Dest::Accumulate(c) => (c.as_mut_ptr(), c.len(), true),
+    };
+    assert_eq!(a.len(), m * k, "gemm: A is not m x k");
+    assert_eq!(len, m * n, "gemm: C is not m x n");
+    if let Some(bias) = bias {
+        assert_eq!(bias.len(), n, "gemm: bias is not n long");
+    }
+    if m == 0 || n == 0 {
+        return;
+    }
+    let epilogue = Epilogue { bias, accumulate };
+    let shared = SharedC { ptr, ldc: n };
+    if k == 0 {
+        // An empty product: only the epilogue remains.
+        // SAFETY: C is m × n (asserted) and borrowed mutably by `c` for this whole call.
+        unsafe { bias_only(shared, m, n, epilogue) };
+        return;
+    }
+    let panels = b.panels();
+    let grid = Grid::plan(m, n, k, panels, rayon::current_num_threads());
+    let task = |index: usize| {
+        let (rows, cols) = grid.task(index, m, panels);
+        A_PANELS.with(|buf| match buf.try_borrow_mut() {
+            // SAFETY: the caller vouches for `K`'s CPU features; `rows × cols` is this task's
+            // own rectangle of C, which has `m × n` elements (asserted above).
+            Ok(mut buf) => unsafe { rectangle::<K>(a, b, shared, rows, cols, epilogue, &mut buf) },
+            // Only reachable if a task re-entered this thread's buffer; never blocks.
+            // SAFETY: as above.
+            Err(_) => unsafe {
+                rectangle::<K>(a, b, shared, rows, cols, epilogue, &mut Vec::new())
+            },
+        });
+    };
+    if grid.tasks() == 1 {
+        task(0);
+    } else {
+        (0..grid.tasks()).into_par_iter().for_each(task);
+    }
+}
+
+/// `C = bias` (or zeros), or `C += bias`, when k = 0.
+///
+/// # Safety
+///
+/// `c` points to `m × n` floats with `ldc = n`, not accessed by anyone else during the call,
+/// initialized when `epilogue.accumulate`.
+unsafe fn bias_only(c: SharedC, m: usize, n: usize, epilogue: Epilogue) {
+    for i in 0..m * n {
+        let add = epilogue.bias.map_or(0.0, |bias| bias[i % n]);
+        // SAFETY: i < m · n (caller); read only when initialized (accumulate).
+        unsafe {
+            let dst = c.ptr.add(i);
+            dst.write(if epilogue.accumulate { *dst + add } else { add });
+        }
+    }
+}
+
+/// Computes C's `rows × cols` (column panels) rectangle.
+///
+/// # Safety
+///
+/// The CPU supports `K`'s instructions; `shared` points to an `m × n` C with `ldc = n`, where
+/// `rows` ⊂ `0..m` and `cols` ⊂ `0..b.panels()`, and no other thread touches the rectangle.
+unsafe fn rectangle<K: Microkernel>(
+    a: &[f32],
+    b: &PackedWeight,
+    c: SharedC,
+    rows: Range<usize>,
+    cols: Range<usize>,
+    epilogue: Epilogue,
+    a_panels: &mut Vec<f32>,
+) {
+    let (n, k) = (b.n(), b.k());
+    for (k0, depth) in b.k_blocks() {
+        let first = k0 == 0;
+        let load_c = epilogue.accumulate || !first;
+        let bias = if first { epilogue.bias } else { None };
+        for block_start in rows.clone().step_by(MC) {
+            let block = block_start..(block_start + MC).min(rows.end);
+            // SAFETY: the caller vouches for `K`'s CPU features.
+            unsafe { pack_a::<K>(a, k, block.clone(), k0, depth, a_panels) };
+            for panel in cols.clone() {
+                let j0 = panel * NR;
+                let width = NR.min(n - j0);
+                let mut bias_tile = [0.0; NR];
+                let bias_tile = bias.map(|bias| {
+                    bias_tile[..width].copy_from_slice(&bias[j0..j0 + width]);
+                    &bias_tile
+                });
+                let b_panel = b.panel(k0, depth, panel);
+                for (q, a_panel) in a_panels.chunks_exact(MR * depth).enumerate() {
+                    let i0 = block.start + q * MR;
+                    let height = MR.min(block.end - i0);
+                    // SAFETY: the tile `i0.., j0..` of `height × width` lies in this task's
+                    // rectangle of C (caller); the panels hold `depth · MR` and `depth · NR`
+                    // floats; the caller vouches for the CPU.
+                    unsafe {
+                        let c_tile = c.ptr.add(i0 * c.ldc + j0);
+                        let operands = (depth, a_panel.as_ptr(), b_panel.as_ptr());
+                        if height == MR && width == NR {
+                            let (d, ap, bp) = operands;
+                            K::tile(d, ap, bp, c_tile, c.ldc, bias_tile, load_c);
+                        } else {
+                            edge_tile::<K>(
+                                operands, c_tile, c.ldc, height, width, bias_tile, load_c,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A tile cut by the bottom or right edge of C: computed in full into a local buffer (the
+/// padding rows and columns of the packed panels are zeros) and copied out where it fits.
+///
+/// # Safety
+///
+/// As [`Microkernel::tile`], but C need only hold the `height × width` corner of the tile.
+unsafe fn edge_tile<K: Microkernel>(
+    (depth, a, b): (usize, *const f32, *const f32),
+    c: *mut f32,
+    ldc: usize,
+    height: usize,
+    width: usize,
+    bias: Option<&[f32; NR]>,
+    load_c: bool,
+) {
+    let mut tile = [0.0_f32; MR * NR];
+    // SAFETY: `tile` is a full MR × NR tile with row stride NR (the product is only added
+    // to C below); the panels are the caller's.
+    unsafe { K::tile(depth, a, b, tile.as_mut_ptr(), NR, bias, false) };
+    for (r, src) in tile.chunks_exact(NR).take(height).enumerate() {
+        for (col, &value) in src[..width].iter().enumerate() {
+            // SAFETY: element (r, col) with r < height, col < width is inside C and ours
+            // (caller); it is read only when `load_c` says it is initialized.
+            unsafe {
+                let dst = c.add(r * ldc + col);
+                dst.write(if load_c { *dst + value } else { value });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_covers_c_with_disjoint_rectangles() {
+        for &(m, n, threads) in &[
+            (1000_usize, 1152_usize, 2_usize),
+            (1, 384, 2),
+            (7, 17, 2),
+            (60, 1536, 8),
+            (5, 384, 1),
+            (1024, 16, 2),
+        ] {
+            let panels = n.div_ceil(NR);
+            let grid = Grid::plan(m, n, 384, panels, threads);
+            let mut hits = vec![0u8; m * panels];
+            for t in 0..grid.tasks() {
+                let (rows, cols) = grid.task(t, m, panels);
+                assert!(!rows.is_empty() && !cols.is_empty(), "{grid:?} task {t}");
+                assert!(rows.start % MR == 0 || rows.start == 0);
+                for i in rows {
+                    for p in cols.clone() {
+                        hits[i * panels + p] += 1;
+                    }
+                }
+            }
+            assert!(hits.iter().all(|&h| h == 1), "{m}x{n}: {grid:?}");
+        }
+    }
+
+    #[test]
+    fn large_problems_use_every_thread_and_small_ones_none() {
+        assert!(Grid::plan(1000, 1152, 384, 72, 2).tasks() >= 2);
+        assert!(Grid::plan(1, 1536, 384, 96, 2).tasks() >= 2);
+        assert_eq!(Grid::plan(4, 16, 16, 1, 2).tasks(), 1);
+    }
+}

@@ -102,6 +102,7 @@ struct Tally {
     texts: usize,
     rejected: usize,
     server_errors: usize,
+    transport_errors: usize,
     wrong: usize,
     ok_ms: Vec<f64>,
     rejected_ms: Vec<f64>,
@@ -138,7 +139,10 @@ fn load(
                     rng ^= rng << 17;
                     rng
                 };
-                let agent = ureq::AgentBuilder::new().build();
+                let agent = ureq::AgentBuilder::new()
+                    .timeout_connect(Duration::from_secs(5))
+                    .timeout(Duration::from_secs(120))
+                    .build();
                 while !stop.load(Ordering::Relaxed) {
                     let n = 1 + (next() % 32) as usize;
                     let picks: Vec<usize> = (0..n).map(|_| (next() % texts.len() as u64) as usize).collect();
@@ -168,9 +172,14 @@ fn load(
                         Err(ureq::Error::Status(429, _)) => {
                             tl.rejected += 1;
                             tl.rejected_ms.push(ms);
+                            drop(tl);
+                            // Back off briefly, as real clients do; retrying in a tight loop
+                            // would only exhaust the machine's ephemeral ports.
+                            std::thread::sleep(Duration::from_millis(20));
                         }
                         Err(ureq::Error::Status(code, _)) if code >= 500 => tl.server_errors += 1,
-                        Err(e) => panic!("unexpected: {e}"),
+                        Err(ureq::Error::Status(_, _)) => tl.wrong += 1,
+                        Err(ureq::Error::Transport(_)) => tl.transport_errors += 1,
                     }
                 }
             });
@@ -221,10 +230,10 @@ fn main() {
     let (mut t1, secs) = load(&server.url, &texts, &reference, a.clients, a.seconds);
     let served = t1.texts as f64 / secs;
     println!(
-        "phase 1: {} clients x {}s: {} requests, {} texts, {:.1} texts/s = {:.2}x in-process ({:.1} texts/s); p50 {:.1} ms, p99 {:.1} ms; 5xx: {}, 429: {}, wrong vectors: {}",
+        "phase 1: {} clients x {}s: {} requests, {} texts, {:.1} texts/s = {:.2}x in-process ({:.1} texts/s); p50 {:.1} ms, p99 {:.1} ms; 5xx: {}, 429: {}, wrong vectors: {}, transport errors: {}",
         a.clients, a.seconds, t1.ok, t1.texts, served, served / in_process, in_process,
         percentile(&mut t1.ok_ms, 0.5), percentile(&mut t1.ok_ms, 0.99),
-        t1.server_errors, t1.rejected, t1.wrong
+        t1.server_errors, t1.rejected, t1.wrong, t1.transport_errors
     );
     drop(server);
 
@@ -253,11 +262,13 @@ fn main() {
         .copied()
         .fold(0.0, f64::max);
     println!(
-        "phase 2: at most 4 requests admitted, {} clients x {}s: {} answered, {} got 429 (p50 {:.2} ms, p99 {:.2} ms); 5xx: {}, wrong vectors: {}; RSS {:.0} MiB idle, peak {:.0} MiB, peak in 2nd half {:.0} MiB",
+        "phase 2: at most 4 requests admitted, {} clients x {}s: {} answered, {} got 429 (p50 {:.2} ms, p99 {:.2} ms); 5xx: {}, wrong vectors: {}, transport errors: {}; RSS {:.0} MiB idle, peak {:.0} MiB, peak in 2nd half {:.0} MiB",
         a.clients, phase2_secs, t2.ok, t2.rejected,
         percentile(&mut t2.rejected_ms, 0.5), percentile(&mut t2.rejected_ms, 0.99),
-        t2.server_errors, t2.wrong, rss_before, peak, late
+        t2.server_errors, t2.wrong, t2.transport_errors, rss_before, peak, late
     );
-    let failed = t1.server_errors + t1.wrong + t2.server_errors + t2.wrong > 0 || t2.rejected == 0;
+    let failed = t1.server_errors + t1.wrong + t1.transport_errors + t2.server_errors + t2.wrong
+        > 0
+        || t2.rejected == 0;
     std::process::exit(i32::from(failed));
 }

@@ -160,7 +160,7 @@ fn load(
                                 && data.iter().zip(&picks).all(|(d, &i)| {
                                     let got = decode(d["embedding"].as_str().unwrap_or(""));
                                     got.len() == reference[i].len()
-                                        && embedkit_core_cosine(&got, &reference[i]) >= 0.9999
+                                        && embedkit_core::vector::cosine(&got, &reference[i]) >= 0.9999
                                 });
                             if !correct {
                                 tl.wrong += 1;
@@ -188,13 +188,6 @@ fn load(
         stop.store(true, Ordering::Relaxed);
     });
     (tally.into_inner().unwrap(), start.elapsed().as_secs_f64())
-}
-
-fn embedkit_core_cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    dot / (na * nb).max(1e-12)
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {

@@ -171,31 +171,33 @@ impl Qwen3 {
         }
     }
 
-    /// Per-head RMSNorm of q and k, then rotary embeddings at each token's position within
-    /// its sequence (positions are relative, so where a sequence starts does not matter).
-    fn norm_and_rotate(&self, qkv: &mut [f32], sequences: &[Range<usize>], layer: &Layer) {
-        let layout = self.layout();
-        let width = layout.row_width();
-        let d = self.head_dim;
-        let half = d / 2;
-        let mut positions = vec![0usize; qkv.len() / width];
+    /// Rotary `cos` and `sin` of every token (`[tokens, head_dim / 2]` each), at its position
+    /// within its sequence (positions are relative, so where a sequence starts does not
+    /// matter). Computed once per forward pass and shared by all layers.
+    fn rotary_tables(&self, tokens: usize, sequences: &[Range<usize>]) -> (Vec<f32>, Vec<f32>) {
+        let half = self.inv_freq.len();
+        let (mut cos, mut sin) = (vec![0.0; tokens * half], vec![0.0; tokens * half]);
         for seq in sequences {
             for (pos, t) in seq.clone().enumerate() {
-                positions[t] = pos;
+                for (i, f) in self.inv_freq.iter().enumerate() {
+                    let angle = pos as f32 * f;
+                    cos[t * half + i] = angle.cos();
+                    sin[t * half + i] = angle.sin();
+                }
             }
         }
+        (cos, sin)
+    }
+
+    /// Per-head RMSNorm of q and k, then the rotary embeddings of [`Self::rotary_tables`].
+    fn norm_and_rotate(&self, qkv: &mut [f32], rotary: &(Vec<f32>, Vec<f32>), layer: &Layer) {
+        let width = self.layout().row_width();
+        let d = self.head_dim;
+        let half = d / 2;
+        let qk_heads = self.heads + self.kv_heads;
         qkv.par_chunks_mut(width)
-            .zip(positions.par_iter())
-            .for_each(|(row, &pos)| {
-                let (cos, sin): (Vec<f32>, Vec<f32>) = self
-                    .inv_freq
-                    .iter()
-                    .map(|f| {
-                        let angle = pos as f32 * f;
-                        (angle.cos(), angle.sin())
-                    })
-                    .unzip();
-                let qk_heads = self.heads + self.kv_heads;
+            .zip(rotary.0.par_chunks(half).zip(rotary.1.par_chunks(half)))
+            .for_each(|(row, (cos, sin))| {
                 for (head, v) in row[..qk_heads * d].chunks_exact_mut(d).enumerate() {
                     let gamma = if head < self.heads {
                         &layer.q_norm
@@ -254,11 +256,12 @@ impl Encoder for Qwen3 {
         };
         let scale = 1.0 / (self.head_dim as f32).sqrt();
         let mut normed = vec![0.0_f32; tokens * h];
+        let rotary = self.rotary_tables(tokens, &batch.sequences);
         for layer in &self.layers {
             normed.copy_from_slice(&x);
             ops::rms_norm_rows(&mut normed, &layer.input_norm, self.eps);
             let mut qkv = layer.qkv.forward(&normed, tokens);
-            self.norm_and_rotate(&mut qkv, &batch.sequences, layer);
+            self.norm_and_rotate(&mut qkv, &rotary, layer);
             let ctx = attention(&qkv, &batch.sequences, layout, scale, causal);
             layer.o.forward_add(&ctx, tokens, &mut x);
 

@@ -5,12 +5,13 @@
 //! Compare with OpenBLAS through numpy on the same shapes (`OPENBLAS_NUM_THREADS=2`):
 //! `np.matmul(a, w.T, out=c)` with float32 `a: [1024, k]`, `w: [n, k]`, best of ~1 s.
 //!
-//! Run: `cargo run --release -p embedkit-kernels --example gemm_bench [m] [seconds per shape]`
+//! Run: `cargo run --release -p embedkit-kernels --example gemm_bench [m] [seconds per shape]
+//! [f32|bf16]` (the weight format; f32 by default).
 //!
 //! Prints the best call of a `seconds`-long run per shape: other work sharing the two cores
 //! only ever slows a call down, so the best one is the kernel's own speed.
 
-use embedkit_kernels::linear::Linear;
+use embedkit_kernels::linear::{Linear, WeightFormat};
 use std::time::Instant;
 
 /// (in_features k, out_features n) of the fused QKV, attention output, FFN in and FFN out.
@@ -32,13 +33,17 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let m: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1024);
     let seconds: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    let format = match args.next().as_deref() {
+        Some("bf16") => WeightFormat::Bf16,
+        _ => WeightFormat::F32,
+    };
     println!(
-        "m={m}, {} threads, isa {}",
+        "m={m}, {} threads, isa {}, {format:?} weights",
         rayon::current_num_threads(),
         embedkit_kernels::isa::current().name()
     );
     for (k, n) in SHAPES {
-        let layer = Linear::new(values(n * k, 1), Some(values(n, 2)), n, k)
+        let layer = Linear::with_format(values(n * k, 1), Some(values(n, 2)), n, k, format)
             .expect("weight and bias lengths match the shape");
         let x = values(m * k, 3);
         let mut out = vec![0.0; m * n];

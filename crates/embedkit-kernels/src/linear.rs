@@ -5,12 +5,68 @@
 //! padding rows are ever multiplied) and is threaded over rayon by the crate's `gemm`
 //! module.
 
+pub use crate::gemm::Bf16;
 use crate::gemm::{self, Dest, PackedWeight};
+
+/// How a layer keeps its weight in memory. Products always accumulate in f32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeightFormat {
+    /// 4 bytes per weight: exact.
+    #[default]
+    F32,
+    /// 2 bytes per weight (round to nearest even): half the memory and memory traffic; exact
+    /// for weights that were bf16 in the first place.
+    Bf16,
+}
+
+/// The packed weight in its storage format.
+#[derive(Debug, Clone)]
+enum Packed {
+    F32(PackedWeight<f32>),
+    Bf16(PackedWeight<Bf16>),
+}
+
+impl Packed {
+    fn new(weight: &[f32], n: usize, k: usize, format: WeightFormat) -> Self {
+        match format {
+            WeightFormat::F32 => Packed::F32(PackedWeight::new(weight, n, k)),
+            WeightFormat::Bf16 => Packed::Bf16(PackedWeight::new(weight, n, k)),
+        }
+    }
+
+    fn format(&self) -> WeightFormat {
+        match self {
+            Packed::F32(_) => WeightFormat::F32,
+            Packed::Bf16(_) => WeightFormat::Bf16,
+        }
+    }
+
+    fn to_row_major(&self) -> Vec<f32> {
+        match self {
+            Packed::F32(w) => w.to_row_major(),
+            Packed::Bf16(w) => w.to_row_major(),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Packed::F32(w) => w.bytes(),
+            Packed::Bf16(w) => w.bytes(),
+        }
+    }
+
+    fn matmul(&self, x: &[f32], rows: usize, bias: Option<&[f32]>, out: Dest<'_>) {
+        match self {
+            Packed::F32(w) => gemm::matmul(x, rows, w, bias, out),
+            Packed::Bf16(w) => gemm::matmul(x, rows, w, bias, out),
+        }
+    }
+}
 
 /// A linear layer in PyTorch's layout: `weight` is `[out_features, in_features]`, row-major.
 #[derive(Debug, Clone)]
 pub struct Linear {
-    weight: PackedWeight,
+    weight: Packed,
     bias: Option<Vec<f32>>,
     in_features: usize,
     out_features: usize,
@@ -26,13 +82,24 @@ pub struct ShapeError {
 }
 
 impl Linear {
-    /// Builds a layer, checking that `weight` holds `out_features × in_features` values and the
-    /// bias (if any) `out_features`.
+    /// Builds an f32 layer, checking that `weight` holds `out_features × in_features` values
+    /// and the bias (if any) `out_features`.
     pub fn new(
         weight: Vec<f32>,
         bias: Option<Vec<f32>>,
         out_features: usize,
         in_features: usize,
+    ) -> Result<Self, ShapeError> {
+        Self::with_format(weight, bias, out_features, in_features, WeightFormat::F32)
+    }
+
+    /// [`Linear::new`] keeping the weight in `format` (the bias stays f32).
+    pub fn with_format(
+        weight: Vec<f32>,
+        bias: Option<Vec<f32>>,
+        out_features: usize,
+        in_features: usize,
+        format: WeightFormat,
     ) -> Result<Self, ShapeError> {
         if weight.len() != out_features * in_features {
             return Err(ShapeError {
@@ -49,7 +116,7 @@ impl Linear {
             }
         }
         Ok(Self {
-            weight: PackedWeight::new(&weight, out_features, in_features),
+            weight: Packed::new(&weight, out_features, in_features, format),
             bias,
             in_features,
             out_features,
@@ -59,7 +126,8 @@ impl Linear {
     /// Stacks layers that read the same input into one (e.g. Q, K and V into a fused QKV
     /// projection): the output columns are the layers' outputs side by side.
     ///
-    /// The parts' weights are unpacked and the result packed again (load time only).
+    /// The parts' weights are unpacked and the result packed again (load time only), in the
+    /// first part's format (unpacking and re-packing bf16 is exact).
     pub fn concat(parts: &[Linear]) -> Result<Self, ShapeError> {
         let in_features = parts.first().map_or(0, |p| p.in_features);
         if let Some(p) = parts.iter().find(|p| p.in_features != in_features) {
@@ -83,7 +151,20 @@ impl Linear {
         } else {
             None
         };
-        Self::new(weight, bias, out_features, in_features)
+        let format = parts
+            .first()
+            .map_or(WeightFormat::F32, |p| p.weight.format());
+        Self::with_format(weight, bias, out_features, in_features, format)
+    }
+
+    /// The format the weight is kept in.
+    pub fn format(&self) -> WeightFormat {
+        self.weight.format()
+    }
+
+    /// Bytes held by the weight and bias.
+    pub fn memory_bytes(&self) -> usize {
+        self.weight.bytes() + self.bias.as_ref().map_or(0, |b| b.len() * 4)
     }
 
     /// Input width.
@@ -101,10 +182,9 @@ impl Linear {
         self.check_shapes(x, rows);
         let len = rows * self.out_features;
         let mut out = Vec::with_capacity(len);
-        gemm::matmul(
+        self.weight.matmul(
             x,
             rows,
-            &self.weight,
             self.bias.as_deref(),
             Dest::Overwrite(&mut out.spare_capacity_mut()[..len]),
         );
@@ -122,13 +202,8 @@ impl Linear {
             rows * self.out_features,
             "linear output is not rows x out_features"
         );
-        gemm::matmul(
-            x,
-            rows,
-            &self.weight,
-            self.bias.as_deref(),
-            Dest::Accumulate(out),
-        );
+        self.weight
+            .matmul(x, rows, self.bias.as_deref(), Dest::Accumulate(out));
     }
 
     fn check_shapes(&self, x: &[f32], rows: usize) {
@@ -167,6 +242,42 @@ mod tests {
         let b = Linear::new(vec![0., 1., 1., 1.], Some(vec![1., 2.]), 2, 2).unwrap();
         let ab = Linear::concat(&[a, b]).unwrap();
         assert_eq!(ab.forward(&[3.0, 4.0], 1), vec![3.0, 5.0, 9.0]);
+    }
+
+    #[test]
+    fn bf16_layer_multiplies_the_rounded_weight_and_halves_memory() {
+        let (n, k) = (37, 300);
+        let w: Vec<f32> = (0..n * k)
+            .map(|i| ((i * 7919) % 1000) as f32 / 997.0 - 0.5)
+            .collect();
+        let x: Vec<f32> = (0..3 * k)
+            .map(|i| ((i * 104_729) % 100) as f32 / 50.0 - 1.0)
+            .collect();
+        let rounded: Vec<f32> = w.iter().map(|&v| Bf16::from_f32(v).to_f32()).collect();
+        let exact = Linear::new(rounded.clone(), None, n, k).unwrap();
+        let half = Linear::with_format(w.clone(), None, n, k, WeightFormat::Bf16).unwrap();
+        assert_eq!(half.format(), WeightFormat::Bf16);
+        // Same products, up to f32 summation order.
+        for (a, b) in exact.forward(&x, 3).iter().zip(half.forward(&x, 3)) {
+            assert!((a - b).abs() <= 1e-4 * a.abs().max(1.0), "{a} vs {b}");
+        }
+        let full = Linear::new(w, None, n, k).unwrap();
+        assert_eq!(half.memory_bytes() * 2, full.memory_bytes());
+        // Fusing keeps the format, and unpacking bf16 is exact.
+        let fused = Linear::concat(&[half.clone(), half]).unwrap();
+        assert_eq!(fused.format(), WeightFormat::Bf16);
+        assert_eq!(fused.weight.to_row_major()[..n * k], rounded[..]);
+    }
+
+    #[test]
+    fn bf16_rounds_to_nearest_even() {
+        assert_eq!(Bf16::from_f32(1.0).0, 0x3F80);
+        // 1 + 2^-8 is halfway between 1 and 1 + 2^-7: ties go to the even mantissa (1.0).
+        assert_eq!(Bf16::from_f32(1.0 + 1.0 / 256.0).0, 0x3F80);
+        assert_eq!(Bf16::from_f32(1.0 + 3.0 / 256.0).0, 0x3F82);
+        assert_eq!(Bf16::from_f32(-2.5).to_f32(), -2.5);
+        assert!(Bf16::from_f32(f32::NAN).to_f32().is_nan());
+        assert_eq!(Bf16::from_f32(f32::INFINITY).to_f32(), f32::INFINITY);
     }
 
     #[test]

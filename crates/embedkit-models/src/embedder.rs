@@ -8,6 +8,7 @@ use crate::folder::ModelFolder;
 use crate::hub;
 use crate::pooling::Pooling;
 use crate::tokenize::{Encoded, EosHandling, TextTokenizer};
+use crate::weights::Precision;
 use embedkit_core::{vector, Similarity};
 use std::path::Path;
 
@@ -96,6 +97,8 @@ pub struct ModelInfo {
     pub padding_side: String,
     /// How the end-of-sequence token is appended, for last-token models.
     pub eos: Option<String>,
+    /// Memory held by the transformer's weights, in bytes.
+    pub weight_bytes: usize,
     /// Defaults that were guessed.
     pub notes: Vec<String>,
 }
@@ -104,12 +107,22 @@ impl SentenceEmbedder {
     /// Loads a model from a local folder or a hub id (`org/name`, downloaded into the
     /// Hugging Face cache; see [`hub`]).
     pub fn load(spec: &str) -> Result<Self> {
+        Self::load_with(spec, Precision::Auto)
+    }
+
+    /// [`SentenceEmbedder::load`], keeping the weights in `precision`.
+    pub fn load_with(spec: &str, precision: Precision) -> Result<Self> {
         let dir = hub::resolve(spec)?;
-        Self::from_folder(&dir)
+        Self::from_folder_with(&dir, precision)
     }
 
     /// Loads a model from a local folder.
     pub fn from_folder(dir: &Path) -> Result<Self> {
+        Self::from_folder_with(dir, Precision::Auto)
+    }
+
+    /// [`SentenceEmbedder::from_folder`], keeping the weights in `precision`.
+    pub fn from_folder_with(dir: &Path, precision: Precision) -> Result<Self> {
         let folder = ModelFolder::read(dir)?;
         let mut folder = folder;
         let mut tokenizer = TextTokenizer::load(
@@ -117,7 +130,7 @@ impl SentenceEmbedder {
             folder.max_seq_length,
             folder.do_lower_case,
         )?;
-        let encoder = arch::load(&folder)?;
+        let encoder = arch::load(&folder, precision)?;
         if let Some(eos) = encoder.required_eos() {
             if let EosHandling::Appended(id) = tokenizer.require_eos(eos)? {
                 folder.notes.push(format!(
@@ -210,6 +223,7 @@ impl SentenceEmbedder {
                 )),
                 EosHandling::Appended(id) => Some(format!("token {id} appended by embedkit")),
             },
+            weight_bytes: self.encoder.weight_bytes(),
             notes: f.notes.clone(),
         }
     }

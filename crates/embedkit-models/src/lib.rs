@@ -34,6 +34,7 @@ pub use embedder::{EmbedOptions, ModelInfo, Prepared, Prompt, SentenceEmbedder, 
 pub use error::{Error, Result};
 pub use model::{Model, REMOTE_PREFIX};
 pub use remote::{OpenAiEmbedder, RemoteOptions};
+pub use weights::Precision;
 
 /// Sets the number of threads used for inference (and tokenization). Call once, before the
 /// first model runs.

@@ -4,6 +4,7 @@
 use crate::embedder::{EmbedOptions, Prompt, SentenceEmbedder};
 use crate::error::{Error, Result};
 use crate::remote::{OpenAiEmbedder, RemoteOptions};
+use crate::weights::Precision;
 use embedkit_core::{vector, EmbedError, Embedder, Similarity};
 
 /// Prefix of remote model specs.
@@ -20,6 +21,12 @@ pub enum Model {
 impl Model {
     /// Loads `spec`: `openai:NAME` is remote, anything else a folder or hub id.
     pub fn load(spec: &str, remote: &RemoteOptions) -> Result<Self> {
+        Self::load_with(spec, remote, Precision::Auto)
+    }
+
+    /// [`Model::load`], keeping a local model's weights in `precision` (a remote model has no
+    /// weights here: it is ignored).
+    pub fn load_with(spec: &str, remote: &RemoteOptions, precision: Precision) -> Result<Self> {
         match spec.strip_prefix(REMOTE_PREFIX) {
             Some(name) if !name.is_empty() => {
                 Ok(Self::Remote(OpenAiEmbedder::from_options(name, remote)))
@@ -27,7 +34,9 @@ impl Model {
             Some(_) => Err(Error::InvalidInput(
                 "openai: needs a model name, e.g. openai:text-embedding-3-small".into(),
             )),
-            None => Ok(Self::Local(Box::new(SentenceEmbedder::load(spec)?))),
+            None => Ok(Self::Local(Box::new(SentenceEmbedder::load_with(
+                spec, precision,
+            )?))),
         }
     }
 

@@ -8,6 +8,7 @@
 //! header `{name: {dtype, shape, data_offsets: [begin, end]}}`, then the data.
 
 use crate::error::{Error, Result};
+use embedkit_kernels::linear::{Bf16, Linear, WeightFormat};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::fs::File;
@@ -44,6 +45,91 @@ struct Entry {
     data_offsets: (u64, u64),
 }
 
+/// How a model keeps its large weights (linear layers and token embedding tables) in memory.
+/// Every product still accumulates in f32; small tensors (norms, biases) are always f32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// As stored: bf16 tensors stay bf16 (never widened into a second, f32 copy), f32 and f16
+    /// ones become f32.
+    #[default]
+    Auto,
+    /// Everything in f32 (bf16 files take twice their size in memory).
+    F32,
+    /// Everything in bf16, rounded to nearest even: half the memory of f32 for f32 models.
+    Bf16,
+}
+
+impl Precision {
+    /// The name `--precision` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Auto => "auto",
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Precision::Auto),
+            "f32" | "fp32" | "float32" => Ok(Precision::F32),
+            "bf16" | "bfloat16" => Ok(Precision::Bf16),
+            other => Err(Error::InvalidInput(format!(
+                "unknown precision {other:?} (expected auto, f32 or bf16)"
+            ))),
+        }
+    }
+}
+
+/// A `[rows, width]` lookup table (token embeddings) in the precision the model keeps it.
+pub enum Table {
+    /// f32 values, row-major.
+    F32(Vec<f32>),
+    /// bf16 values, row-major.
+    Bf16(Vec<Bf16>),
+}
+
+impl Table {
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Table::F32(v) => v.len() * 4,
+            Table::Bf16(v) => v.len() * 2,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Table::F32(v) => v.len(),
+            Table::Bf16(v) => v.len(),
+        }
+    }
+
+    /// Adds row `index` (of `width` values) to `out`, or fails on an id the table lacks (a
+    /// tokenizer that does not belong to the weights).
+    pub fn add_row(&self, width: usize, index: usize, out: &mut [f32], what: &str) -> Result<()> {
+        let range = index * width..(index + 1) * width;
+        if range.end > self.len() {
+            return Err(Error::InvalidInput(format!(
+                "{what} id {index} is outside the model's table of {} rows (tokenizer and weights do not match)",
+                self.len() / width.max(1)
+            )));
+        }
+        match self {
+            Table::F32(v) => out.iter_mut().zip(&v[range]).for_each(|(o, r)| *o += r),
+            Table::Bf16(v) => out
+                .iter_mut()
+                .zip(&v[range])
+                .for_each(|(o, r)| *o += r.to_f32()),
+        }
+        Ok(())
+    }
+}
+
 /// An open safetensors file with its parsed header.
 pub struct WeightFile {
     path: PathBuf,
@@ -51,6 +137,7 @@ pub struct WeightFile {
     data_start: u64,
     entries: HashMap<String, Entry>,
     prefixes: &'static [&'static str],
+    precision: Precision,
 }
 
 /// A tensor widened to `f32`, with its shape.
@@ -110,7 +197,26 @@ impl WeightFile {
             data_start,
             entries,
             prefixes,
+            precision: Precision::Auto,
         })
+    }
+
+    /// Keeps the large weights in `precision` (default [`Precision::Auto`]).
+    pub fn with_precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
+    }
+
+    /// The format a large tensor is kept in.
+    fn format_of(&self, name: &str) -> WeightFormat {
+        match self.precision {
+            Precision::F32 => WeightFormat::F32,
+            Precision::Bf16 => WeightFormat::Bf16,
+            Precision::Auto => match self.find(name).map(|e| e.dtype) {
+                Some(Dtype::BF16) => WeightFormat::Bf16,
+                _ => WeightFormat::F32,
+            },
+        }
     }
 
     fn find(&self, name: &str) -> Option<&Entry> {
@@ -178,21 +284,30 @@ impl WeightFile {
         Ok(self.get(name, &[rows, cols])?.data)
     }
 
-    /// Loads a PyTorch `nn.Linear` (`{name}.weight` `[out, in]`, optional `{name}.bias`).
-    pub fn linear(
-        &self,
-        name: &str,
-        out_features: usize,
-        in_features: usize,
-    ) -> Result<embedkit_kernels::linear::Linear> {
-        let weight = self.matrix(&format!("{name}.weight"), out_features, in_features)?;
+    /// Loads a `[rows, width]` embedding table in the file's [`Precision`].
+    pub fn table(&self, name: &str, rows: usize, width: usize) -> Result<Table> {
+        let format = self.format_of(name);
+        let values = self.matrix(name, rows, width)?;
+        Ok(match format {
+            WeightFormat::F32 => Table::F32(values),
+            // Exact for bf16 files; the f32 copy is one tensor's, and only for this call.
+            WeightFormat::Bf16 => Table::Bf16(values.into_iter().map(Bf16::from_f32).collect()),
+        })
+    }
+
+    /// Loads a PyTorch `nn.Linear` (`{name}.weight` `[out, in]`, optional `{name}.bias`) in the
+    /// file's [`Precision`].
+    pub fn linear(&self, name: &str, out_features: usize, in_features: usize) -> Result<Linear> {
+        let weight_name = format!("{name}.weight");
+        let format = self.format_of(&weight_name);
+        let weight = self.matrix(&weight_name, out_features, in_features)?;
         let bias_name = format!("{name}.bias");
         let bias = if self.contains(&bias_name) {
             Some(self.vector(&bias_name, out_features)?)
         } else {
             None
         };
-        embedkit_kernels::linear::Linear::new(weight, bias, out_features, in_features)
+        Linear::with_format(weight, bias, out_features, in_features, format)
             .map_err(|e| Error::weights(&self.path, format!("{name}: {e:?}")))
     }
 

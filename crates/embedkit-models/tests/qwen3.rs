@@ -7,7 +7,7 @@ use common::*;
 use embedkit_core::npy;
 use embedkit_models::arch::{self, PackedBatch};
 use embedkit_models::folder::ModelFolder;
-use embedkit_models::{EmbedOptions, Prompt, SentenceEmbedder};
+use embedkit_models::{EmbedOptions, Precision, Prompt, SentenceEmbedder};
 
 fn read(file: &str) -> npy::Array<f32> {
     let path = fixtures().join("reference/tiny-qwen3").join(file);
@@ -22,7 +22,7 @@ fn read_i64(file: &str) -> npy::Array<i64> {
 #[test]
 fn every_layer_matches_transformers() {
     let folder = ModelFolder::read(&fixtures().join("tiny-qwen3")).unwrap();
-    let encoder = arch::load(&folder).unwrap();
+    let encoder = arch::load(&folder, Precision::Auto).unwrap();
     // first2_*: sentences 0 and 1 in one left-padded batch [2, L].
     let ids = read_i64("first2_input_ids.npy");
     let mask = read_i64("first2_attention_mask.npy");

@@ -38,6 +38,8 @@ pub struct ServerConfig {
     pub upstream: embedkit_models::RemoteOptions,
     /// Vectors cached per remote model.
     pub cache_entries: usize,
+    /// How local models keep their weights.
+    pub precision: embedkit_models::Precision,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +58,7 @@ impl Default for ServerConfig {
             cors_allow_origin: None,
             upstream: embedkit_models::RemoteOptions::default(),
             cache_entries: 65536,
+            precision: embedkit_models::Precision::Auto,
         }
     }
 }

@@ -68,10 +68,13 @@ impl AppState {
                 );
                 continue;
             }
-            let model = SentenceEmbedder::load(&spec.spec).map_err(|source| StartError::Model {
-                spec: spec.spec.clone(),
-                source,
-            })?;
+            let model =
+                SentenceEmbedder::load_with(&spec.spec, config.precision).map_err(|source| {
+                    StartError::Model {
+                        spec: spec.spec.clone(),
+                        source,
+                    }
+                })?;
             let model = Arc::new(model);
             let worker = Worker::spawn(
                 &spec.served_name,

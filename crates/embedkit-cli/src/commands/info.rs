@@ -5,7 +5,7 @@ use anyhow::Result;
 use std::io::Write;
 
 pub fn run(a: InfoArgs) -> Result<()> {
-    let model = super::load_local_model(&a.model, None)?;
+    let model = super::load_local_model(&a.model, None, a.precision)?;
     let info = model.info();
     let mut out = std::io::stdout().lock();
     if a.json {
@@ -18,6 +18,12 @@ pub fn run(a: InfoArgs) -> Result<()> {
     writeln!(out, "hidden size:    {}", info.hidden_size)?;
     writeln!(out, "dimensions:     {}", info.dimensions)?;
     writeln!(out, "max length:     {} tokens", info.max_seq_length)?;
+    writeln!(
+        out,
+        "weights:        {:.1} MiB in memory (precision {})",
+        info.weight_bytes as f64 / f64::from(1 << 20),
+        a.precision.name()
+    )?;
     writeln!(
         out,
         "pooling:        {}{}",

@@ -8,7 +8,7 @@ mod similarity;
 
 use crate::args::{Cli, Command, ModelArgs};
 use anyhow::{Context, Result};
-use embedkit_models::{EmbedOptions, Model, Prompt, RemoteOptions, SentenceEmbedder};
+use embedkit_models::{EmbedOptions, Model, Precision, Prompt, RemoteOptions, SentenceEmbedder};
 
 /// Runs the chosen subcommand.
 pub fn run(cli: Cli) -> Result<()> {
@@ -22,9 +22,13 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 /// A local model only (commands that look inside the model).
-fn load_local_model(spec: &str, max_length: Option<usize>) -> Result<SentenceEmbedder> {
-    let mut model =
-        SentenceEmbedder::load(spec).with_context(|| format!("cannot load model {spec}"))?;
+fn load_local_model(
+    spec: &str,
+    max_length: Option<usize>,
+    precision: Precision,
+) -> Result<SentenceEmbedder> {
+    let mut model = SentenceEmbedder::load_with(spec, precision)
+        .with_context(|| format!("cannot load model {spec}"))?;
     if let Some(n) = max_length {
         model.set_max_seq_length(n)?;
     }
@@ -37,8 +41,8 @@ fn load_model(a: &ModelArgs) -> Result<Model> {
         base_url: a.base_url.clone(),
         api_key_env: Some(a.api_key_env.clone()),
     };
-    let mut model =
-        Model::load(&a.model, &remote).with_context(|| format!("cannot load model {}", a.model))?;
+    let mut model = Model::load_with(&a.model, &remote, a.precision)
+        .with_context(|| format!("cannot load model {}", a.model))?;
     if let (Some(n), Model::Local(m)) = (a.max_length, &mut model) {
         m.set_max_seq_length(n)?;
     }

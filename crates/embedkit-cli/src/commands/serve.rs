@@ -57,6 +57,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
             api_key_env: Some(a.upstream_api_key_env),
         },
         cache_entries: a.cache_entries,
+        precision: a.precision,
         ..ServerConfig::default()
     };
     embedkit_server::run(config)?;

@@ -7,7 +7,7 @@
 //! are well within what the load units sustain, so the FMA pipes are the bottleneck, as they
 //! should be.
 
-use super::{Microkernel, MR, NR};
+use super::{Bf16, Microkernel, MR, NR};
 use std::arch::x86_64::*;
 
 /// The AVX2 + FMA `6 × 16` kernel.
@@ -31,7 +31,67 @@ impl Microkernel for Avx2Fma6x16 {
         load_c: bool,
     ) {
         // SAFETY: same contract, including the CPU support for avx2 and fma.
-        unsafe { tile_6x16(depth, a, b, c, ldc, bias, load_c) }
+        unsafe { tile_6x16::<F32Lines>(depth, a, b, c, ldc, bias, load_c) }
+    }
+
+    #[inline]
+    unsafe fn tile_bf16(
+        depth: usize,
+        a: *const f32,
+        b: *const Bf16,
+        c: *mut f32,
+        ldc: usize,
+        bias: Option<&[f32; NR]>,
+        load_c: bool,
+    ) {
+        // SAFETY: same contract, including the CPU support for avx2 and fma.
+        unsafe { tile_6x16::<Bf16Lines>(depth, a, b, c, ldc, bias, load_c) }
+    }
+}
+
+/// Reads one packed line of B as two registers of 8 f32 columns.
+trait LineLoad {
+    type Elem;
+
+    /// Columns 0-7 and 8-15 of the line at `b`.
+    ///
+    /// # Safety
+    ///
+    /// `b` points to `NR` readable elements; the CPU supports AVX2.
+    unsafe fn load(b: *const Self::Elem) -> (__m256, __m256);
+}
+
+/// f32 lines: two plain loads.
+struct F32Lines;
+
+impl LineLoad for F32Lines {
+    type Elem = f32;
+
+    #[inline(always)]
+    unsafe fn load(b: *const f32) -> (__m256, __m256) {
+        // SAFETY: 16 readable floats (caller).
+        unsafe { (_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8))) }
+    }
+}
+
+/// bf16 lines (stored in `BF16_COLUMN_AT` order): one load and two unpacks against zero,
+/// which put each bf16 in the upper half of an f32 lane (an exact widening).
+struct Bf16Lines;
+
+impl LineLoad for Bf16Lines {
+    type Elem = Bf16;
+
+    #[inline(always)]
+    unsafe fn load(b: *const Bf16) -> (__m256, __m256) {
+        // SAFETY: 16 readable bf16 values = 32 bytes (caller), unaligned load.
+        unsafe {
+            let line = _mm256_loadu_si256(b.cast());
+            let zero = _mm256_setzero_si256();
+            (
+                _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, line)),
+                _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, line)),
+            )
+        }
     }
 }
 
@@ -41,10 +101,10 @@ impl Microkernel for Avx2Fma6x16 {
 ///
 /// The contract of [`Microkernel::tile`]; the CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn tile_6x16(
+unsafe fn tile_6x16<L: LineLoad>(
     depth: usize,
     mut a: *const f32,
-    mut b: *const f32,
+    mut b: *const L::Elem,
     c: *mut f32,
     ldc: usize,
     bias: Option<&[f32; NR]>,
@@ -79,8 +139,7 @@ unsafe fn tile_6x16(
         // SAFETY: each of the `depth` steps reads the next NR floats of B and MR floats of A,
         // inside the `depth · NR` and `depth · MR` floats the caller guarantees.
         unsafe {
-            let b_lo = _mm256_loadu_ps(b);
-            let b_hi = _mm256_loadu_ps(b.add(8));
+            let (b_lo, b_hi) = L::load(b);
             for (r, acc_row) in acc.iter_mut().enumerate() {
                 let a_val = _mm256_broadcast_ss(&*a.add(r));
                 acc_row[0] = _mm256_fmadd_ps(a_val, b_lo, acc_row[0]);

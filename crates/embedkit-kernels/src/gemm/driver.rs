@@ -9,7 +9,7 @@
 //! batch), otherwise bands of column panels as well (one short query), a few per thread so
 //! that rayon's work stealing evens out a core that is busy with something else.
 
-use super::pack::{pack_a, PackedWeight};
+use super::pack::{pack_a, PackedElem, PackedWeight};
 use super::{Dest, Microkernel, MR, NR};
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -104,10 +104,10 @@ struct Epilogue<'a> {
 /// # Safety
 ///
 /// The CPU must support the instructions `K` was compiled for.
-pub(super) unsafe fn run<K: Microkernel>(
+pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
     a: &[f32],
     m: usize,
-    b: &PackedWeight,
+    b: &PackedWeight<E>,
     bias: Option<&[f32]>,
     c: Dest<'_>,
 ) {
@@ -139,11 +139,13 @@ pub(super) unsafe fn run<K: Microkernel>(
         A_PANELS.with(|buf| match buf.try_borrow_mut() {
             // SAFETY: the caller vouches for `K`'s CPU features; `rows × cols` is this task's
             // own rectangle of C, which has `m × n` elements (asserted above).
-            Ok(mut buf) => unsafe { rectangle::<K>(a, b, shared, rows, cols, epilogue, &mut buf) },
+            Ok(mut buf) => unsafe {
+                rectangle::<K, E>(a, b, shared, rows, cols, epilogue, &mut buf)
+            },
             // Only reachable if a task re-entered this thread's buffer; never blocks.
             // SAFETY: as above.
             Err(_) => unsafe {
-                rectangle::<K>(a, b, shared, rows, cols, epilogue, &mut Vec::new())
+                rectangle::<K, E>(a, b, shared, rows, cols, epilogue, &mut Vec::new())
             },
         });
     };
@@ -177,9 +179,9 @@ unsafe fn bias_only(c: SharedC, m: usize, n: usize, epilogue: Epilogue) {
 ///
 /// The CPU supports `K`'s instructions; `shared` points to an `m × n` C with `ldc = n`, where
 /// `rows` ⊂ `0..m` and `cols` ⊂ `0..b.panels()`, and no other thread touches the rectangle.
-unsafe fn rectangle<K: Microkernel>(
+unsafe fn rectangle<K: Microkernel, E: PackedElem>(
     a: &[f32],
-    b: &PackedWeight,
+    b: &PackedWeight<E>,
     c: SharedC,
     rows: Range<usize>,
     cols: Range<usize>,
@@ -215,9 +217,9 @@ unsafe fn rectangle<K: Microkernel>(
                         let operands = (depth, a_panel.as_ptr(), b_panel.as_ptr());
                         if height == MR && width == NR {
                             let (d, ap, bp) = operands;
-                            K::tile(d, ap, bp, c_tile, c.ldc, bias_tile, load_c);
+                            E::tile::<K>(d, ap, bp, c_tile, c.ldc, bias_tile, load_c);
                         } else {
-                            edge_tile::<K>(
+                            edge_tile::<K, E>(
                                 operands, c_tile, c.ldc, height, width, bias_tile, load_c,
                             );
                         }
@@ -234,8 +236,8 @@ unsafe fn rectangle<K: Microkernel>(
 /// # Safety
 ///
 /// As [`Microkernel::tile`], but C need only hold the `height × width` corner of the tile.
-unsafe fn edge_tile<K: Microkernel>(
-    (depth, a, b): (usize, *const f32, *const f32),
+unsafe fn edge_tile<K: Microkernel, E: PackedElem>(
+    (depth, a, b): (usize, *const f32, *const E),
     c: *mut f32,
     ldc: usize,
     height: usize,
@@ -246,7 +248,7 @@ unsafe fn edge_tile<K: Microkernel>(
     let mut tile = [0.0_f32; MR * NR];
     // SAFETY: `tile` is a full MR × NR tile with row stride NR (the product is only added
     // to C below); the panels are the caller's.
-    unsafe { K::tile(depth, a, b, tile.as_mut_ptr(), NR, bias, false) };
+    unsafe { E::tile::<K>(depth, a, b, tile.as_mut_ptr(), NR, bias, false) };
     for (r, src) in tile.chunks_exact(NR).take(height).enumerate() {
         for (col, &value) in src[..width].iter().enumerate() {
             // SAFETY: element (r, col) with r < height, col < width is inside C and ours

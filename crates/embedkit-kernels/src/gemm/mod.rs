@@ -26,7 +26,8 @@ mod avx2;
 mod tests;
 
 use crate::isa::{self, Isa};
-pub(crate) use pack::PackedWeight;
+pub use pack::Bf16;
+pub(crate) use pack::{PackedElem, PackedWeight};
 use std::mem::MaybeUninit;
 
 /// Rows of a C tile (and of an A panel).
@@ -65,6 +66,22 @@ pub(crate) trait Microkernel {
         bias: Option<&[f32; NR]>,
         load_c: bool,
     );
+
+    /// [`Microkernel::tile`] with a bf16 B panel (lines stored in
+    /// [`pack::BF16_COLUMN_AT`] order), widened to f32 as it is read: fp32 products and sums.
+    ///
+    /// # Safety
+    ///
+    /// As [`Microkernel::tile`], with `b` pointing to `depth · NR` readable [`Bf16`] values.
+    unsafe fn tile_bf16(
+        depth: usize,
+        a: *const f32,
+        b: *const Bf16,
+        c: *mut f32,
+        ldc: usize,
+        bias: Option<&[f32; NR]>,
+        load_c: bool,
+    );
 }
 
 /// Where the product goes, and whether C's current values take part.
@@ -81,17 +98,23 @@ pub(crate) enum Dest<'c> {
 /// `a` is `m × k` row-major and C `m × n` row-major, with `(n, k)` the packed weight's shape;
 /// the bias has one value per column. With [`Dest::Overwrite`], every element of C is
 /// initialized on return. Panics if a length does not match.
-pub(crate) fn matmul(a: &[f32], m: usize, b: &PackedWeight, bias: Option<&[f32]>, c: Dest<'_>) {
+pub(crate) fn matmul<E: PackedElem>(
+    a: &[f32],
+    m: usize,
+    b: &PackedWeight<E>,
+    bias: Option<&[f32]>,
+    c: Dest<'_>,
+) {
     matmul_on(isa::current(), a, m, b, bias, c)
 }
 
 /// [`matmul`] on a given instruction set. An ISA the CPU lacks runs the portable kernel, so
 /// this is safe to call with any value (tests call it with each path explicitly).
-pub(crate) fn matmul_on(
+pub(crate) fn matmul_on<E: PackedElem>(
     isa: Isa,
     a: &[f32],
     m: usize,
-    b: &PackedWeight,
+    b: &PackedWeight<E>,
     bias: Option<&[f32]>,
     c: Dest<'_>,
 ) {
@@ -99,9 +122,9 @@ pub(crate) fn matmul_on(
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the guard just checked that the CPU has AVX2 and FMA.
         Isa::Avx2Fma if isa::cpu_has_avx2_fma() => unsafe {
-            driver::run::<avx2::Avx2Fma6x16>(a, m, b, bias, c)
+            driver::run::<avx2::Avx2Fma6x16, E>(a, m, b, bias, c)
         },
         // SAFETY: the portable kernel needs nothing beyond the compilation target.
-        _ => unsafe { driver::run::<scalar::Portable6x16>(a, m, b, bias, c) },
+        _ => unsafe { driver::run::<scalar::Portable6x16, E>(a, m, b, bias, c) },
     }
 }

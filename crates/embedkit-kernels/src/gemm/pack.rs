@@ -11,7 +11,7 @@
 //!   for the rows and depth block a task is about to multiply; padding rows are zeros.
 //!
 //! Packed B sits in 64-byte aligned storage so that each `NR = 16` float row of a panel is
-//! exactly one cache line.
+//! exactly one cache line (half of one for bf16 weights, see [`Bf16`]).
 
 use super::{Microkernel, MR, NR};
 use std::fmt;
@@ -23,30 +23,146 @@ use std::fmt;
 /// those shapes in single-thread runs, and no slower at k = 1536).
 pub(crate) const KC_MAX: usize = 384;
 
-/// One 64-byte line of a packed panel: the `NR` values of one k step.
+/// 64 bytes of packed storage: one f32 line of a panel, or two bf16 lines.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
-struct Line([f32; NR]);
+struct CacheLine([u8; 64]);
 
-/// The weight of a linear layer, packed for the GEMM microkernels.
+/// How a weight element is stored in a packed panel, and how a microkernel multiplies it.
+///
+/// # Safety
+///
+/// Implementors are plain data (no padding, every bit pattern valid) with an alignment that
+/// divides 64, so that packed storage can be viewed as a slice of them.
+pub(crate) unsafe trait PackedElem: Copy + Send + Sync + 'static {
+    /// Stores the `NR` values of one k step (one column value each) as a packed line.
+    fn encode_line(values: &[f32; NR]) -> [Self; NR];
+
+    /// The `NR` column values of a packed line, in column order.
+    fn decode_line(line: &[Self]) -> [f32; NR];
+
+    /// Runs `K`'s full-tile kernel on a panel of this element type.
+    ///
+    /// # Safety
+    ///
+    /// The contract of [`Microkernel::tile`], with `b` pointing to `depth · NR` elements.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile<K: Microkernel>(
+        depth: usize,
+        a: *const f32,
+        b: *const Self,
+        c: *mut f32,
+        ldc: usize,
+        bias: Option<&[f32; NR]>,
+        load_c: bool,
+    );
+}
+
+// SAFETY: f32 is plain data with alignment 4.
+unsafe impl PackedElem for f32 {
+    fn encode_line(values: &[f32; NR]) -> [Self; NR] {
+        *values
+    }
+
+    fn decode_line(line: &[Self]) -> [f32; NR] {
+        std::array::from_fn(|i| line[i])
+    }
+
+    unsafe fn tile<K: Microkernel>(
+        depth: usize,
+        a: *const f32,
+        b: *const Self,
+        c: *mut f32,
+        ldc: usize,
+        bias: Option<&[f32; NR]>,
+        load_c: bool,
+    ) {
+        // SAFETY: forwarded contract.
+        unsafe { K::tile(depth, a, b, c, ldc, bias, load_c) }
+    }
+}
+
+/// A bfloat16 weight: the upper half of an f32's bits. Widening it is a 16-bit shift, so a
+/// microkernel can multiply bf16 weights at (almost) the speed of f32 ones while the weights
+/// take half the memory and half the memory bandwidth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(transparent)]
+pub struct Bf16(pub u16);
+
+impl Bf16 {
+    /// Rounds to the nearest bf16, ties to even (as PyTorch's `.to(torch.bfloat16)`); NaN
+    /// stays NaN.
+    pub fn from_f32(v: f32) -> Self {
+        let bits = v.to_bits();
+        if v.is_nan() {
+            return Self(((bits >> 16) as u16) | 0x40);
+        }
+        let round = 0x7FFF + ((bits >> 16) & 1);
+        Self((bits.wrapping_add(round) >> 16) as u16)
+    }
+
+    /// The exact f32 value.
+    pub fn to_f32(self) -> f32 {
+        f32::from_bits(u32::from(self.0) << 16)
+    }
+}
+
+/// Storage order of the 16 columns of a bf16 line. AVX2 widens bf16 to f32 by interleaving
+/// zeros below each value (`vpunpcklwd` / `vpunpckhwd`), which works on each 128-bit half
+/// separately: storing columns 0-3 | 8-11 | 4-7 | 12-15 makes the two unpacks produce
+/// columns 0-7 and 8-15 directly, two instructions per line instead of four.
+pub(crate) const BF16_COLUMN_AT: [usize; NR] =
+    [0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15];
+
+// SAFETY: `Bf16` is a transparent u16: plain data with alignment 2.
+unsafe impl PackedElem for Bf16 {
+    fn encode_line(values: &[f32; NR]) -> [Self; NR] {
+        std::array::from_fn(|slot| Bf16::from_f32(values[BF16_COLUMN_AT[slot]]))
+    }
+
+    fn decode_line(line: &[Self]) -> [f32; NR] {
+        let mut out = [0.0; NR];
+        for (slot, v) in line[..NR].iter().enumerate() {
+            out[BF16_COLUMN_AT[slot]] = v.to_f32();
+        }
+        out
+    }
+
+    unsafe fn tile<K: Microkernel>(
+        depth: usize,
+        a: *const f32,
+        b: *const Self,
+        c: *mut f32,
+        ldc: usize,
+        bias: Option<&[f32; NR]>,
+        load_c: bool,
+    ) {
+        // SAFETY: forwarded contract.
+        unsafe { K::tile_bf16(depth, a, b, c, ldc, bias, load_c) }
+    }
+}
+
+/// The weight of a linear layer, packed for the GEMM microkernels, with elements `E`.
 #[derive(Clone)]
-pub(crate) struct PackedWeight {
-    lines: Vec<Line>,
+pub(crate) struct PackedWeight<E: PackedElem = f32> {
+    storage: Vec<CacheLine>,
     /// Output features (columns of C).
     n: usize,
     /// Input features (the shared dimension).
     k: usize,
     /// Depth of every k block but possibly the last one.
     kc: usize,
+    elem: std::marker::PhantomData<E>,
 }
 
-impl fmt::Debug for PackedWeight {
+impl<E: PackedElem> fmt::Debug for PackedWeight<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The values themselves are megabytes of noise in a debug print.
         f.debug_struct("PackedWeight")
             .field("n", &self.n)
             .field("k", &self.k)
             .field("kc", &self.kc)
+            .field("elem_bytes", &std::mem::size_of::<E>())
             .finish_non_exhaustive()
     }
 }
@@ -59,7 +175,7 @@ fn block_depth(k: usize) -> usize {
     k.div_ceil(blocks).max(1)
 }
 
-impl PackedWeight {
+impl<E: PackedElem> PackedWeight<E> {
     /// Packs a row-major `[n, k]` weight.
     ///
     /// Panics if `weight.len() != n * k` (callers check shapes first).
@@ -67,21 +183,44 @@ impl PackedWeight {
         assert_eq!(weight.len(), n * k, "weight is not n x k");
         let kc = block_depth(k);
         let panels = n.div_ceil(NR);
-        let mut lines = vec![Line([0.0; NR]); k * panels];
+        let elems = k * panels * NR;
+        let bytes = elems * std::mem::size_of::<E>();
+        let mut packed = Self {
+            storage: vec![CacheLine([0; 64]); bytes.div_ceil(64)],
+            n,
+            k,
+            kc,
+            elem: std::marker::PhantomData,
+        };
         let mut next = 0;
+        let out = packed.elems_mut();
         for (k0, depth) in k_blocks(k, kc) {
             for panel in 0..panels {
-                let block = &mut lines[next..next + depth];
-                next += depth;
-                for col in 0..NR.min(n - panel * NR) {
-                    let row = &weight[(panel * NR + col) * k + k0..][..depth];
-                    for (line, &w) in block.iter_mut().zip(row) {
-                        line.0[col] = w;
+                let width = NR.min(n - panel * NR);
+                for p in 0..depth {
+                    let mut line = [0.0; NR];
+                    for (col, v) in line.iter_mut().enumerate().take(width) {
+                        *v = weight[(panel * NR + col) * k + k0 + p];
                     }
+                    out[next..next + NR].copy_from_slice(&E::encode_line(&line));
+                    next += NR;
                 }
             }
         }
-        Self { lines, n, k, kc }
+        packed
+    }
+
+    fn elems_mut(&mut self) -> &mut [E] {
+        let len = self.k * self.panels() * NR;
+        // SAFETY: `E` is plain data whose alignment divides 64 (`PackedElem`'s contract) and
+        // the storage holds at least `len · size_of::<E>()` bytes, all initialized.
+        unsafe { std::slice::from_raw_parts_mut(self.storage.as_mut_ptr().cast::<E>(), len) }
+    }
+
+    fn elems(&self) -> &[E] {
+        let len = self.k * self.panels() * NR;
+        // SAFETY: as in `elems_mut`.
+        unsafe { std::slice::from_raw_parts(self.storage.as_ptr().cast::<E>(), len) }
     }
 
     /// Output features.
@@ -92,6 +231,11 @@ impl PackedWeight {
     /// Input features.
     pub(crate) fn k(&self) -> usize {
         self.k
+    }
+
+    /// Bytes of packed storage (the weight's memory).
+    pub(crate) fn bytes(&self) -> usize {
+        self.storage.len() * std::mem::size_of::<CacheLine>()
     }
 
     /// Number of `NR`-wide column panels (the last one zero-padded).
@@ -108,13 +252,9 @@ impl PackedWeight {
     ///
     /// Blocks are stored one after the other, each holding every panel for its depth, so the
     /// block starting at `k0` begins after `k0` lines of each panel.
-    pub(crate) fn panel(&self, k0: usize, depth: usize, panel: usize) -> &[f32] {
-        let start = k0 * self.panels() + panel * depth;
-        let lines = &self.lines[start..start + depth];
-        // SAFETY: `Line` is `repr(C)` around `[f32; NR]` with size 64 = NR · 4 bytes and
-        // alignment 64, so there is no padding: `depth` lines are `depth · NR` initialized,
-        // contiguous `f32`s, borrowed for as long as `self`.
-        unsafe { std::slice::from_raw_parts(lines.as_ptr().cast::<f32>(), depth * NR) }
+    pub(crate) fn panel(&self, k0: usize, depth: usize, panel: usize) -> &[E] {
+        let start = (k0 * self.panels() + panel * depth) * NR;
+        &self.elems()[start..start + depth * NR]
     }
 
     /// The weight back in its row-major `[n, k]` layout (used to re-pack fused layers).
@@ -123,10 +263,10 @@ impl PackedWeight {
         for (k0, depth) in self.k_blocks() {
             for panel in 0..self.panels() {
                 let block = self.panel(k0, depth, panel);
-                for col in 0..NR.min(self.n - panel * NR) {
-                    let row = &mut weight[(panel * NR + col) * self.k + k0..][..depth];
-                    for (p, w) in row.iter_mut().enumerate() {
-                        *w = block[p * NR + col];
+                for (p, line) in block.chunks_exact(NR).enumerate() {
+                    let values = E::decode_line(line);
+                    for (col, &v) in values.iter().enumerate().take(NR.min(self.n - panel * NR)) {
+                        weight[(panel * NR + col) * self.k + k0 + p] = v;
                     }
                 }
             }

@@ -2,7 +2,7 @@
 //! row panels (m % 6), partial column panels (n % 16), several k blocks (k > 256) with a
 //! ragged last one, k = 1, single rows, threaded and single-threaded grids.
 
-use super::{matmul_on, Dest, PackedWeight};
+use super::{matmul_on, Bf16, Dest, PackedElem, PackedWeight};
 use crate::isa::{self, Isa};
 use std::mem::MaybeUninit;
 
@@ -60,12 +60,27 @@ fn assert_close(got: &[f32], want: &[f64], n: usize, what: &str) {
 }
 
 fn check(isa: Isa, m: usize, n: usize, k: usize) {
+    check_elem::<f32>(isa, m, n, k, |w| w);
+    // bf16 weights: the same product with the weights rounded to bf16 first.
+    check_elem::<Bf16>(isa, m, n, k, |w| {
+        w.iter().map(|&v| Bf16::from_f32(v).to_f32()).collect()
+    });
+}
+
+fn check_elem<E: PackedElem>(
+    isa: Isa,
+    m: usize,
+    n: usize,
+    k: usize,
+    as_stored: impl Fn(Vec<f32>) -> Vec<f32>,
+) {
     let seed = (m * 1_000_003 + n * 1_009 + k) as u64;
     let a = values(m * k, seed);
     let w = values(n * k, seed + 1);
     let bias = values(n, seed + 2);
     let c0 = values(m * n, seed + 3);
-    let packed = PackedWeight::new(&w, n, k);
+    let packed = PackedWeight::<E>::new(&w, n, k);
+    let w = as_stored(w);
     for with_bias in [false, true] {
         for accumulate in [false, true] {
             let bias = with_bias.then_some(bias.as_slice());
@@ -81,7 +96,10 @@ fn check(isa: Isa, m: usize, n: usize, k: usize) {
                 c.into_iter().map(|v| unsafe { v.assume_init() }).collect()
             };
             let want = reference(&a, &w, (m, n, k), bias, &c0, accumulate);
-            let what = format!("{isa:?} m={m} n={n} k={k} bias={with_bias} acc={accumulate}");
+            let what = format!(
+                "{isa:?} {} m={m} n={n} k={k} bias={with_bias} acc={accumulate}",
+                std::any::type_name::<E>()
+            );
             assert_close(&c, &want, n.max(1), &what);
         }
     }
@@ -153,7 +171,14 @@ fn single_threaded_pool_gives_the_same_result() {
 fn packing_round_trips_the_weight() {
     for &(n, k) in &[(1, 1), (17, 385), (16, 256), (40, 600), (3, 0)] {
         let w = values(n * k, 7);
-        assert_eq!(PackedWeight::new(&w, n, k).to_row_major(), w, "n={n} k={k}");
+        assert_eq!(
+            PackedWeight::<f32>::new(&w, n, k).to_row_major(),
+            w,
+            "n={n} k={k}"
+        );
+        let rounded: Vec<f32> = w.iter().map(|&v| Bf16::from_f32(v).to_f32()).collect();
+        let bf16 = PackedWeight::<Bf16>::new(&w, n, k);
+        assert_eq!(bf16.to_row_major(), rounded, "bf16 n={n} k={k}");
     }
 }
 

@@ -5,7 +5,7 @@
 use super::block::{self, BlockNames, BlockShape, EncoderBlock};
 use super::{Encoder, PackedBatch};
 use crate::error::{Error, Result};
-use crate::weights::WeightFile;
+use crate::weights::{Table, WeightFile};
 use embedkit_kernels::attention::ScoreOptions;
 use embedkit_kernels::ops;
 use serde::Deserialize;
@@ -43,7 +43,7 @@ fn default_eps() -> f64 {
 
 /// A loaded BERT encoder.
 pub struct Bert {
-    word: Vec<f32>,
+    word: Table,
     position: Vec<f32>,
     token_type: Vec<f32>,
     emb_norm: (Vec<f32>, Vec<f32>),
@@ -98,7 +98,7 @@ impl Bert {
             })
             .collect::<Result<_>>()?;
         Ok(Self {
-            word: w.matrix("embeddings.word_embeddings.weight", cfg.vocab_size, h)?,
+            word: w.table("embeddings.word_embeddings.weight", cfg.vocab_size, h)?,
             position: w.matrix(
                 "embeddings.position_embeddings.weight",
                 cfg.max_position_embeddings,
@@ -131,6 +131,17 @@ impl Encoder for Bert {
         self.shape.hidden
     }
 
+    fn weight_bytes(&self) -> usize {
+        let small = self.position.len() + self.token_type.len() + 2 * self.emb_norm.0.len();
+        self.word.bytes()
+            + small * 4
+            + self
+                .blocks
+                .iter()
+                .map(EncoderBlock::weight_bytes)
+                .sum::<usize>()
+    }
+
     fn forward_traced(
         &self,
         batch: &PackedBatch,
@@ -141,7 +152,7 @@ impl Encoder for Bert {
         for seq in &batch.sequences {
             for (pos, t) in seq.clone().enumerate() {
                 let out = &mut x[t * h..(t + 1) * h];
-                block::add_row(&self.word, h, batch.ids[t] as usize, out, "token")?;
+                self.word.add_row(h, batch.ids[t] as usize, out, "token")?;
                 block::add_row(
                     &self.position,
                     h,

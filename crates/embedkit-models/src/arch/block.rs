@@ -65,6 +65,16 @@ pub struct BlockShape {
 }
 
 impl EncoderBlock {
+    /// Bytes held by the block's weights.
+    pub fn weight_bytes(&self) -> usize {
+        let norms = 2 * (self.attn_norm.0.len() + self.ffn_norm.0.len()) * 4;
+        [&self.qkv, &self.attn_out, &self.ffn_in, &self.ffn_out]
+            .iter()
+            .map(|l| l.memory_bytes())
+            .sum::<usize>()
+            + norms
+    }
+
     /// Loads one block; the Q, K and V projections are fused into one matrix.
     pub fn load(w: &WeightFile, names: &BlockNames, s: BlockShape) -> Result<Self> {
         let p = &names.prefix;
@@ -116,8 +126,8 @@ impl EncoderBlock {
     }
 }
 
-/// Adds row `index` of a `[rows, width]` table to `out`, or fails on an id the table lacks
-/// (a tokenizer that does not belong to the weights).
+/// Adds row `index` of a `[rows, width]` f32 table to `out` (position and segment tables,
+/// which are always f32: see [`crate::weights::Table`] for token tables).
 pub fn add_row(
     table: &[f32],
     width: usize,
@@ -129,8 +139,8 @@ pub fn add_row(
         .get(index * width..(index + 1) * width)
         .ok_or_else(|| {
             Error::InvalidInput(format!(
-                "{what} id {index} is outside the model's table of {} rows (tokenizer and weights do not match)",
-                table.len() / width
+                "{what} id {index} is outside the model's table of {} rows",
+                table.len() / width.max(1)
             ))
         })?;
     out.iter_mut().zip(row).for_each(|(o, r)| *o += r);

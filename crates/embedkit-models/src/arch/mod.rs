@@ -9,7 +9,7 @@ mod qwen3;
 
 use crate::error::{Error, Result};
 use crate::folder::ModelFolder;
-use crate::weights::WeightFile;
+use crate::weights::{Precision, WeightFile};
 use std::ops::Range;
 
 /// Token ids of several sequences, concatenated.
@@ -57,6 +57,9 @@ pub trait Encoder: Send + Sync {
         self.forward_traced(batch, &mut |_| {})
     }
 
+    /// Bytes of memory held by the weights (what `--precision bf16` halves).
+    fn weight_bytes(&self) -> usize;
+
     /// Longest input the position embeddings allow (`None`: rotary, no table).
     fn max_positions(&self) -> Option<usize>;
 
@@ -67,8 +70,9 @@ pub trait Encoder: Send + Sync {
     }
 }
 
-/// Loads the architecture named by the folder's `config.json`.
-pub fn load(folder: &ModelFolder) -> Result<Box<dyn Encoder>> {
+/// Loads the architecture named by the folder's `config.json`, keeping its large weights in
+/// `precision`.
+pub fn load(folder: &ModelFolder, precision: Precision) -> Result<Box<dyn Encoder>> {
     let config_path = folder.transformer_dir.join("config.json");
     let model_type = folder
         .hf_config
@@ -86,17 +90,19 @@ pub fn load(folder: &ModelFolder) -> Result<Box<dyn Encoder>> {
     match model_type.as_str() {
         "bert" | "roberta" | "xlm-roberta" | "camembert" => {
             let cfg: bert::Config = parse_config(&folder.hf_config, &config_path)?;
-            let w = WeightFile::open(&weights_path, &["", "bert.", "roberta.", "model."])?;
+            let w = WeightFile::open(&weights_path, &["", "bert.", "roberta.", "model."])?
+                .with_precision(precision);
             Ok(Box::new(bert::Bert::load(&w, &cfg, &model_type)?))
         }
         "mpnet" => {
             let cfg: mpnet::Config = parse_config(&folder.hf_config, &config_path)?;
-            let w = WeightFile::open(&weights_path, &["", "mpnet.", "model."])?;
+            let w = WeightFile::open(&weights_path, &["", "mpnet.", "model."])?
+                .with_precision(precision);
             Ok(Box::new(mpnet::MpNet::load(&w, &cfg)?))
         }
         "qwen3" => {
             let cfg: qwen3::Config = parse_config(&folder.hf_config, &config_path)?;
-            let w = WeightFile::open(&weights_path, &["", "model."])?;
+            let w = WeightFile::open(&weights_path, &["", "model."])?.with_precision(precision);
             Ok(Box::new(qwen3::Qwen3::load(&w, &cfg)?))
         }
         other => Err(Error::UnsupportedArchitecture(other.to_string())),

@@ -4,7 +4,7 @@
 use super::block::{self, BlockNames, BlockShape, EncoderBlock};
 use super::{Encoder, PackedBatch};
 use crate::error::{Error, Result};
-use crate::weights::WeightFile;
+use crate::weights::{Table, WeightFile};
 use embedkit_kernels::attention::ScoreOptions;
 use embedkit_kernels::ops;
 use serde::Deserialize;
@@ -62,7 +62,7 @@ fn relative_position_bucket(relative: i64, num_buckets: usize) -> usize {
 
 /// A loaded MPNet encoder.
 pub struct MpNet {
-    word: Vec<f32>,
+    word: Table,
     position: Vec<f32>,
     emb_norm: (Vec<f32>, Vec<f32>),
     /// `[buckets, heads]`.
@@ -104,7 +104,7 @@ impl MpNet {
             })
             .collect::<Result<_>>()?;
         Ok(Self {
-            word: w.matrix("embeddings.word_embeddings.weight", cfg.vocab_size, h)?,
+            word: w.table("embeddings.word_embeddings.weight", cfg.vocab_size, h)?,
             position: w.matrix(
                 "embeddings.position_embeddings.weight",
                 cfg.max_position_embeddings,
@@ -147,6 +147,17 @@ impl Encoder for MpNet {
         self.shape.hidden
     }
 
+    fn weight_bytes(&self) -> usize {
+        let small = self.position.len() + self.relative_bias.len() + 2 * self.emb_norm.0.len();
+        self.word.bytes()
+            + small * 4
+            + self
+                .blocks
+                .iter()
+                .map(EncoderBlock::weight_bytes)
+                .sum::<usize>()
+    }
+
     fn forward_traced(
         &self,
         batch: &PackedBatch,
@@ -157,7 +168,7 @@ impl Encoder for MpNet {
         for seq in &batch.sequences {
             for (pos, t) in seq.clone().enumerate() {
                 let out = &mut x[t * h..(t + 1) * h];
-                block::add_row(&self.word, h, batch.ids[t] as usize, out, "token")?;
+                self.word.add_row(h, batch.ids[t] as usize, out, "token")?;
                 let position = self.pad_token_id + 1 + pos;
                 block::add_row(&self.position, h, position, out, "position")?;
             }

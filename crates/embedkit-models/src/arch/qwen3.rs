@@ -5,7 +5,7 @@
 
 use super::{Encoder, PackedBatch};
 use crate::error::{Error, Result};
-use crate::weights::WeightFile;
+use crate::weights::{Table, WeightFile};
 use embedkit_kernels::attention::{attention, QkvLayout, ScoreOptions};
 use embedkit_kernels::linear::Linear;
 use embedkit_kernels::ops::{self, Activation};
@@ -66,7 +66,7 @@ struct Layer {
 
 /// A loaded Qwen3 model (no LM head).
 pub struct Qwen3 {
-    embed: Vec<f32>,
+    embed: Table,
     layers: Vec<Layer>,
     norm: Vec<f32>,
     hidden: usize,
@@ -149,7 +149,7 @@ impl Qwen3 {
             .map(|i| (1.0 / theta.powf((2 * i) as f64 / head_dim as f64)) as f32)
             .collect();
         Ok(Self {
-            embed: w.matrix("embed_tokens.weight", cfg.vocab_size, h)?,
+            embed: w.table("embed_tokens.weight", cfg.vocab_size, h)?,
             layers,
             norm: w.vector("norm.weight", h)?,
             hidden: h,
@@ -228,6 +228,21 @@ impl Encoder for Qwen3 {
         self.hidden
     }
 
+    fn weight_bytes(&self) -> usize {
+        let layers: usize = self
+            .layers
+            .iter()
+            .map(|l| {
+                [&l.qkv, &l.o, &l.gate_up, &l.down]
+                    .iter()
+                    .map(|x| x.memory_bytes())
+                    .sum::<usize>()
+                    + (l.input_norm.len() + l.post_norm.len() + l.q_norm.len() + l.k_norm.len()) * 4
+            })
+            .sum();
+        self.embed.bytes() + layers + self.norm.len() * 4
+    }
+
     fn required_eos(&self) -> Option<u32> {
         Some(self.eos)
     }
@@ -241,13 +256,8 @@ impl Encoder for Qwen3 {
         let tokens = batch.tokens();
         let mut x = vec![0.0_f32; tokens * h];
         for (t, &id) in batch.ids.iter().enumerate() {
-            super::block::add_row(
-                &self.embed,
-                h,
-                id as usize,
-                &mut x[t * h..(t + 1) * h],
-                "token",
-            )?;
+            self.embed
+                .add_row(h, id as usize, &mut x[t * h..(t + 1) * h], "token")?;
         }
         let layout = self.layout();
         let causal = ScoreOptions {

@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Side-by-side throughput: embedkit vs sentence-transformers (PyTorch) vs ONNX Runtime, same
-# texts, same machine, same run, interleaved twice; prints a table with ratios.
+# Side-by-side speed: embedkit (f32 and bf16 weights) vs sentence-transformers (PyTorch) vs
+# ONNX Runtime, same texts, same machine, same run, interleaved twice (best of the two kept):
 #
-#   scripts/bench.sh [MODEL_DIR] [BATCH_SIZE]
+#   * sentences: the 1000 first sentences of lee_background.cor, batch 32
+#   * docs128 / docs256: the 300 lee_background.cor documents cut at 128 / 256 tokens, batch 32
+#   * latency: 1000 single-sentence calls (batch 1), p50 and p99
+#
+#   scripts/bench.sh [MODEL_DIR]        (BENCH_THREADS=2, BENCH_PYTHON=python with torch etc.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-models/all-MiniLM-L6-v2}
-batch=${2:-32}
 threads=${BENCH_THREADS:-2}
 
 [ -d "$model" ] || scripts/fetch-models.sh
 mkdir -p bench-data
 python3 bench/make_sentences.py testdata/data/lee_background.cor 1000 > bench-data/sentences.txt
+# One document per line, latin-1 in the source file.
+python3 -c 'import sys; [print(l.strip()) for l in open(sys.argv[1], encoding="latin-1") if l.strip()]' \
+  testdata/data/lee_background.cor > bench-data/documents.txt
 
 py=${BENCH_PYTHON:-}
 if [ -z "$py" ]; then
@@ -27,28 +33,59 @@ cargo build --release --quiet --bin embedkit
 export HF_HUB_OFFLINE=1
 results=bench-data/results.jsonl
 : > "$results"
+
+# run WORKLOAD TEXTS MAX_LENGTH(0 = the model's) BATCH LATENCY_QUERIES
+run() {
+  local workload=$1 texts=$2 max=$3 batch=$4 latency=$5 limit=()
+  [ "$max" != 0 ] && limit=(--max-length "$max")
+  for engine in st ort; do
+    "$py" bench/baseline.py --engine "$engine" --model "$model" --texts "$texts" \
+      --batch-size "$batch" --threads "$threads" "${limit[@]}" --latency "$latency" 2>/dev/null \
+      | tail -n1 | sed "s/^{/{\"workload\": \"$workload\", /" >> "$results"
+  done
+  for precision in f32 bf16; do
+    target/release/embedkit --threads "$threads" bench --model "$model" --texts "$texts" \
+      --batch-size "$batch" "${limit[@]}" --precision "$precision" --latency "$latency" \
+      | sed "s/^{/{\"workload\": \"$workload\", /" >> "$results"
+  done
+}
+
 for round in 1 2; do
-  "$py" bench/baseline.py --engine st --model "$model" --texts bench-data/sentences.txt \
-    --batch-size "$batch" --threads "$threads" 2>/dev/null | tail -n1 >> "$results"
-  "$py" bench/baseline.py --engine ort --model "$model" --texts bench-data/sentences.txt \
-    --batch-size "$batch" --threads "$threads" 2>/dev/null | tail -n1 >> "$results"
-  target/release/embedkit --threads "$threads" bench --model "$model" \
-    --texts bench-data/sentences.txt --batch-size "$batch" >> "$results"
+  echo "round $round/2" >&2
+  run sentences bench-data/sentences.txt 0 32 1000
+  run docs128 bench-data/documents.txt 128 32 0
+  run docs256 bench-data/documents.txt 256 32 0
 done
 
 python3 - "$results" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-best = {}
+def name(r):
+    return r["engine"] + ("-" + r["precision"] if r["engine"] == "embedkit" else "")
+best, lat, info = {}, {}, {}
 for r in rows:
-    e = r["engine"]
-    best[e] = max(best.get(e, 0), r["texts_per_s"])
+    key = (r["workload"], name(r))
+    best[key] = max(best.get(key, 0), r["texts_per_s"])
+    info[r["workload"]] = r
+    if "latency_ms" in r:
+        old = lat.get(name(r))
+        if old is None or r["latency_ms"]["p50"] < old["p50"]:
+            lat[name(r)] = r["latency_ms"]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-print(f"CPU: {cpu}; texts: {rows[0]['texts']}, tokens: {rows[0]['tokens']}, batch {rows[0]['batch_size']}")
-print(f"{'engine':<12} {'texts/s':>9} {'tokens/s':>10}  embedkit is")
-for e in ["st", "ort", "embedkit"]:
-    if e in best:
-        tok = best[e] * rows[0]["tokens"] / rows[0]["texts"]
-        ratio = best["embedkit"] / best[e]
-        print(f"{e:<12} {best[e]:>9.1f} {tok:>10.0f}  {ratio:.2f}x")
+print(f"CPU: {cpu}, {info['sentences'].get('batch_size')} per batch")
+engines = ["st", "ort", "embedkit-f32", "embedkit-bf16"]
+for w in ["sentences", "docs128", "docs256"]:
+    r = info[w]
+    fastest = max(best.get((w, "st"), 0), best.get((w, "ort"), 0))
+    print(f"\n{w}: {r['texts']} texts, {r['tokens']} tokens")
+    print(f"{'engine':<14} {'texts/s':>9}  vs faster of st/ort")
+    for e in engines:
+        if (w, e) in best:
+            print(f"{e:<14} {best[(w, e)]:>9.1f}  {best[(w, e)] / fastest:.2f}x")
+if lat:
+    print(f"\nbatch-1 latency (1000 single sentences)")
+    print(f"{'engine':<14} {'p50 ms':>8} {'p99 ms':>8}  p50 vs ort")
+    for e in engines:
+        if e in lat:
+            print(f"{e:<14} {lat[e]['p50']:>8.2f} {lat[e]['p99']:>8.2f}  {lat[e]['p50'] / lat['ort']['p50']:.2f}x")
 PY

@@ -5,10 +5,12 @@
 //! cargo run --release -p embedkit-models --example qwen3_long -- make-random /tmp/qwen3-0.6b
 //! # one input of N tokens; run each length in its own process so peak RSS is per length
 //! cargo run --release -p embedkit-models --example qwen3_long -- run testdata/fixtures/tiny-qwen3 8192
+//! # the same with the weights kept in bf16 (half the memory)
+//! cargo run --release -p embedkit-models --example qwen3_long -- run /tmp/qwen3-0.6b 512 bf16
 //! ```
 //! Prints one JSON line: tokens, seconds, tokens/s, RSS after loading, peak RSS.
 
-use embedkit_models::{EmbedOptions, Prompt, SentenceEmbedder};
+use embedkit_models::{EmbedOptions, Precision, Prompt, SentenceEmbedder};
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,8 +25,8 @@ fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn run(dir: &Path, tokens: usize) {
-    let mut model = SentenceEmbedder::from_folder(dir).expect("load model");
+fn run(dir: &Path, tokens: usize, precision: Precision) {
+    let mut model = SentenceEmbedder::from_folder_with(dir, precision).expect("load model");
     model.set_max_seq_length(tokens).expect("max length");
     let loaded_rss = status_kib("VmRSS:");
     let text = std::iter::once("hello")
@@ -40,8 +42,10 @@ fn run(dir: &Path, tokens: usize) {
     let secs = t.elapsed().as_secs_f64();
     assert!(v[0].iter().all(|x| x.is_finite()));
     println!(
-        "{{\"model\": {:?}, \"tokens\": {n}, \"seconds\": {secs:.3}, \"tokens_per_s\": {:.1}, \"rss_after_load_mib\": {}, \"peak_rss_mib\": {}}}",
+        "{{\"model\": {:?}, \"precision\": \"{}\", \"weight_mib\": {}, \"tokens\": {n}, \"seconds\": {secs:.3}, \"tokens_per_s\": {:.1}, \"rss_after_load_mib\": {}, \"peak_rss_mib\": {}}}",
         dir.display().to_string(),
+        precision.name(),
+        model.info().weight_bytes >> 20,
         n as f64 / secs,
         loaded_rss / 1024,
         status_kib("VmHWM:") / 1024
@@ -150,7 +154,16 @@ fn main() {
         .as_slice()
     {
         ["make-random", out] => make_random(Path::new(out)),
-        ["run", dir, tokens] => run(Path::new(dir), tokens.parse().expect("tokens")),
-        _ => eprintln!("usage: qwen3_long make-random DIR | run DIR TOKENS"),
+        ["run", dir, tokens] => run(
+            Path::new(dir),
+            tokens.parse().expect("tokens"),
+            Precision::Auto,
+        ),
+        ["run", dir, tokens, precision] => run(
+            Path::new(dir),
+            tokens.parse().expect("tokens"),
+            precision.parse().expect("precision"),
+        ),
+        _ => eprintln!("usage: qwen3_long make-random DIR | run DIR TOKENS [auto|f32|bf16]"),
     }
 }

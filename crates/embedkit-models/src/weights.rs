@@ -274,6 +274,25 @@ impl WeightFile {
         })
     }
 
+    /// A BF16 tensor's values as stored, without an f32 copy (`None` for other dtypes).
+    fn raw_bf16(&self, name: &str, shape: &[usize]) -> Result<Option<Vec<Bf16>>> {
+        match self.find(name) {
+            Some(entry) if entry.dtype == Dtype::BF16 && entry.shape == shape => {
+                let (begin, end) = entry.data_offsets;
+                let mut bytes = vec![0u8; (end - begin) as usize];
+                read_at(&self.file, &mut bytes, self.data_start + begin)
+                    .map_err(|e| Error::io(&self.path, e))?;
+                Ok(Some(
+                    bytes
+                        .chunks_exact(2)
+                        .map(|b| Bf16(u16::from_le_bytes([b[0], b[1]])))
+                        .collect(),
+                ))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Loads a vector of `len` values.
     pub fn vector(&self, name: &str, len: usize) -> Result<Vec<f32>> {
         Ok(self.get(name, &[len])?.data)
@@ -287,6 +306,11 @@ impl WeightFile {
     /// Loads a `[rows, width]` embedding table in the file's [`Precision`].
     pub fn table(&self, name: &str, rows: usize, width: usize) -> Result<Table> {
         let format = self.format_of(name);
+        if format == WeightFormat::Bf16 {
+            if let Some(values) = self.raw_bf16(name, &[rows, width])? {
+                return Ok(Table::Bf16(values));
+            }
+        }
         let values = self.matrix(name, rows, width)?;
         Ok(match format {
             WeightFormat::F32 => Table::F32(values),

@@ -33,6 +33,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
     }
     let mut report = serde_json::json!({
         "engine": "embedkit",
+        "precision": a.model.precision.name(),
+        "max_length": model.max_seq_length(),
         "batch_size": options.batch_size,
         "texts": texts.len(),
         "tokens": tokens,

@@ -6,7 +6,8 @@
 #   * docs128 / docs256: the 300 lee_background.cor documents cut at 128 / 256 tokens, batch 32
 #   * latency: 1000 single-sentence calls (batch 1), p50 and p99
 #
-#   scripts/bench.sh [MODEL_DIR]        (BENCH_THREADS=2, BENCH_PYTHON=python with torch etc.)
+#   scripts/bench.sh [MODEL_DIR]        (BENCH_THREADS=2, BENCH_PYTHON=python with torch etc.;
+#                                        BENCH_SMOKE=1: a few texts, one round, to try the script)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-models/all-MiniLM-L6-v2}
@@ -14,10 +15,13 @@ threads=${BENCH_THREADS:-2}
 
 [ -d "$model" ] || scripts/fetch-models.sh
 mkdir -p bench-data
-python3 bench/make_sentences.py testdata/data/lee_background.cor 1000 > bench-data/sentences.txt
+smoke=${BENCH_SMOKE:-}
+sentences=1000 documents=300 queries=1000 rounds=2
+[ -n "$smoke" ] && sentences=64 documents=32 queries=20 rounds=1
+python3 bench/make_sentences.py testdata/data/lee_background.cor "$sentences" > bench-data/sentences.txt
 # One document per line, latin-1 in the source file.
-python3 -c 'import sys; [print(l.strip()) for l in open(sys.argv[1], encoding="latin-1") if l.strip()]' \
-  testdata/data/lee_background.cor > bench-data/documents.txt
+python3 -c 'import sys; [print(l.strip()) for l in [l for l in open(sys.argv[1], encoding="latin-1") if l.strip()][: int(sys.argv[2])]]' \
+  testdata/data/lee_background.cor "$documents" > bench-data/documents.txt
 
 py=${BENCH_PYTHON:-}
 if [ -z "$py" ]; then
@@ -50,9 +54,9 @@ run() {
   done
 }
 
-for round in 1 2; do
-  echo "round $round/2" >&2
-  run sentences bench-data/sentences.txt 0 32 1000
+for round in $(seq "$rounds"); do
+  echo "round $round/$rounds" >&2
+  run sentences bench-data/sentences.txt 0 32 "$queries"
   run docs128 bench-data/documents.txt 128 32 0
   run docs256 bench-data/documents.txt 256 32 0
 done
@@ -83,7 +87,7 @@ for w in ["sentences", "docs128", "docs256"]:
         if (w, e) in best:
             print(f"{e:<14} {best[(w, e)]:>9.1f}  {best[(w, e)] / fastest:.2f}x")
 if lat:
-    print(f"\nbatch-1 latency (1000 single sentences)")
+    print(f"\nbatch-1 latency ({lat['ort']['queries']} single sentences)")
     print(f"{'engine':<14} {'p50 ms':>8} {'p99 ms':>8}  p50 vs ort")
     for e in engines:
         if e in lat:

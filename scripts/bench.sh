@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side speed: embedkit (f32 and bf16 weights) vs sentence-transformers (PyTorch) vs
+# Side-by-side speed: embedkit (f32, bf16 and int8 weights) vs sentence-transformers (PyTorch) vs
 # ONNX Runtime, same texts, same machine, same run, interleaved twice (best of the two kept):
 #
 #   * sentences: the 1000 first sentences of lee_background.cor, batch 32
@@ -47,7 +47,7 @@ run() {
       --batch-size "$batch" --threads "$threads" "${limit[@]}" --latency "$latency" 2>/dev/null \
       | tail -n1 | sed "s/^{/{\"workload\": \"$workload\", /" >> "$results"
   done
-  for precision in f32 bf16; do
+  for precision in f32 bf16 int8; do
     target/release/embedkit --threads "$threads" bench --model "$model" --texts "$texts" \
       --batch-size "$batch" "${limit[@]}" --precision "$precision" --latency "$latency" \
       | sed "s/^{/{\"workload\": \"$workload\", /" >> "$results"
@@ -77,7 +77,7 @@ for r in rows:
             lat[name(r)] = r["latency_ms"]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 print(f"CPU: {cpu}, {info['sentences'].get('batch_size')} per batch")
-engines = ["st", "ort", "embedkit-f32", "embedkit-bf16"]
+engines = ["st", "ort", "embedkit-f32", "embedkit-bf16", "embedkit-int8"]
 for w in ["sentences", "docs128", "docs256"]:
     r = info[w]
     fastest = max(best.get((w, "st"), 0), best.get((w, "ort"), 0))

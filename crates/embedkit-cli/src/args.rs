@@ -66,8 +66,8 @@ pub struct ModelArgs {
     /// Token limit per input (default: the model's max_seq_length); longer inputs are cut.
     #[arg(long)]
     pub max_length: Option<usize>,
-    /// How to keep the weights: auto (as stored: bf16 files stay bf16), f32, or bf16 (half
-    /// the memory; products still accumulate in f32).
+    /// How to keep the weights: auto (as stored: bf16 files stay bf16), f32, bf16 (half the
+    /// memory; products still accumulate in f32) or int8 (dynamic quantization, approximate).
     #[arg(long, default_value = "auto")]
     pub precision: embedkit_models::Precision,
 }
@@ -105,7 +105,7 @@ pub struct InfoArgs {
     /// Model folder, or hub id.
     #[arg(long, short)]
     pub model: String,
-    /// Load the weights in this precision (auto, f32, bf16) to see their memory.
+    /// Load the weights in this precision (auto, f32, bf16, int8) to see their memory.
     #[arg(long, default_value = "auto")]
     pub precision: embedkit_models::Precision,
     /// Print as JSON.
@@ -173,7 +173,8 @@ pub struct ServeArgs {
     /// Vectors cached per openai:NAME model (0 disables the cache).
     #[arg(long, default_value_t = 65536)]
     pub cache_entries: usize,
-    /// How local models keep their weights: auto (as stored), f32, or bf16 (half the memory).
+    /// How local models keep their weights: auto (as stored), f32, bf16 (half the memory) or
+    /// int8 (dynamic quantization, approximate).
     #[arg(long, default_value = "auto")]
     pub precision: embedkit_models::Precision,
 }

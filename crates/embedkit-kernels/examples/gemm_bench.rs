@@ -6,7 +6,7 @@
 //! `np.matmul(a, w.T, out=c)` with float32 `a: [1024, k]`, `w: [n, k]`, best of ~1 s.
 //!
 //! Run: `cargo run --release -p embedkit-kernels --example gemm_bench [m] [seconds per shape]
-//! [f32|bf16]` (the weight format; f32 by default).
+//! [f32|bf16|int8]` (the weight format; f32 by default).
 //!
 //! Prints the best call of a `seconds`-long run per shape: other work sharing the two cores
 //! only ever slows a call down, so the best one is the kernel's own speed.
@@ -35,6 +35,7 @@ fn main() {
     let seconds: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(1.0);
     let format = match args.next().as_deref() {
         Some("bf16") => WeightFormat::Bf16,
+        Some("int8") => WeightFormat::Int8,
         _ => WeightFormat::F32,
     };
     println!(

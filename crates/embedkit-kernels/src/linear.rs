@@ -5,6 +5,7 @@
 //! padding rows are ever multiplied) and is threaded over rayon by the crate's `gemm`
 //! module.
 
+use crate::gemm::int8::PackedInt8;
 pub use crate::gemm::Bf16;
 use crate::gemm::{self, Dest, PackedWeight};
 
@@ -17,6 +18,9 @@ pub enum WeightFormat {
     /// 2 bytes per weight (round to nearest even): half the memory and memory traffic; exact
     /// for weights that were bf16 in the first place.
     Bf16,
+    /// 1 byte per weight (symmetric, per output channel), activations quantized per token at
+    /// run time: integer products, a quarter of f32's memory, approximate.
+    Int8,
 }
 
 /// The packed weight in its storage format.
@@ -24,6 +28,7 @@ pub enum WeightFormat {
 enum Packed {
     F32(PackedWeight<f32>),
     Bf16(PackedWeight<Bf16>),
+    Int8(PackedInt8),
 }
 
 impl Packed {
@@ -31,6 +36,7 @@ impl Packed {
         match format {
             WeightFormat::F32 => Packed::F32(PackedWeight::new(weight, n, k)),
             WeightFormat::Bf16 => Packed::Bf16(PackedWeight::new(weight, n, k)),
+            WeightFormat::Int8 => Packed::Int8(PackedInt8::new(weight, n, k)),
         }
     }
 
@@ -38,6 +44,7 @@ impl Packed {
         match self {
             Packed::F32(_) => WeightFormat::F32,
             Packed::Bf16(_) => WeightFormat::Bf16,
+            Packed::Int8(_) => WeightFormat::Int8,
         }
     }
 
@@ -45,6 +52,7 @@ impl Packed {
         match self {
             Packed::F32(w) => w.to_row_major(),
             Packed::Bf16(w) => w.to_row_major(),
+            Packed::Int8(w) => w.to_row_major(),
         }
     }
 
@@ -52,6 +60,7 @@ impl Packed {
         match self {
             Packed::F32(w) => w.bytes(),
             Packed::Bf16(w) => w.bytes(),
+            Packed::Int8(w) => w.bytes(),
         }
     }
 
@@ -59,6 +68,7 @@ impl Packed {
         match self {
             Packed::F32(w) => gemm::matmul(x, rows, w, bias, out),
             Packed::Bf16(w) => gemm::matmul(x, rows, w, bias, out),
+            Packed::Int8(w) => gemm::int8::matmul(x, rows, w, bias, out),
         }
     }
 }

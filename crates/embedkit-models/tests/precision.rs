@@ -171,3 +171,38 @@ fn bf16_minilm_keeps_retrieval_quality() {
         "bf16 Pearson {p16} vs f32 {p32}"
     );
 }
+
+#[test]
+fn int8_precision_stays_close_to_the_references() {
+    for model in ["tiny-minilm-mean", "tiny-mpnet", "tiny-bge", "tiny-qwen3"] {
+        let dir = fixtures().join(model);
+        let fp32 = SentenceEmbedder::from_folder(&dir).unwrap();
+        let int8 = SentenceEmbedder::from_folder_with(&dir, Precision::Int8).unwrap();
+        let ratio = int8.info().weight_bytes as f64 / fp32.info().weight_bytes as f64;
+        assert!(ratio < 0.5, "{model}: ratio {ratio}");
+        assert_close(
+            &embed(&int8),
+            &reference_rows(model, "embeddings.npy"),
+            0.99,
+            model,
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs models/all-MiniLM-L6-v2 (scripts/fetch-models.sh)"]
+fn int8_minilm_keeps_retrieval_quality() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2");
+    let fp32 = SentenceEmbedder::from_folder(&dir).unwrap();
+    let int8 = SentenceEmbedder::from_folder_with(&dir, Precision::Int8).unwrap();
+    let (a, b) = (embed(&int8), embed(&fp32));
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| vector::cosine(x, y))
+        .fold(1.0_f32, f32::min);
+    let (p32, p8) = (lee_pearson(&fp32), lee_pearson(&int8));
+    eprintln!("int8: worst cosine with f32 {worst:.5}; Lee-50 Pearson f32 {p32:.4}, int8 {p8:.4}");
+    assert!(worst >= 0.999, "worst cosine {worst}");
+    assert!((p8 - p32).abs() <= 0.005, "int8 Pearson {p8} vs f32 {p32}");
+}

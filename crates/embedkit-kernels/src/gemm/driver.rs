@@ -27,9 +27,9 @@ const MIN_TASK_ROW_PANELS: usize = 4;
 
 /// C as shared by the tasks, each of which writes a disjoint rectangle of it.
 #[derive(Clone, Copy)]
-struct SharedC {
-    ptr: *mut f32,
-    ldc: usize,
+pub(super) struct SharedC {
+    pub(super) ptr: *mut f32,
+    pub(super) ldc: usize,
 }
 
 // SAFETY: the pointer is only dereferenced inside the rectangle of the task holding the copy,
@@ -41,7 +41,7 @@ unsafe impl Sync for SharedC {}
 
 /// How C is cut into tasks: rectangles of `row_step` rows × `panel_step` column panels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Grid {
+pub(super) struct Grid {
     row_step: usize,
     panel_step: usize,
     row_tasks: usize,
@@ -50,7 +50,7 @@ struct Grid {
 
 impl Grid {
     /// Cuts an `m × n` C (`panels` column panels, shared dimension `k`) for `threads`.
-    fn plan(m: usize, n: usize, k: usize, panels: usize, threads: usize) -> Self {
+    pub(super) fn plan(m: usize, n: usize, k: usize, panels: usize, threads: usize) -> Self {
         let row_panels = m.div_ceil(MR);
         let (row_tasks, panel_tasks) =
             if threads <= 1 || m.saturating_mul(n).saturating_mul(k) < PARALLEL_MIN_FMAS {
@@ -72,12 +72,17 @@ impl Grid {
     }
 
     /// Number of rectangles.
-    fn tasks(&self) -> usize {
+    pub(super) fn tasks(&self) -> usize {
         self.row_tasks * self.panel_tasks
     }
 
     /// Rows and column panels of rectangle `index`.
-    fn task(&self, index: usize, m: usize, panels: usize) -> (Range<usize>, Range<usize>) {
+    pub(super) fn task(
+        &self,
+        index: usize,
+        m: usize,
+        panels: usize,
+    ) -> (Range<usize>, Range<usize>) {
         let (r, p) = (index / self.panel_tasks, index % self.panel_tasks);
         let rows = r * self.row_step..((r + 1) * self.row_step).min(m);
         let cols = p * self.panel_step..((p + 1) * self.panel_step).min(panels);

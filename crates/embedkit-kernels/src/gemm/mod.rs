@@ -16,6 +16,7 @@
 //! threading are shared, so the portable path also tests the driver.
 
 mod driver;
+pub(crate) mod int8;
 pub(crate) mod pack;
 mod scalar;
 

@@ -136,6 +136,7 @@ fn head<M: MulAdd>(task: &HeadTask<'_>, out: &mut [f32]) {
     match task.d {
         32 => head_fixed::<M, 32>(task, out),
         64 => head_fixed::<M, 64>(task, out),
+        128 => head_blocked::<M, 128>(task, out),
         _ => head_any::<M>(task, out),
     }
 }
@@ -229,6 +230,69 @@ fn head_fixed<M: MulAdd, const D: usize>(task: &HeadTask<'_>, out: &mut [f32]) {
         }
         for ((o, even), odd) in o.iter_mut().zip(&even).zip(&odd) {
             *o = even + odd;
+        }
+    }
+}
+
+/// Queries handled together by [`head_blocked`].
+const QUERY_BLOCK: usize = 8;
+
+/// Wide heads (`D = 128`, Qwen3) on long inputs: [`head_fixed`] per query reads all of Kᵀ
+/// and V (1 MB each at 2k tokens) once per query, from L3. Here a block of
+/// [`QUERY_BLOCK`] queries shares every read: each 32-key block of Kᵀ (16 KB, L1) is scored
+/// against the block's queries two at a time (8 accumulators), and each V row is loaded once
+/// and added into the block's 8 output rows (4 KB, L1). Memory stays linear in the length:
+/// one `QUERY_BLOCK × len` score buffer.
+#[inline(always)]
+fn head_blocked<M: MulAdd, const D: usize>(task: &HeadTask<'_>, out: &mut [f32]) {
+    let len = task.rows.len();
+    let padded = len.next_multiple_of(KEY_BLOCK);
+    let mut kt = vec![0.0_f32; D * padded];
+    for j in 0..len {
+        for (t, &k) in task.row(j, task.k_col)[..D].iter().enumerate() {
+            kt[t * padded + j] = k;
+        }
+    }
+    let mut scores = vec![0.0_f32; QUERY_BLOCK * padded];
+    for (qb, out_block) in out.chunks_mut(QUERY_BLOCK * D).enumerate() {
+        let first = qb * QUERY_BLOCK;
+        let count = out_block.len() / D;
+        // Keys any query of the block can see.
+        let reach = visible(task, first + count - 1);
+        for block in (0..reach).step_by(KEY_BLOCK) {
+            for pair in (0..count).step_by(2) {
+                let q0 = &task.row(first + pair, task.q_col)[..D];
+                let q1 = &task.row(first + (pair + 1).min(count - 1), task.q_col)[..D];
+                let (mut acc0, mut acc1) = ([0.0_f32; KEY_BLOCK], [0.0_f32; KEY_BLOCK]);
+                for t in 0..D {
+                    let keys = &kt[t * padded + block..][..KEY_BLOCK];
+                    for ((a0, a1), &k) in acc0.iter_mut().zip(acc1.iter_mut()).zip(keys) {
+                        *a0 = M::mul_add(q0[t], k, *a0);
+                        *a1 = M::mul_add(q1[t], k, *a1);
+                    }
+                }
+                scores[pair * padded + block..][..KEY_BLOCK].copy_from_slice(&acc0);
+                if pair + 1 < count {
+                    scores[(pair + 1) * padded + block..][..KEY_BLOCK].copy_from_slice(&acc1);
+                }
+            }
+        }
+        let mut seen = [0_usize; QUERY_BLOCK];
+        for (q, seen) in seen.iter_mut().enumerate().take(count) {
+            *seen = visible(task, first + q);
+            normalize::<M>(task, first + q, &mut scores[q * padded..][..*seen]);
+        }
+        let mut acc = [[0.0_f32; D]; QUERY_BLOCK];
+        for j in 0..reach {
+            let v = &task.row(j, task.v_col)[..D];
+            for (q, acc) in acc.iter_mut().enumerate().take(count) {
+                if j < seen[q] {
+                    add_scaled::<M, D>(acc, scores[q * padded + j], v);
+                }
+            }
+        }
+        for (o, acc) in out_block.chunks_exact_mut(D).zip(&acc) {
+            o.copy_from_slice(acc);
         }
     }
 }
@@ -338,7 +402,7 @@ mod tests {
 
     #[test]
     fn every_head_width_and_path_matches_naive_attention() {
-        for d in [8, 24, 32, 64] {
+        for d in [8, 24, 32, 64, 128] {
             for (len, causal, with_bias) in
                 [(1, false, false), (29, false, true), (13, true, false)]
             {

@@ -197,12 +197,7 @@ const KEY_BLOCK: usize = 32;
 fn head_fixed<M: MulAdd, const D: usize>(task: &HeadTask<'_>, out: &mut [f32]) {
     let len = task.rows.len();
     let padded = len.next_multiple_of(KEY_BLOCK);
-    let mut kt = vec![0.0_f32; D * padded];
-    for j in 0..len {
-        for (t, &k) in task.row(j, task.k_col)[..D].iter().enumerate() {
-            kt[t * padded + j] = k;
-        }
-    }
+    let kt = transposed_keys::<D>(task, padded);
     let mut scores = vec![0.0_f32; padded];
     for (i, o) in out.chunks_exact_mut(D).enumerate() {
         let visible = visible(task, i);
@@ -234,6 +229,18 @@ fn head_fixed<M: MulAdd, const D: usize>(task: &HeadTask<'_>, out: &mut [f32]) {
     }
 }
 
+/// Kᵀ of a head: `kt[t · padded + j]` is value `t` of key `j`, zero past the last key.
+#[inline(always)]
+fn transposed_keys<const D: usize>(task: &HeadTask<'_>, padded: usize) -> Vec<f32> {
+    let mut kt = vec![0.0_f32; D * padded];
+    for j in 0..task.rows.len() {
+        for (t, &k) in task.row(j, task.k_col)[..D].iter().enumerate() {
+            kt[t * padded + j] = k;
+        }
+    }
+    kt
+}
+
 /// Queries handled together by [`head_blocked`].
 const QUERY_BLOCK: usize = 8;
 
@@ -247,12 +254,7 @@ const QUERY_BLOCK: usize = 8;
 fn head_blocked<M: MulAdd, const D: usize>(task: &HeadTask<'_>, out: &mut [f32]) {
     let len = task.rows.len();
     let padded = len.next_multiple_of(KEY_BLOCK);
-    let mut kt = vec![0.0_f32; D * padded];
-    for j in 0..len {
-        for (t, &k) in task.row(j, task.k_col)[..D].iter().enumerate() {
-            kt[t * padded + j] = k;
-        }
-    }
+    let kt = transposed_keys::<D>(task, padded);
     let mut scores = vec![0.0_f32; QUERY_BLOCK * padded];
     for (qb, out_block) in out.chunks_mut(QUERY_BLOCK * D).enumerate() {
         let first = qb * QUERY_BLOCK;

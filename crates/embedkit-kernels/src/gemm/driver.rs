@@ -117,20 +117,10 @@ pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
     c: Dest<'_>,
 ) {
     let (n, k) = (b.n(), b.k());
-    let (ptr, len, accumulate) = match c {
-        Dest::Overwrite(c) => (c.as_mut_ptr().cast::<f32>(), c.len(), false),
-        Dest::Accumulate(c) => (c.as_mut_ptr(), c.len(), true),
-    };
-    assert_eq!(a.len(), m * k, "gemm: A is not m x k");
-    assert_eq!(len, m * n, "gemm: C is not m x n");
-    if let Some(bias) = bias {
-        assert_eq!(bias.len(), n, "gemm: bias is not n long");
-    }
-    if m == 0 || n == 0 {
+    let Some((shared, accumulate)) = checked_c(a, m, (n, k), bias, c) else {
         return;
-    }
+    };
     let epilogue = Epilogue { bias, accumulate };
-    let shared = SharedC { ptr, ldc: n };
     if k == 0 {
         // An empty product: only the epilogue remains.
         // SAFETY: C is m × n (asserted) and borrowed mutably by `c` for this whole call.
@@ -159,6 +149,28 @@ pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
     } else {
         (0..grid.tasks()).into_par_iter().for_each(task);
     }
+}
+
+/// Checks the operands' shapes (panics on a mismatch: callers check user input first) and
+/// returns C as shared by the tasks and whether its values take part, or `None` when C is
+/// empty.
+pub(super) fn checked_c(
+    a: &[f32],
+    m: usize,
+    (n, k): (usize, usize),
+    bias: Option<&[f32]>,
+    c: Dest<'_>,
+) -> Option<(SharedC, bool)> {
+    let (ptr, len, accumulate) = match c {
+        Dest::Overwrite(c) => (c.as_mut_ptr().cast::<f32>(), c.len(), false),
+        Dest::Accumulate(c) => (c.as_mut_ptr(), c.len(), true),
+    };
+    assert_eq!(a.len(), m * k, "gemm: A is not m x k");
+    assert_eq!(len, m * n, "gemm: C is not m x n");
+    if let Some(bias) = bias {
+        assert_eq!(bias.len(), n, "gemm: bias is not n long");
+    }
+    (m > 0 && n > 0).then_some((SharedC { ptr, ldc: n }, accumulate))
 }
 
 /// `C = bias` (or zeros), or `C += bias`, when k = 0.

@@ -14,7 +14,7 @@
 //! libraries cut weights or activations to 7 bits), and AVX2 has no instruction that avoids
 //! it. With 16-bit lanes nothing saturates, at the same multiply-add rate.
 
-use super::driver::{Grid, SharedC};
+use super::driver::{checked_c, Grid, SharedC};
 use super::{Dest, MR, NR};
 use crate::isa::{self, Isa};
 use rayon::prelude::*;
@@ -178,20 +178,10 @@ pub(crate) fn matmul_on(
     c: Dest<'_>,
 ) {
     let (n, k) = (b.n, b.k);
-    let (ptr, len, accumulate) = match c {
-        Dest::Overwrite(c) => (c.as_mut_ptr().cast::<f32>(), c.len(), false),
-        Dest::Accumulate(c) => (c.as_mut_ptr(), c.len(), true),
-    };
-    assert_eq!(a.len(), m * k, "gemm: A is not m x k");
-    assert_eq!(len, m * n, "gemm: C is not m x n");
-    if let Some(bias) = bias {
-        assert_eq!(bias.len(), n, "gemm: bias is not n long");
-    }
-    if m == 0 || n == 0 {
+    let Some((shared, accumulate)) = checked_c(a, m, (n, k), bias, c) else {
         return;
-    }
+    };
     let quantized = quantize_a(a, m, k);
-    let shared = SharedC { ptr, ldc: n };
     let panels = b.panels();
     let grid = Grid::plan(m, n, k, panels, rayon::current_num_threads());
     let fast = isa == Isa::Avx2Fma && isa::cpu_has_avx2_fma();
@@ -354,19 +344,8 @@ unsafe fn tile_avx2(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gemm::tests::values;
     use std::mem::MaybeUninit;
-
-    fn values(len: usize, seed: u64) -> Vec<f32> {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-            })
-            .collect()
-    }
 
     /// The quantized activation `(i, p)` read back from the packed panels.
     fn quantized(q: &QuantizedA, i: usize, p: usize) -> i16 {

@@ -7,7 +7,7 @@ use crate::isa::{self, Isa};
 use std::mem::MaybeUninit;
 
 /// Small deterministic pseudo-random values in [-1, 1) (no `rand` dependency).
-fn values(len: usize, seed: u64) -> Vec<f32> {
+pub(crate) fn values(len: usize, seed: u64) -> Vec<f32> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..len)
         .map(|_| {

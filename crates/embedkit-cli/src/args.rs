@@ -29,6 +29,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Serve models over an OpenAI-compatible HTTP API.
     Serve(ServeArgs),
+    /// Embed or classify images with ResNet, VGG or MobileNetV2 (torchvision weights).
+    Image(crate::commands::image::ImageArgs),
 }
 
 /// Which model, and how to prompt it.

@@ -137,6 +137,12 @@ pub fn read_f32<R: Read>(mut r: R) -> Result<Array<f32>, NpyError> {
     read_values(r, &descr, "<f4", shape, f32::from_le_bytes)
 }
 
+/// Reads a `|u1` (uint8) array.
+pub fn read_u8<R: Read>(mut r: R) -> Result<Array<u8>, NpyError> {
+    let (descr, shape) = read_header(&mut r)?;
+    read_values(r, &descr, "|u1", shape, |[b]: [u8; 1]| b)
+}
+
 /// Reads a `<i8` (int64) array.
 pub fn read_i64<R: Read>(mut r: R) -> Result<Array<i64>, NpyError> {
     let (descr, shape) = read_header(&mut r)?;

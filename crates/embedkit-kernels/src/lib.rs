@@ -9,6 +9,7 @@
 //! * [`linear`] runs `y = x · Wᵀ + b` over packed token rows with our own SGEMM (`gemm`
 //!   module: weights packed once at load, AVX2/FMA microkernel, rayon threads).
 //! * [`ops`] holds the element-wise and row-wise kernels.
+//! * [`conv`] holds the convolutions and pools of image networks (NHWC, im2col + the GEMM).
 //!
 //! ```
 //! use embedkit_kernels::ops;
@@ -19,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod attention;
+pub mod conv;
 mod gemm;
 pub mod isa;
 pub mod linear;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod embed;
+pub mod image;
 mod info;
 mod serve;
 mod similarity;
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Info(a) => info::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Image(a) => image::run(a, cli.quiet),
     }
 }
 

@@ -1,0 +1,203 @@
+//! An image model: weights file → network + preprocessing, and the batch pipeline from image
+//! files to embeddings and class scores.
+
+use crate::arch::{Network, Output};
+use crate::classes;
+use crate::decode::{self, RgbImage};
+use crate::error::{Error, Result};
+use crate::layers::FeatureMap;
+use crate::preprocess::Preprocess;
+use crate::state_dict::StateDict;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+/// A class and its softmax probability.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    /// Class index.
+    pub index: usize,
+    /// Class name (ImageNet names for 1000-class models).
+    pub label: String,
+    /// Softmax probability.
+    pub score: f32,
+}
+
+/// A loaded image network with its preprocessing.
+#[derive(Debug)]
+pub struct ImageModel {
+    network: Network,
+    preprocess: Preprocess,
+    weights: PathBuf,
+}
+
+impl ImageModel {
+    /// Loads `path`: a weights file (`.safetensors`, `.pth`, `.pt`, `.bin`) or a folder holding
+    /// `model.safetensors` or exactly one such file. `arch` (e.g. `resnet50`, `vgg`) is
+    /// checked against what the weights hold.
+    pub fn load(path: &Path, arch: Option<&str>) -> Result<Self> {
+        let weights = weights_file(path)?;
+        let sd = StateDict::load(&weights)?;
+        let network = Network::from_state_dict(sd, arch)?;
+        Ok(Self {
+            network,
+            preprocess: Preprocess::default(),
+            weights,
+        })
+    }
+
+    /// The network.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The weights file loaded.
+    pub fn weights(&self) -> &Path {
+        &self.weights
+    }
+
+    /// The preprocessing.
+    pub fn preprocess(&self) -> &Preprocess {
+        &self.preprocess
+    }
+
+    /// Replaces the preprocessing (other resize / crop sizes).
+    pub fn set_preprocess(&mut self, p: Preprocess) -> Result<()> {
+        p.validate()?;
+        self.preprocess = p;
+        Ok(())
+    }
+
+    /// Width of the embeddings.
+    pub fn dimensions(&self) -> usize {
+        self.network.dimensions()
+    }
+
+    /// Runs preprocessed images (each `crop × crop × 3`, HWC) as one batch.
+    pub fn run(&self, images: &[Vec<f32>]) -> Result<Output> {
+        let side = self.preprocess.crop;
+        if images.iter().any(|i| i.len() != side * side * 3) {
+            return Err(Error::InvalidInput(format!(
+                "every preprocessed image must hold {side}x{side}x3 values"
+            )));
+        }
+        let x = FeatureMap {
+            data: images.concat(),
+            n: images.len(),
+            h: side,
+            w: side,
+            c: 3,
+        };
+        self.network.forward(x)
+    }
+
+    /// Decodes and preprocesses one image file.
+    pub fn prepare_file(&self, path: &Path) -> Result<Vec<f32>> {
+        Ok(self.preprocess.apply(&decode::open(path)?))
+    }
+
+    /// Preprocesses a decoded image.
+    pub fn prepare(&self, img: &RgbImage) -> Vec<f32> {
+        self.preprocess.apply(img)
+    }
+
+    /// Runs image files through the network in batches of `batch_size`, in order, calling
+    /// `on_batch(first_index, output)` for each. Decoding and preprocessing of the next batch
+    /// (in parallel over its images) overlap inference of the current one. Stops at the first
+    /// file that cannot be read, naming it.
+    pub fn run_files(
+        &self,
+        paths: &[PathBuf],
+        batch_size: usize,
+        mut on_batch: impl FnMut(usize, Output) -> Result<()>,
+    ) -> Result<()> {
+        if batch_size == 0 {
+            return Err(Error::InvalidInput("batch size must be at least 1".into()));
+        }
+        std::thread::scope(|scope| {
+            // One prepared batch waits while another runs: bounded memory.
+            let (tx, rx) = mpsc::sync_channel::<Result<Vec<Vec<f32>>>>(1);
+            scope.spawn(move || {
+                for chunk in paths.chunks(batch_size) {
+                    let batch = chunk
+                        .par_iter()
+                        .map(|p| self.prepare_file(p))
+                        .collect::<Result<Vec<_>>>();
+                    let failed = batch.is_err();
+                    if tx.send(batch).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            let mut first = 0;
+            for batch in rx {
+                let batch = batch?;
+                let n = batch.len();
+                on_batch(first, self.run(&batch)?)?;
+                first += n;
+            }
+            Ok(())
+        })
+    }
+
+    /// The `k` most probable classes of each row of `logits` (softmax over the row).
+    pub fn top_k(&self, logits: &[f32], k: usize) -> Vec<Vec<Scored>> {
+        let classes = self.network.classes();
+        logits
+            .chunks_exact(classes)
+            .map(|row| {
+                let mut p = row.to_vec();
+                embedkit_kernels::ops::softmax_in_place(&mut p);
+                let mut order: Vec<usize> = (0..classes).collect();
+                order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+                order
+                    .into_iter()
+                    .take(k)
+                    .map(|i| Scored {
+                        index: i,
+                        label: classes::label(i, classes),
+                        score: p[i],
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// The weights file named by `path` (a file, or a folder with one).
+fn weights_file(path: &Path) -> Result<PathBuf> {
+    if path.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    if !path.is_dir() {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
+        ));
+    }
+    let st = path.join("model.safetensors");
+    if st.is_file() {
+        return Ok(st);
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| Error::io(path, e))?;
+    let found: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("safetensors" | "pth" | "pt" | "bin")
+            )
+        })
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(Error::weights(
+            path,
+            "no model.safetensors, .pth or .pt file in this folder",
+        )),
+        _ => Err(Error::weights(
+            path,
+            "several weight files in this folder; name one",
+        )),
+    }
+}

@@ -29,6 +29,10 @@ pub enum Command {
     Bench(BenchArgs),
     /// Serve models over an OpenAI-compatible HTTP API.
     Serve(ServeArgs),
+    /// Add documents to a vector store collection (chunked, embedded), list or delete them.
+    Index(crate::commands::index::IndexArgs),
+    /// Search a vector store collection with a question.
+    Search(crate::commands::search::SearchArgs),
 }
 
 /// Which model, and how to prompt it.

@@ -2,7 +2,9 @@
 
 mod bench;
 mod embed;
+pub(crate) mod index;
 mod info;
+pub(crate) mod search;
 mod serve;
 mod similarity;
 
@@ -18,6 +20,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Info(a) => info::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Index(a) => index::run(a, cli.quiet),
+        Command::Search(a) => search::run(a),
     }
 }
 

@@ -233,7 +233,7 @@ fn sigkill_mid_ingest_keeps_every_acknowledged_document() {
     let background =
         std::fs::read_to_string(common::root().join("testdata/data/lee_background.cor")).unwrap();
     let lines: Vec<&str> = background.lines().collect();
-    let total = 20_000;
+    let total = 4_000;
     let input = dir.path().join("big.jsonl");
     let docs: Vec<(String, String)> = (0..total)
         .map(|i| {

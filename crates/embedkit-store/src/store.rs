@@ -390,13 +390,10 @@ impl Store {
             }
             let blob = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
             if !codec::decode_into(blob, spec.dimensions, spec.storage, &mut v) {
-                return Err(Error::Corrupt {
-                    path: collection.to_string(),
-                    why: format!(
-                        "a vector of {} bytes in collection {collection:?}",
-                        blob.len()
-                    ),
-                });
+                return Err(Error::InvalidInput(format!(
+                    "damaged store: a vector of {} bytes in collection {collection:?}",
+                    blob.len()
+                )));
             }
             let score = score(spec.distance, &q, &v);
             push_top(&mut heap, k, Scored(score, row.get::<_, i64>(0)?));

@@ -31,6 +31,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Embed or classify images with ResNet, VGG or MobileNetV2 (torchvision weights).
     Image(crate::commands::image::ImageArgs),
+    /// Add documents to a vector store collection (chunked, embedded), list or delete them.
+    Index(crate::commands::index::IndexArgs),
+    /// Search a vector store collection with a question.
+    Search(crate::commands::search::SearchArgs),
 }
 
 /// Which model, and how to prompt it.

@@ -3,7 +3,9 @@
 mod bench;
 mod embed;
 pub mod image;
+pub(crate) mod index;
 mod info;
+pub(crate) mod search;
 mod serve;
 mod similarity;
 
@@ -20,6 +22,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(a) => bench::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Image(a) => image::run(a, cli.quiet),
+        Command::Index(a) => index::run(a, cli.quiet),
+        Command::Search(a) => search::run(a),
     }
 }
 

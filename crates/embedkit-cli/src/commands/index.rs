@@ -1,0 +1,226 @@
+//! `embedkit index add | list | delete`: documents into a vector store collection.
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use embedkit_models::RemoteOptions;
+use embedkit_store::{read_documents, Distance, Filter, IngestOptions, Storage, Store, StoreModel};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Where the store is and which collection.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Store: a file path, sqlite://PATH, or postgres://... (default ./embedkit.db).
+    #[arg(long, env = "EMBEDKIT_STORE", default_value = "embedkit.db")]
+    pub store: String,
+    /// Collection name.
+    #[arg(long, short, default_value = "default")]
+    pub collection: String,
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    #[command(subcommand)]
+    pub command: IndexCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Chunk, embed and store documents (text, Markdown, JSONL {"id","text","metadata"};
+    /// folders are walked). Re-running skips unchanged documents. Prints one line per
+    /// committed batch: `committed N` means the first N input documents are stored.
+    Add(AddArgs),
+    /// List collections with their settings and sizes.
+    List(ListArgs),
+    /// Delete documents by id or by metadata filter.
+    Delete(DeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Model (folder, hub id or openai:NAME); needed when the collection is new, and must
+    /// match the collection's otherwise.
+    #[arg(long, short)]
+    pub model: Option<String>,
+    /// Most model tokens per chunk (default: the model's limit).
+    #[arg(long)]
+    pub chunk_size: Option<usize>,
+    /// Model tokens repeated between neighbouring chunks (whole sentences).
+    #[arg(long, default_value_t = 32)]
+    pub chunk_overlap: usize,
+    /// Every line of a text file is a document (id FILE:LINE).
+    #[arg(long)]
+    pub lines: bool,
+    /// Distance of a new collection: cosine, dot or l2 (default: the model's similarity).
+    #[arg(long)]
+    pub distance: Option<String>,
+    /// Vector storage of a new collection: f32, f16 or int8.
+    #[arg(long, default_value = "f32")]
+    pub storage: String,
+    /// Chunks per forward pass and per committed transaction.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Base URL for openai:NAME models.
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Environment variable holding the API key for openai:NAME models.
+    #[arg(long, default_value = "OPENAI_API_KEY")]
+    pub api_key_env: String,
+    /// Files or folders.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Store: a file path, sqlite://PATH, or postgres://...
+    #[arg(long, env = "EMBEDKIT_STORE", default_value = "embedkit.db")]
+    pub store: String,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Document ids.
+    pub ids: Vec<String>,
+    /// Delete the documents whose metadata has key=value (repeatable: all must hold).
+    #[arg(long)]
+    pub filter: Vec<String>,
+}
+
+pub fn run(a: IndexArgs, quiet: bool) -> Result<()> {
+    match a.command {
+        IndexCommand::Add(a) => add(a, quiet),
+        IndexCommand::List(a) => list(a),
+        IndexCommand::Delete(a) => delete(a),
+    }
+}
+
+/// Opens the store named by `url`, with the URL in the error.
+pub fn open_store(url: &str) -> Result<Store> {
+    Store::open(url).with_context(|| format!("cannot open store {url}"))
+}
+
+/// The model a collection was built with, or `requested` (which the store then checks
+/// against the collection: another model is an error).
+pub fn collection_model(
+    store: &Store,
+    collection: &str,
+    requested: Option<&str>,
+    remote: &RemoteOptions,
+) -> Result<StoreModel> {
+    let spec = requested.map_or_else(
+        || store.collection(collection).map(|c| c.model),
+        |m| Ok(m.to_string()),
+    )?;
+    StoreModel::load(&spec, remote).with_context(|| format!("cannot load model {spec}"))
+}
+
+fn add(a: AddArgs, quiet: bool) -> Result<()> {
+    let store = open_store(&a.store.store)?;
+    let remote = RemoteOptions {
+        base_url: a.base_url.clone(),
+        api_key_env: Some(a.api_key_env.clone()),
+    };
+    let name = &a.store.collection;
+    let model = match store.collection(name) {
+        Ok(_) => collection_model(&store, name, a.model.as_deref(), &remote)?,
+        Err(embedkit_store::Error::UnknownCollection { .. }) => {
+            let spec = a.model.as_deref().with_context(|| {
+                format!("collection {name:?} does not exist yet: give --model to create it")
+            })?;
+            let model = StoreModel::load(spec, &remote)
+                .with_context(|| format!("cannot load model {spec}"))?;
+            let distance = a
+                .distance
+                .as_deref()
+                .map(str::parse::<Distance>)
+                .transpose()?;
+            let storage: Storage = a.storage.parse()?;
+            store.create_collection(&model.collection(name, distance, storage)?)?;
+            model
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let docs = read_documents(&a.files, a.lines)?;
+    let options = IngestOptions {
+        chunk_size: a.chunk_size,
+        chunk_overlap: a.chunk_overlap,
+        batch_size: a.batch_size,
+    };
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let bar = indicatif::ProgressBar::new(docs.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} documents  {per_sec}  eta {eta}",
+            )
+            .expect("static template"),
+        );
+        bar
+    };
+    let mut out = std::io::stdout().lock();
+    let done = store.add_documents(name, &docs, &model, &options, |p| {
+        bar.set_position(p.processed as u64);
+        // The acknowledgement: flushed only after the batch's transaction committed.
+        let _ = writeln!(out, "committed {}", p.processed);
+        let _ = out.flush();
+    })?;
+    bar.finish_and_clear();
+    let counts = store.counts(name)?;
+    eprintln!(
+        "{} documents written ({} chunks), {} unchanged skipped; collection {name:?} now holds {} documents, {} chunks",
+        done.written, done.chunks, done.skipped, counts.documents, counts.chunks
+    );
+    Ok(())
+}
+
+fn list(a: ListArgs) -> Result<()> {
+    let store = open_store(&a.store)?;
+    let mut out = std::io::stdout().lock();
+    let mut rows = Vec::new();
+    for c in store.collections()? {
+        let counts = store.counts(&c.name)?;
+        rows.push(serde_json::json!({ "collection": c, "counts": counts }));
+        if !a.json {
+            writeln!(
+                out,
+                "{}\tmodel {}\t{} dims\t{}\t{}\t{} documents\t{} chunks",
+                c.name,
+                c.model,
+                c.dimensions,
+                c.distance,
+                c.storage,
+                counts.documents,
+                counts.chunks
+            )?;
+        }
+    }
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn delete(a: DeleteArgs) -> Result<()> {
+    let store = open_store(&a.store.store)?;
+    let name = &a.store.collection;
+    let n = match (a.ids.is_empty(), a.filter.is_empty()) {
+        (false, true) => {
+            let ids: Vec<&str> = a.ids.iter().map(String::as_str).collect();
+            store.delete(name, &ids)?
+        }
+        (true, false) => store.delete_where(name, &Filter::parse(&a.filter)?)?,
+        _ => anyhow::bail!("give either document ids or --filter key=value (not both)"),
+    };
+    eprintln!("{n} documents deleted from {name:?}");
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! `embedkit search`: a question against a vector store collection.
+
+use super::index::{collection_model, open_store, StoreArgs};
+use anyhow::Result;
+use clap::Args;
+use embedkit_models::RemoteOptions;
+use embedkit_store::{Filter, SearchMode, SearchOptions};
+use std::io::Write;
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The question.
+    pub query: String,
+    /// Number of chunks to return.
+    #[arg(long, short, default_value_t = 5)]
+    pub k: usize,
+    /// Only documents whose metadata has key=value (repeatable: all must hold).
+    #[arg(long)]
+    pub filter: Vec<String>,
+    /// Fuse BM25 keyword ranking with the vector ranking (reciprocal rank fusion): better
+    /// for rare exact terms such as names and codes.
+    #[arg(long, conflicts_with = "keyword")]
+    pub hybrid: bool,
+    /// BM25 keyword search only (no model needed).
+    #[arg(long)]
+    pub keyword: bool,
+    /// Model (default: the collection's; another one is an error).
+    #[arg(long, short)]
+    pub model: Option<String>,
+    /// Base URL for openai:NAME models.
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Environment variable holding the API key for openai:NAME models.
+    #[arg(long, default_value = "OPENAI_API_KEY")]
+    pub api_key_env: String,
+    /// Print a JSON array [{"id","chunk","score","text","metadata"}], best first.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: SearchArgs) -> Result<()> {
+    let store = open_store(&a.store.store)?;
+    let name = &a.store.collection;
+    let options = SearchOptions {
+        k: a.k,
+        filter: Filter::parse(&a.filter)?,
+        mode: match (a.hybrid, a.keyword) {
+            (true, _) => SearchMode::Hybrid,
+            (_, true) => SearchMode::Keyword,
+            _ => SearchMode::Vector,
+        },
+    };
+    let hits = if options.mode == SearchMode::Keyword {
+        store.search_text(name, &a.query, options.k, &options.filter)?
+    } else {
+        let remote = RemoteOptions {
+            base_url: a.base_url.clone(),
+            api_key_env: Some(a.api_key_env.clone()),
+        };
+        let model = collection_model(&store, name, a.model.as_deref(), &remote)?;
+        store.search(name, &model, &a.query, &options)?
+    };
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &hits)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    for (rank, h) in hits.iter().enumerate() {
+        writeln!(out, "{}. {:.4}  {} #{}", rank + 1, h.score, h.id, h.chunk)?;
+        if h.metadata.as_object().is_some_and(|m| !m.is_empty()) {
+            writeln!(out, "   {}", h.metadata)?;
+        }
+        for line in h.text.lines() {
+            writeln!(out, "   {line}")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! A vector store for retrieval-augmented generation: collections of documents, chunked by
+//! the tokens of the model that embeds them, stored with their vectors and metadata, and
+//! searched by embedding similarity, BM25 keywords, or both fused.
+//!
+//! * [`Store`] is the database (one SQLite file, opened by path or `sqlite://PATH`); it is
+//!   the source of truth and knows nothing about models.
+//! * [`Collection`] fixes the model, width, normalization, distance and vector storage.
+//! * [`rag`] adds models: [`Store::add_documents`] and [`Store::search`].
+//! * [`chunk`], [`source`] and [`filter`] are the pieces they use.
+//!
+//! Not for: training, or serving embeddings (see embedkit-models and embedkit-server).
+//!
+//! ```no_run
+//! use embedkit_store::{Document, IngestOptions, SearchOptions, Storage, Store, StoreModel};
+//! let store = Store::open("kb.db")?;
+//! let model = StoreModel::load("models/all-MiniLM-L6-v2", &Default::default())?;
+//! store.create_collection(&model.collection("notes", None, Storage::F32)?)?;
+//! let doc = Document { id: "a".into(), text: "Cats purr.".into(), metadata: serde_json::json!({}) };
+//! store.add_documents("notes", &[doc], &model, &IngestOptions::default(), |_| {})?;
+//! let hits = store.search("notes", &model, "what do cats do?", &SearchOptions { k: 3, ..Default::default() })?;
+//! # Ok::<(), embedkit_store::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod chunk;
+mod codec;
+mod collection;
+mod error;
+pub mod filter;
+pub mod rag;
+pub mod source;
+mod store;
+
+pub use collection::{Collection, Distance, Storage};
+pub use error::{Error, Result};
+pub use filter::Filter;
+pub use rag::{IngestOptions, IngestProgress, SearchMode, SearchOptions, StoreModel};
+pub use source::{read_documents, Document};
+pub use store::{fuse, Counts, Hit, Store, StoredChunk, StoredDocument};

@@ -1,0 +1,361 @@
+//! Retrieval on top of the store: documents in (chunked by model tokens, embedded in
+//! batches, upserted, unchanged ones skipped), questions out (embedded with the model's
+//! query prompt, searched by vector, keyword or both).
+
+use crate::chunk::{self, ChunkOptions};
+use crate::collection::{Collection, Distance, Storage};
+use crate::error::{Error, Result};
+use crate::filter::Filter;
+use crate::source::Document;
+use crate::store::{fuse, Hit, Store, StoredChunk, StoredDocument};
+use embedkit_models::{EmbedOptions, Model, Prompt, RemoteOptions};
+use sha2::{Digest, Sha256};
+
+/// A model together with the spec it was loaded from (what collections record).
+pub struct StoreModel {
+    /// The spec, e.g. `models/all-MiniLM-L6-v2` or `openai:text-embedding-3-small`.
+    pub spec: String,
+    /// The loaded model.
+    pub model: Model,
+}
+
+impl StoreModel {
+    /// Loads `spec` (local folder, hub id, or `openai:NAME`).
+    pub fn load(spec: &str, remote: &RemoteOptions) -> Result<Self> {
+        Ok(Self {
+            spec: spec.to_string(),
+            model: Model::load(spec, remote)?,
+        })
+    }
+
+    /// Width of the model's vectors.
+    pub fn dimensions(&self) -> Result<usize> {
+        match &self.model {
+            Model::Local(m) => Ok(m.dimensions()),
+            Model::Remote(_) => embedkit_core::Embedder::dimensions(&self.model).ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "the width of {} is not known before a call; embed one text first",
+                    self.spec
+                ))
+            }),
+        }
+    }
+
+    /// The settings of a new collection for this model.
+    pub fn collection(
+        &self,
+        name: &str,
+        distance: Option<Distance>,
+        storage: Storage,
+    ) -> Result<Collection> {
+        let distance = match distance {
+            Some(d) => d,
+            None => Distance::for_similarity(self.model.similarity())?,
+        };
+        let model_normalizes = match &self.model {
+            Model::Local(m) => m.info().normalize,
+            Model::Remote(_) => true,
+        };
+        Ok(Collection {
+            name: name.to_string(),
+            model: self.spec.clone(),
+            dimensions: self.dimensions()?,
+            normalized: distance == Distance::Cosine || model_normalizes,
+            distance,
+            storage,
+        })
+    }
+
+    /// The prompt for `role` (`query` or `document`) when the model defines one by that
+    /// name, else the model's default.
+    fn prompt(&self, role: &str) -> Prompt {
+        match &self.model {
+            Model::Local(m) if m.info().prompts.contains_key(role) => Prompt::Named(role.into()),
+            _ => Prompt::Default,
+        }
+    }
+
+    /// Tokens per chunk the model embeds whole (its limit less the special tokens).
+    pub fn max_chunk_tokens(&self) -> Result<usize> {
+        match &self.model {
+            Model::Local(m) => Ok(m.max_seq_length() - self.special_tokens()?),
+            // Remote APIs take thousands of tokens; chunks that size retrieve poorly anyway.
+            Model::Remote(_) => Ok(8192),
+        }
+    }
+
+    fn special_tokens(&self) -> Result<usize> {
+        match &self.model {
+            Model::Local(m) => Ok(m.tokenize(&[""], &Prompt::None)?[0].ids.len()),
+            Model::Remote(_) => Ok(0),
+        }
+    }
+
+    /// Token counts of `pieces` without special tokens. A piece the tokenizer had to cut
+    /// counts as more than the model takes, so the chunker splits it.
+    fn count_tokens(&self, pieces: &[&str]) -> Result<Vec<usize>> {
+        match &self.model {
+            Model::Local(m) => {
+                let special = self.special_tokens()?;
+                Ok(m.tokenize(pieces, &Prompt::None)?
+                    .iter()
+                    .map(|e| {
+                        if e.truncated {
+                            m.max_seq_length() + 1
+                        } else {
+                            e.ids.len() - special
+                        }
+                    })
+                    .collect())
+            }
+            // No tokenizer for remote models: about 4/3 tokens per word, as for English BPE.
+            Model::Remote(_) => Ok(pieces
+                .iter()
+                .map(|p| (p.split_whitespace().count() * 4).div_ceil(3))
+                .collect()),
+        }
+    }
+
+    fn embed(&self, texts: &[&str], prompt: Prompt, batch_size: usize) -> Result<Vec<Vec<f32>>> {
+        let options = EmbedOptions {
+            prompt,
+            batch_size,
+            ..EmbedOptions::default()
+        };
+        Ok(self.model.embed_with_progress(texts, &options, |_| {})?)
+    }
+}
+
+/// How documents are chunked and embedded.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestOptions {
+    /// Chunk size and overlap in model tokens; `None` size means the model's limit.
+    pub chunk_size: Option<usize>,
+    /// Tokens repeated between neighbouring chunks.
+    pub chunk_overlap: usize,
+    /// Chunks per transaction (and per forward pass).
+    pub batch_size: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            chunk_size: None,
+            chunk_overlap: 32,
+            batch_size: 32,
+        }
+    }
+}
+
+/// Progress after each committed batch. Counts are cumulative over the input, which is
+/// processed in order: once `processed` is N, the first N input documents are durable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestProgress {
+    /// Input documents done (stored or skipped).
+    pub processed: usize,
+    /// Documents written.
+    pub written: usize,
+    /// Unchanged documents skipped.
+    pub skipped: usize,
+    /// Chunks written.
+    pub chunks: usize,
+}
+
+/// Which search to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchMode {
+    /// Embedding similarity.
+    #[default]
+    Vector,
+    /// BM25 over chunk texts.
+    Keyword,
+    /// Both, fused by reciprocal rank.
+    Hybrid,
+}
+
+/// A search request.
+#[derive(Debug, Clone, Default)]
+pub struct SearchOptions {
+    /// Hits wanted.
+    pub k: usize,
+    /// Metadata conditions.
+    pub filter: Filter,
+    /// Vector, keyword or hybrid.
+    pub mode: SearchMode,
+}
+
+impl Store {
+    /// Chunks, embeds and upserts `docs` into `collection` (created for `model` if new),
+    /// one transaction per batch; documents whose text, metadata and chunking are unchanged
+    /// are skipped. Calls `on_batch` after each commit.
+    pub fn add_documents(
+        &self,
+        collection: &str,
+        docs: &[Document],
+        model: &StoreModel,
+        options: &IngestOptions,
+        mut on_batch: impl FnMut(&IngestProgress),
+    ) -> Result<IngestProgress> {
+        let spec = self.collection(collection)?;
+        check_model(&spec, model)?;
+        let limit = model.max_chunk_tokens()?;
+        let chunking = ChunkOptions {
+            size: options.chunk_size.unwrap_or(limit),
+            overlap: options.chunk_overlap,
+        };
+        chunking.check()?;
+        if chunking.size > limit {
+            return Err(Error::InvalidInput(format!(
+                "chunk size {} is more than {} embeds whole ({limit} tokens)",
+                chunking.size, model.spec
+            )));
+        }
+        if options.batch_size == 0 {
+            return Err(Error::InvalidInput("batch size must be at least 1".into()));
+        }
+        let count = |p: &[&str]| model.count_tokens(p);
+        let mut progress = IngestProgress::default();
+        let mut pending: Vec<(StoredDocument, Vec<String>)> = Vec::new();
+        let mut pending_chunks = 0;
+        for group in docs.chunks(options.batch_size) {
+            let ids: Vec<&str> = group.iter().map(|d| d.id.as_str()).collect();
+            let stored = self.hashes(collection, &ids)?;
+            for d in group {
+                if d.id.is_empty() {
+                    return Err(Error::InvalidInput("a document has an empty id".into()));
+                }
+                let hash = content_hash(d, chunking);
+                if stored.get(&d.id) == Some(&hash) {
+                    progress.skipped += 1;
+                    progress.processed += 1;
+                    continue;
+                }
+                let texts = chunk::chunk(&d.text, chunking, &count)?;
+                pending_chunks += texts.len();
+                pending.push((
+                    StoredDocument {
+                        id: d.id.clone(),
+                        hash,
+                        metadata: d.metadata.clone(),
+                        chunks: Vec::new(),
+                    },
+                    texts,
+                ));
+                if pending_chunks >= options.batch_size {
+                    self.flush(collection, model, options, &mut pending, &mut progress)?;
+                    pending_chunks = 0;
+                    on_batch(&progress);
+                }
+            }
+        }
+        if !pending.is_empty() {
+            self.flush(collection, model, options, &mut pending, &mut progress)?;
+            on_batch(&progress);
+        }
+        Ok(progress)
+    }
+
+    fn flush(
+        &self,
+        collection: &str,
+        model: &StoreModel,
+        options: &IngestOptions,
+        pending: &mut Vec<(StoredDocument, Vec<String>)>,
+        progress: &mut IngestProgress,
+    ) -> Result<()> {
+        let texts: Vec<&str> = pending
+            .iter()
+            .flat_map(|(_, t)| t.iter().map(String::as_str))
+            .collect();
+        let mut vectors = model
+            .embed(&texts, model.prompt("document"), options.batch_size)?
+            .into_iter();
+        let docs: Vec<StoredDocument> = pending
+            .drain(..)
+            .map(|(mut d, texts)| {
+                d.chunks = texts
+                    .into_iter()
+                    .map(|text| StoredChunk {
+                        text,
+                        vector: vectors.next().expect("one vector per chunk"),
+                    })
+                    .collect();
+                d
+            })
+            .collect();
+        self.upsert(collection, &docs)?;
+        progress.written += docs.len();
+        progress.processed += docs.len();
+        progress.chunks += docs.iter().map(|d| d.chunks.len()).sum::<usize>();
+        Ok(())
+    }
+
+    /// Answers `query`: embeds it with the collection's model and query prompt (for vector
+    /// and hybrid search) and returns the best chunks.
+    pub fn search(
+        &self,
+        collection: &str,
+        model: &StoreModel,
+        query: &str,
+        options: &SearchOptions,
+    ) -> Result<Vec<Hit>> {
+        let spec = self.collection(collection)?;
+        check_model(&spec, model)?;
+        let k = options.k;
+        let vector = |k| -> Result<Vec<Hit>> {
+            let q = model.embed(&[query], model.prompt("query"), 1)?.remove(0);
+            self.search_vector(collection, &q, k, &options.filter)
+        };
+        match options.mode {
+            SearchMode::Vector => vector(k),
+            SearchMode::Keyword => self.search_text(collection, query, k, &options.filter),
+            SearchMode::Hybrid => {
+                // Fuse deeper lists than asked for, so an item ranked well by one side only
+                // can still make the cut.
+                let depth = (4 * k).max(50);
+                let lists = [
+                    vector(depth)?,
+                    self.search_text(collection, query, depth, &options.filter)?,
+                ];
+                Ok(fuse(&lists, k))
+            }
+        }
+    }
+}
+
+/// Fails unless `model` is the one the collection was built with.
+fn check_model(spec: &Collection, model: &StoreModel) -> Result<()> {
+    let same = spec.model == model.spec
+        || matches!(
+            (std::fs::canonicalize(&spec.model), std::fs::canonicalize(&model.spec)),
+            (Ok(a), Ok(b)) if a == b
+        );
+    if !same {
+        return Err(Error::CollectionMismatch {
+            name: spec.name.clone(),
+            field: "model",
+            existing: spec.model.clone(),
+            requested: model.spec.clone(),
+        });
+    }
+    let dims = model.dimensions()?;
+    if dims != spec.dimensions {
+        return Err(Error::Dimensions {
+            collection: spec.name.clone(),
+            expected: spec.dimensions,
+            got: dims,
+        });
+    }
+    Ok(())
+}
+
+/// What decides a document's chunks and vectors: its text, metadata and chunking.
+fn content_hash(d: &Document, chunking: ChunkOptions) -> String {
+    let mut h = Sha256::new();
+    h.update(d.text.as_bytes());
+    h.update([0]);
+    h.update(d.metadata.to_string().as_bytes());
+    h.update([0]);
+    h.update(format!("{}/{}", chunking.size, chunking.overlap).as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}

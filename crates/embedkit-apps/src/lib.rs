@@ -19,6 +19,7 @@ pub mod data;
 mod error;
 mod linalg;
 
+pub mod plot;
 pub mod recommend;
 mod rng;
 mod source;

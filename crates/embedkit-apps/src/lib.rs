@@ -25,4 +25,4 @@ mod rng;
 mod source;
 
 pub use error::{Error, Result};
-pub use source::{vectors_for, StoredVectors, TextEmbedding, VectorSource};
+pub use source::{texts_of, vectors_for, StoredVectors, TextEmbedding, VectorSource};

@@ -84,7 +84,8 @@ fn draw<DB: DrawingBackend>(
         .margin(12)
         .x_label_area_size(30)
         .y_label_area_size(40)
-        .build_cartesian_2d((0..n).into_segmented(), (0..n).into_segmented())
+        // A segmented range covers its last value too: 0..n-1 gives n cells.
+        .build_cartesian_2d((0..n - 1).into_segmented(), (0..n - 1).into_segmented())
         .map_err(plot_error)?;
     chart
         .configure_mesh()

@@ -87,6 +87,7 @@ fn draw<DB: DrawingBackend>(
             groups.push(p.group.as_deref());
         }
     }
+    groups.sort();
     for (g, group) in groups.iter().enumerate() {
         let c = colour(g);
         let members = points.iter().filter(|p| p.group.as_deref() == *group);

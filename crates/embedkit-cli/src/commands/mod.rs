@@ -1,10 +1,15 @@
 //! One module per subcommand.
 
 mod bench;
+pub mod classify;
+pub mod cluster;
 mod embed;
 mod info;
+pub mod plot;
+pub mod recommend;
 mod serve;
 mod similarity;
+mod vectors;
 
 use crate::args::{Cli, Command, ModelArgs};
 use anyhow::{Context, Result};
@@ -18,6 +23,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Info(a) => info::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Classify(a) => classify::run(a, cli.quiet),
+        Command::Recommend(a) => recommend::run(a, cli.quiet),
+        Command::Cluster(a) => cluster::run(a, cli.quiet),
+        Command::Plot(a) => plot::run(a, cli.quiet),
     }
 }
 

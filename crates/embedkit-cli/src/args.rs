@@ -35,6 +35,14 @@ pub enum Command {
     Index(crate::commands::index::IndexArgs),
     /// Search a vector store collection with a question.
     Search(crate::commands::search::SearchArgs),
+    /// Train, evaluate and apply classifiers on embeddings.
+    Classify(crate::commands::classify::ClassifyArgs),
+    /// Recommend similar items, or items for users from their interactions.
+    Recommend(crate::commands::recommend::RecommendArgs),
+    /// Cluster items with k-means++ (k given or chosen by silhouette).
+    Cluster(crate::commands::cluster::ClusterArgs),
+    /// Draw a 2-D map of the vectors (PCA or t-SNE) as PNG / SVG.
+    Plot(crate::commands::plot::PlotArgs),
 }
 
 /// Which model, and how to prompt it.
@@ -101,6 +109,9 @@ pub struct SimilarityArgs {
     /// Print the matrix as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also draw the matrix as a heat map (.png or .svg).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
     /// Texts to compare (at least two).
     #[arg(required = true, num_args = 2..)]
     pub texts: Vec<String>,

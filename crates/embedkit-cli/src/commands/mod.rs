@@ -1,13 +1,18 @@
 //! One module per subcommand.
 
 mod bench;
+pub mod classify;
+pub mod cluster;
 mod embed;
 pub mod image;
 pub(crate) mod index;
 mod info;
 pub(crate) mod search;
+pub mod plot;
+pub mod recommend;
 mod serve;
 mod similarity;
+mod vectors;
 
 use crate::args::{Cli, Command, ModelArgs};
 use anyhow::{Context, Result};
@@ -24,6 +29,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Image(a) => image::run(a, cli.quiet),
         Command::Index(a) => index::run(a, cli.quiet),
         Command::Search(a) => search::run(a),
+        Command::Classify(a) => classify::run(a, cli.quiet),
+        Command::Recommend(a) => recommend::run(a, cli.quiet),
+        Command::Cluster(a) => cluster::run(a, cli.quiet),
+        Command::Plot(a) => plot::run(a, cli.quiet),
     }
 }
 

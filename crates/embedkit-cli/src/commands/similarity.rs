@@ -12,6 +12,17 @@ pub fn run(a: SimilarityArgs, quiet: bool) -> Result<()> {
     let vectors = super::embed_texts(&model, &a.texts, &super::embed_options(&a.model), quiet)?;
     let sim = model.similarity();
     let matrix = sim.matrix(&vectors, &vectors);
+    if let Some(path) = &a.plot {
+        let title = format!("{} similarity ({})", sim, a.model.model);
+        let drawn = embedkit_apps::plot::heatmap(&matrix, &a.texts, &title, path)?;
+        if drawn.missing_glyphs > 0 {
+            eprintln!(
+                "note: {}: {} characters are not in the PNG font and show as □ (the SVG has them)",
+                path.display(),
+                drawn.missing_glyphs
+            );
+        }
+    }
     let mut out = std::io::stdout().lock();
     if a.json {
         serde_json::to_writer(

@@ -1,0 +1,106 @@
+//! `embedkit cluster`: k-means++ (k given, or chosen by silhouette), each cluster's most
+//! central members, purity when the items have labels.
+
+use super::vectors::{item_vectors, SourceArgs};
+use anyhow::Result;
+use clap::Args;
+use embedkit_apps::cluster::{
+    central_members, choose_k, kmeans, purity, silhouette, KMeansOptions,
+};
+use embedkit_apps::data::read_items;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Items: .jsonl with "text" (or "embedding") and optional "id", "label"; or one text per
+    /// line.
+    #[arg(long, short)]
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Clusters (default: the k in 2..=--k-max with the best silhouette).
+    #[arg(long, short)]
+    pub k: Option<usize>,
+    /// Largest k tried when choosing k.
+    #[arg(long, default_value_t = 10)]
+    pub k_max: usize,
+    /// Seed of the k-means++ draws: the same seed gives the same clusters.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Central members listed per cluster.
+    #[arg(long, default_value_t = 3)]
+    pub central: usize,
+    /// Write {"id", "cluster"} JSON lines here.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+pub fn run(a: ClusterArgs, quiet: bool) -> Result<()> {
+    let mut items = read_items(&a.input)?;
+    let (vectors, _) = item_vectors(&a.source, &mut items, quiet)?;
+    let base = KMeansOptions {
+        seed: a.seed,
+        ..Default::default()
+    };
+    let mut out = std::io::stdout().lock();
+    let clustering = match a.k {
+        Some(k) => kmeans(&vectors, &KMeansOptions { k, ..base })?,
+        None => {
+            let choice = choose_k(&vectors, 2..=a.k_max, &base)?;
+            let scores: Vec<String> = choice
+                .scores
+                .iter()
+                .map(|(k, s)| format!("k={k}: {s:.3}"))
+                .collect();
+            writeln!(out, "silhouette by k: {}", scores.join(", "))?;
+            choice.clustering
+        }
+    };
+    let k = clustering.centroids.len();
+    write!(out, "{} items, k = {k}, seed {}", items.len(), a.seed)?;
+    if k >= 2 && k < items.len() {
+        write!(
+            out,
+            ", silhouette {:.3}",
+            silhouette(&vectors, &clustering.assignments)?
+        )?;
+    }
+    if items.iter().all(|i| i.label.is_some()) {
+        let labels: Vec<String> = items
+            .iter()
+            .map(|i| i.label.clone().unwrap_or_default())
+            .collect();
+        write!(
+            out,
+            ", purity {:.3}",
+            purity(&clustering.assignments, &labels)?
+        )?;
+    }
+    writeln!(out)?;
+    for (c, members) in central_members(&vectors, &clustering, a.central)
+        .iter()
+        .enumerate()
+    {
+        let size = clustering.assignments.iter().filter(|&&x| x == c).count();
+        writeln!(out, "cluster {c} ({size} items):")?;
+        for &m in members {
+            let item = &items[m];
+            let text: String = item.display().chars().take(70).collect();
+            if text == item.id {
+                writeln!(out, "  {text}")?;
+            } else {
+                writeln!(out, "  {}  {text}", item.id)?;
+            }
+        }
+    }
+    if let Some(path) = &a.output {
+        let mut lines = String::new();
+        for (item, c) in items.iter().zip(&clustering.assignments) {
+            lines.push_str(&serde_json::json!({"id": item.id, "cluster": c}).to_string());
+            lines.push('\n');
+        }
+        std::fs::write(path, lines)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! `embedkit plot`: a 2-D map of the vector space (PCA or t-SNE), coloured by label or
+//! cluster, written as PNG and/or SVG.
+
+use super::vectors::{item_vectors, SourceArgs};
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use embedkit_apps::cluster::{choose_k, kmeans, KMeansOptions};
+use embedkit_apps::data::{items_from_texts, read_items};
+use embedkit_apps::plot::{pca, scatter, tsne, use_font, Point, TsneOptions};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
+pub enum Method {
+    /// Principal components: global layout, exact, fast.
+    Pca,
+    /// t-SNE (exact): local neighbourhoods, for up to a few thousand points.
+    Tsne,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// Items: .jsonl with "text" (or "embedding") and optional "id", "label"; or one text per
+    /// line.
+    #[arg(long, short, conflicts_with = "words")]
+    pub input: Option<PathBuf>,
+    /// Words (or short texts) to map, e.g. --words apple banana car bus.
+    #[arg(long, num_args = 1..)]
+    pub words: Vec<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Projection.
+    #[arg(long, value_enum, default_value_t = Method::Pca)]
+    pub method: Method,
+    /// t-SNE perplexity (lowered for small sets).
+    #[arg(long, default_value_t = 30.0)]
+    pub perplexity: f64,
+    /// Colour by k-means clusters with this k, even when the items have labels (default:
+    /// labels if every item has one, else clusters with k chosen by silhouette).
+    #[arg(long)]
+    pub clusters: Option<usize>,
+    /// Seed of the clustering.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output files, .png or .svg (repeat for both).
+    #[arg(long, short, required = true)]
+    pub output: Vec<PathBuf>,
+    /// Title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Image size in pixels, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1000x750")]
+    pub size: String,
+    /// TrueType/OpenType font for PNG text (e.g. a CJK font); SVG text uses the viewer's fonts.
+    #[arg(long)]
+    pub font: Option<PathBuf>,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32)> {
+    let parsed = s
+        .split_once('x')
+        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)));
+    match parsed {
+        Some((w, h)) if (200..=8000).contains(&w) && (200..=8000).contains(&h) => Ok((w, h)),
+        _ => bail!("--size must be WIDTHxHEIGHT, each 200 to 8000 pixels (got {s:?})"),
+    }
+}
+
+pub fn run(a: PlotArgs, quiet: bool) -> Result<()> {
+    let size = parse_size(&a.size)?;
+    if let Some(path) = &a.font {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        use_font(bytes).with_context(|| path.display().to_string())?;
+    }
+    let mut items = match &a.input {
+        Some(path) => read_items(path)?,
+        None if a.words.is_empty() => bail!("give --input FILE or --words WORD ..."),
+        None => {
+            let mut items = items_from_texts(&a.words);
+            items
+                .iter_mut()
+                .zip(&a.words)
+                .for_each(|(i, w)| i.id = w.clone());
+            items
+        }
+    };
+    let (vectors, model) = item_vectors(&a.source, &mut items, quiet)?;
+    let xy = match a.method {
+        Method::Pca => pca(&vectors)?,
+        Method::Tsne => tsne(
+            &vectors,
+            &TsneOptions {
+                perplexity: a.perplexity,
+                ..Default::default()
+            },
+        )?,
+    };
+    let labelled = items.iter().all(|i| i.label.is_some());
+    let groups: Vec<Option<String>> = if labelled && a.clusters.is_none() {
+        items.iter().map(|i| i.label.clone()).collect()
+    } else if items.len() < 3 {
+        vec![None; items.len()]
+    } else {
+        let base = KMeansOptions {
+            seed: a.seed,
+            ..Default::default()
+        };
+        let clustering = match a.clusters {
+            Some(k) => kmeans(&vectors, &KMeansOptions { k, ..base })?,
+            None => choose_k(&vectors, 2..=8, &base)?.clustering,
+        };
+        clustering
+            .assignments
+            .iter()
+            .map(|c| Some(format!("cluster {}", c + 1)))
+            .collect()
+    };
+    let points: Vec<Point> = items
+        .iter()
+        .zip(&xy)
+        .zip(groups)
+        .map(|((item, xy), group)| Point {
+            xy: *xy,
+            label: if a.words.is_empty() && item.text.is_some() && item.id.parse::<usize>().is_ok()
+            {
+                item.display().to_string()
+            } else {
+                item.id.clone()
+            },
+            group,
+        })
+        .collect();
+    let method = match a.method {
+        Method::Pca => "PCA",
+        Method::Tsne => "t-SNE",
+    };
+    let title = a
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("{model} ({method})"));
+    for path in &a.output {
+        let drawn = scatter(&points, &title, size, path)?;
+        if drawn.missing_glyphs > 0 {
+            eprintln!(
+                "note: {}: {} characters are not in the PNG font and show as □ (the SVG has \
+                 them; or give --font with a font that has them)",
+                path.display(),
+                drawn.missing_glyphs
+            );
+        }
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! `embedkit recommend`: similar items (item-to-item), or items for users from their
+//! interaction logs (user-to-item).
+
+use super::vectors::{item_vectors, SourceArgs};
+use anyhow::{bail, Result};
+use clap::Args;
+use embedkit_apps::data::{read_items, Item};
+use embedkit_apps::recommend::{
+    histories, read_interactions, recommend_for_user, similar_items, ExactIndex, Scored,
+    UserOptions,
+};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct RecommendArgs {
+    /// Items: .jsonl with "id" and "text" (or "embedding"), or one text per line (ids are
+    /// line numbers).
+    #[arg(long)]
+    pub items: PathBuf,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Items to find similar ones for (ids; default: every item). Item-to-item mode.
+    #[arg(long)]
+    pub item: Vec<String>,
+    /// Interaction log, .jsonl lines {"user", "item", "time"?}: recommends to users instead.
+    #[arg(long)]
+    pub interactions: Option<PathBuf>,
+    /// Users to recommend to (default: every user in the log).
+    #[arg(long, requires = "interactions")]
+    pub user: Vec<String>,
+    /// Recommendations per item or user.
+    #[arg(long, short, default_value_t = 5)]
+    pub k: usize,
+    /// A user's interaction this many steps older weighs half as much in their profile.
+    #[arg(long, default_value_t = 5.0)]
+    pub half_life: f64,
+    /// Diversify user recommendations with MMR (1 = relevance only, lower = more variety).
+    #[arg(long)]
+    pub mmr: Option<f32>,
+    /// Print JSON lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: RecommendArgs, quiet: bool) -> Result<()> {
+    let mut items = read_items(&a.items)?;
+    let (vectors, _) = item_vectors(&a.source, &mut items, quiet)?;
+    let index = ExactIndex::new(&vectors)?;
+    let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+    let mut out = std::io::stdout().lock();
+    let Some(log) = &a.interactions else {
+        if !a.user.is_empty() {
+            bail!("--user needs --interactions");
+        }
+        let wanted: Vec<usize> = if a.item.is_empty() {
+            (0..items.len()).collect()
+        } else {
+            a.item
+                .iter()
+                .map(|id| {
+                    ids.iter()
+                        .position(|x| x == id)
+                        .ok_or_else(|| anyhow::anyhow!("no item with id {id}"))
+                })
+                .collect::<Result<_>>()?
+        };
+        for i in wanted {
+            let list = similar_items(&index, &items, i, a.k)?;
+            print_list(
+                &mut out,
+                a.json,
+                "item",
+                &items[i].id,
+                Some(&items[i]),
+                &items,
+                &list,
+            )?;
+        }
+        return Ok(());
+    };
+    let interactions = read_interactions(log)?;
+    let histories = histories(&interactions, &ids)?;
+    let users: Vec<&String> = if a.user.is_empty() {
+        histories.keys().collect()
+    } else {
+        a.user.iter().collect()
+    };
+    let options = UserOptions {
+        k: a.k,
+        half_life: a.half_life,
+        mmr_lambda: a.mmr,
+    };
+    for user in users {
+        let Some(history) = histories.get(user) else {
+            bail!("user {user} has no interactions in {}", log.display());
+        };
+        let list = recommend_for_user(&index, history, &options)?;
+        print_list(&mut out, a.json, "user", user, None, &items, &list)?;
+    }
+    Ok(())
+}
+
+fn print_list(
+    out: &mut impl Write,
+    json: bool,
+    kind: &str,
+    who: &str,
+    item: Option<&Item>,
+    items: &[Item],
+    list: &[Scored],
+) -> Result<()> {
+    if json {
+        let recs: Vec<serde_json::Value> = list
+            .iter()
+            .map(|s| serde_json::json!({"id": items[s.item].id, "score": s.score}))
+            .collect();
+        serde_json::to_writer(
+            &mut *out,
+            &serde_json::json!({ kind: who, "recommended": recs }),
+        )?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    match item {
+        Some(i) => writeln!(out, "{kind} {who}: {}", preview(i))?,
+        None => writeln!(out, "{kind} {who}:")?,
+    }
+    for s in list {
+        let it = &items[s.item];
+        writeln!(out, "  {:.4}  {}  {}", s.score, it.id, preview(it))?;
+    }
+    Ok(())
+}
+
+/// The start of an item's text (by characters, so CJK is never cut mid-character).
+fn preview(item: &Item) -> String {
+    let text = item.text.as_deref().unwrap_or("");
+    let mut p: String = text.chars().take(70).collect();
+    if text.chars().count() > 70 {
+        p.push('…');
+    }
+    p
+}

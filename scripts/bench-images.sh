@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 batch=${1:-16}
-threads=${BENCH_THREADS:-2}
+threads=${BENCH_THREADS:-2}  # BENCH_ROUNDS (default 2) sets the rounds
 
 py=${BENCH_PYTHON:-}
 if [ -z "$py" ]; then
@@ -32,7 +32,7 @@ for i in $(seq 0 63); do images+=("${photos[$((i % ${#photos[@]}))]}"); done
 cargo build --release --quiet -p embedkit-vision --example image_bench
 results=bench-data/image-results.jsonl
 : > "$results"
-for round in 1 2; do
+for round in $(seq "${BENCH_ROUNDS:-2}"); do
   for m in "mobilenet_v2 models/mobilenet_v2/mobilenet_v2-b0353104.pth" \
            "resnet50 bench-data/resnet50-random/model.safetensors"; do
     set -- $m

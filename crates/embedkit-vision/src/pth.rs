@@ -97,6 +97,14 @@ enum Value {
     Tensor(TensorRef),
 }
 
+/// Whether `bytes` start like a PyTorch checkpoint: a zip, or the legacy format's first
+/// pickle (protocol 2, then the 10-byte magic number). A safetensors file starts with its
+/// header length, whose first byte can be anything, so a lone 0x80 proves nothing.
+pub fn is_checkpoint(bytes: &[u8]) -> bool {
+    const LEGACY: &[u8] = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19";
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(LEGACY)
+}
+
 /// Reads a checkpoint's floating-point tensors (integer tensors are skipped).
 pub fn read(bytes: &[u8]) -> Result<HashMap<String, Tensor>, String> {
     if bytes.starts_with(b"PK\x03\x04") {
@@ -116,17 +124,16 @@ fn read_zip(bytes: &[u8]) -> Result<HashMap<String, Tensor>, String> {
     let prefix = &pkl[..pkl.len() - "data.pkl".len()];
     let program = read_entry(&mut zip, &pkl)?;
     let (root, _) = Unpickler::new(&program).run()?;
+    let entries = state_dict_entries(root)?;
     let mut storages = HashMap::new();
-    for tensor in state_dict_entries(root)?.iter().map(|(_, t)| t) {
+    for (_, tensor) in &entries {
         let key = &tensor.storage.key;
         if !storages.contains_key(key) {
             let data = read_entry(&mut zip, &format!("{prefix}data/{key}"))?;
             storages.insert(key.clone(), data);
         }
     }
-    // Re-run cheaply: the tensors were consumed above only to collect keys.
-    let (root, _) = Unpickler::new(&program).run()?;
-    materialize(state_dict_entries(root)?, &storages)
+    materialize(entries, &storages)
 }
 
 fn read_entry(zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> Result<Vec<u8>, String> {

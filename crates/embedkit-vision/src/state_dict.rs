@@ -27,20 +27,12 @@ pub struct StateDict {
 }
 
 impl StateDict {
-    /// Builds a dict from tensors (tests, converters).
-    pub fn from_tensors(path: impl Into<PathBuf>, tensors: HashMap<String, Tensor>) -> Self {
-        Self {
-            path: path.into(),
-            tensors,
-        }
-    }
-
     /// Loads `path`: safetensors, or a PyTorch checkpoint (zip or legacy format), told apart
-    /// by their first bytes. Integer tensors (`num_batches_tracked`) are skipped. Keys of a
+    /// by their first bytes (not the extension: both are saved as `.pth` / `.bin`). Integer tensors (`num_batches_tracked`) are skipped. Keys of a
     /// checkpoint saved from `nn.DataParallel` (`module.` prefix) are accepted too.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let tensors = if bytes.starts_with(b"PK\x03\x04") || bytes.first() == Some(&0x80) {
+        let tensors = if pth::is_checkpoint(&bytes) {
             pth::read(&bytes).map_err(|e| Error::weights(path, e))?
         } else {
             read_safetensors(&bytes).map_err(|e| Error::weights(path, e))?

@@ -69,3 +69,19 @@ fn damaged_checkpoints_are_errors() {
         assert!(err.contains("bad weights"), "{file}: {err}");
     }
 }
+
+#[test]
+fn safetensors_whose_header_length_starts_like_a_pickle_is_safetensors() {
+    // Header length 0x180: the file's first byte is 0x80, the pickle protocol opcode.
+    let mut header = r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#.to_string();
+    header.push_str(&" ".repeat(0x180 - header.len()));
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header.as_bytes());
+    bytes.extend([1.5f32, -2.0].iter().flat_map(|v| v.to_le_bytes()));
+    assert_eq!(bytes[0], 0x80);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.safetensors");
+    std::fs::write(&path, bytes).unwrap();
+    let mut sd = StateDict::load(&path).unwrap();
+    assert_eq!(sd.take("w", &[2]).unwrap(), vec![1.5, -2.0]);
+}

@@ -29,6 +29,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Serve models over an OpenAI-compatible HTTP API.
     Serve(ServeArgs),
+    /// Word vectors (word2vec, GloVe, fastText): query, evaluate, train.
+    Words(crate::commands::words::WordsArgs),
 }
 
 /// Which model, and how to prompt it.

@@ -5,6 +5,7 @@ mod embed;
 mod info;
 mod serve;
 mod similarity;
+pub mod words;
 
 use crate::args::{Cli, Command, ModelArgs};
 use anyhow::{Context, Result};
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Info(a) => info::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Words(a) => words::run(a, cli.threads, cli.quiet),
     }
 }
 

@@ -14,5 +14,11 @@ if [ -z "$py" ]; then
   fi
   py=.venv-bench-words/bin/python
 fi
-cargo build --release --quiet --bin embedkit
-"$py" bench/words.py --corpus bench-data/gcide.txt --embedkit target/release/embedkit "$@"
+# EMBEDKIT_BIN=target/debug/embedkit skips the release build (the word trainers are compiled
+# with opt-level 3 in dev builds too).
+bin=${EMBEDKIT_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release --quiet --bin embedkit
+  bin=target/release/embedkit
+fi
+"$py" bench/words.py --corpus bench-data/gcide.txt --embedkit "$bin" "$@"

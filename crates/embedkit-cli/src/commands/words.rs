@@ -95,6 +95,7 @@ pub enum WordsCommand {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Algo {
     Word2vec,
+    Glove,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -119,15 +120,15 @@ pub struct TrainArgs {
     /// Output format: word2vec (text), binary or glove (default: binary for .bin, else text).
     #[arg(long)]
     pub format: Option<Format>,
-    /// Architecture.
+    /// word2vec architecture.
     #[arg(long, value_enum, default_value_t = Arch::Cbow)]
     pub model: Arch,
-    /// Vector dimension.
-    #[arg(long, default_value_t = 100)]
-    pub dim: usize,
-    /// Maximum context distance (shrunk at random per word).
-    #[arg(long, default_value_t = 5)]
-    pub window: usize,
+    /// Vector dimension (default 100 word2vec, 50 GloVe).
+    #[arg(long)]
+    pub dim: Option<usize>,
+    /// Maximum context distance (default 5 word2vec, shrunk at random per word; 15 GloVe).
+    #[arg(long)]
+    pub window: Option<usize>,
     /// Negative samples (0: none).
     #[arg(long, default_value_t = 5)]
     pub negative: usize,
@@ -140,12 +141,22 @@ pub struct TrainArgs {
     /// Ignore words rarer than this.
     #[arg(long, default_value_t = 5)]
     pub min_count: u64,
-    /// Passes over the corpus.
-    #[arg(long, default_value_t = 5)]
-    pub epochs: usize,
-    /// Starting learning rate (default 0.025 skip-gram, 0.05 CBOW).
+    /// Passes over the corpus (default 5 word2vec, 25 GloVe).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Starting learning rate (default 0.025 skip-gram, 0.05 CBOW and GloVe).
     #[arg(long)]
     pub alpha: Option<f32>,
+    /// GloVe: megabytes the co-occurrence counting may hold before spilling sorted chunks
+    /// to disk.
+    #[arg(long, default_value_t = 1024.0)]
+    pub memory: f64,
+    /// GloVe: cut-off of the weighting f(x) = min(1, (x/x_max)^power).
+    #[arg(long, default_value_t = 100.0)]
+    pub x_max: f64,
+    /// GloVe: exponent of the weighting.
+    #[arg(long, default_value_t = 0.75)]
+    pub power: f64,
     /// Random seed (with --threads 1 the run is reproducible).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -311,33 +322,50 @@ fn run_eval(
     Ok(())
 }
 
-fn train(a: TrainArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
-    use embedkit_words::train::{word2vec, Progress};
-    let cfg = word2vec::Word2VecConfig {
-        skip_gram: a.model == Arch::Skipgram,
-        dim: a.dim,
-        window: a.window,
-        negative: a.negative,
-        hs: a.hs,
-        sample: a.sample,
-        min_count: a.min_count,
-        epochs: a.epochs,
-        alpha: a.alpha,
-        threads: threads.unwrap_or_else(|| word2vec::Word2VecConfig::default().threads),
-        seed: a.seed,
-    };
-    let bar = if quiet {
+fn progress_bar(quiet: bool, unit: &str) -> indicatif::ProgressBar {
+    if quiet {
         indicatif::ProgressBar::hidden()
     } else {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "{bar:30} {human_pos}/{human_len} words  {per_sec}  eta {eta}  lr {msg}",
+                &format!("{{bar:30}} {{human_pos}}/{{human_len}} {unit}  {{per_sec}}  eta {{eta}}  lr {{msg}}"),
             )
             .expect("static template"),
         );
         bar
+    }
+}
+
+fn output_format(a: &TrainArgs) -> Format {
+    a.format
+        .unwrap_or(if a.output.extension().is_some_and(|e| e == "bin") {
+            Format::Word2VecBinary
+        } else {
+            Format::Word2VecText
+        })
+}
+
+fn train(a: TrainArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
+    use embedkit_words::train::{word2vec, Progress};
+    let threads = threads.unwrap_or_else(|| word2vec::Word2VecConfig::default().threads);
+    if a.algo == Algo::Glove {
+        return train_glove(a, threads, quiet);
+    }
+    let cfg = word2vec::Word2VecConfig {
+        skip_gram: a.model == Arch::Skipgram,
+        dim: a.dim.unwrap_or(100),
+        window: a.window.unwrap_or(5),
+        negative: a.negative,
+        hs: a.hs,
+        sample: a.sample,
+        min_count: a.min_count,
+        epochs: a.epochs.unwrap_or(5),
+        alpha: a.alpha,
+        threads,
+        seed: a.seed,
     };
+    let bar = progress_bar(quiet, "words");
     let start = std::time::Instant::now();
     let report = |p: Progress| {
         bar.set_length(p.total);
@@ -369,6 +397,47 @@ fn train(a: TrainArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
         cfg.threads,
         secs,
         words as f64 / secs,
+        a.output.display()
+    );
+    Ok(())
+}
+
+fn train_glove(a: TrainArgs, threads: usize, quiet: bool) -> Result<()> {
+    use embedkit_words::train::{glove, Progress};
+    let cfg = glove::GloveConfig {
+        dim: a.dim.unwrap_or(50),
+        window: a.window.unwrap_or(15),
+        min_count: a.min_count,
+        memory: (a.memory * 1e6) as usize,
+        x_max: a.x_max,
+        alpha: a.power,
+        eta: a.alpha.unwrap_or(0.05),
+        epochs: a.epochs.unwrap_or(25),
+        threads,
+        seed: a.seed,
+    };
+    let bar = progress_bar(quiet, "pairs");
+    let start = std::time::Instant::now();
+    let report = |p: Progress| {
+        bar.set_length(p.total);
+        bar.set_position(p.words);
+        bar.set_message(format!("{:.3}", p.alpha));
+    };
+    let model = glove::train(&a.corpus, &cfg, &report)
+        .with_context(|| format!("training on {}", a.corpus.display()))?;
+    bar.finish_and_clear();
+    format::save(&model.vectors, &a.output, output_format(&a))
+        .with_context(|| format!("writing {}", a.output.display()))?;
+    eprintln!(
+        "GloVe: {} words in the vocabulary, {} co-occurring pairs ({} chunks spilled to disk), \
+         dim {}, {} epochs, {} threads; {:.1}s; wrote {}",
+        model.vocab.len(),
+        model.pairs,
+        model.spilled_chunks,
+        cfg.dim,
+        cfg.epochs,
+        cfg.threads,
+        start.elapsed().as_secs_f64(),
         a.output.display()
     );
     Ok(())

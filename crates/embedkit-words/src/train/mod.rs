@@ -1,6 +1,9 @@
-//! Trainers: word2vec (CBOW and skip-gram, negative sampling or hierarchical softmax).
+//! Trainers: word2vec (CBOW and skip-gram, negative sampling or hierarchical softmax) and
+//! GloVe (memory-bounded co-occurrence counting, AdaGrad).
 
+pub mod cooccur;
 mod corpus;
+pub mod glove;
 mod hogwild;
 mod math;
 mod vocab;

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/fetch-models.sh
 export $(scripts/python-test-env.sh)
+export $(scripts/python-words-env.sh)
 cargo test --workspace "$@" -- --include-ignored
 # Every kernel path is proven against the same references: again with the portable kernels.
 EMBEDKIT_ISA=scalar cargo test -p embedkit-models --test fixture_parity --test qwen3 --test precision

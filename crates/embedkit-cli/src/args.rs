@@ -43,6 +43,8 @@ pub enum Command {
     Cluster(crate::commands::cluster::ClusterArgs),
     /// Draw a 2-D map of the vectors (PCA or t-SNE) as PNG / SVG.
     Plot(crate::commands::plot::PlotArgs),
+    /// Word vectors (word2vec, GloVe, fastText): query, evaluate, train.
+    Words(crate::commands::words::WordsArgs),
 }
 
 /// Which model, and how to prompt it.

@@ -13,6 +13,7 @@ pub(crate) mod search;
 mod serve;
 mod similarity;
 mod vectors;
+pub mod words;
 
 use crate::args::{Cli, Command, ModelArgs};
 use anyhow::{Context, Result};
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Recommend(a) => recommend::run(a, cli.quiet),
         Command::Cluster(a) => cluster::run(a, cli.quiet),
         Command::Plot(a) => plot::run(a, cli.quiet),
+        Command::Words(a) => words::run(a, cli.threads, cli.quiet),
     }
 }
 

@@ -1,0 +1,444 @@
+//! `embedkit words ...`: query and evaluate word vectors (word2vec, GloVe, fastText).
+//!
+//! Human output puts the score before the word, so that columns stay aligned whatever the
+//! script of the words (CJK characters are two columns wide).
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use embedkit_words::format::{self, Format};
+use embedkit_words::{eval, Scored, WordVectors};
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args)]
+pub struct WordsArgs {
+    #[command(subcommand)]
+    pub command: WordsCommand,
+}
+
+/// The vectors to query.
+#[derive(Debug, Args)]
+pub struct VectorsArgs {
+    /// Word vectors: word2vec text or binary, GloVe text, fastText .vec or .bin (detected).
+    #[arg(long, short)]
+    pub vectors: PathBuf,
+    /// Force the format: word2vec, binary, glove or fasttext.
+    #[arg(long)]
+    pub format: Option<Format>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WordsCommand {
+    /// The nearest words by cosine similarity.
+    Similar {
+        #[command(flatten)]
+        v: VectorsArgs,
+        word: String,
+        /// How many neighbours.
+        #[arg(short, default_value_t = 10)]
+        k: usize,
+    },
+    /// A is to B as C is to ? (3CosAdd: nearest to B - A + C; --cosmul for 3CosMul).
+    Analogy {
+        #[command(flatten)]
+        v: VectorsArgs,
+        a: String,
+        b: String,
+        c: String,
+        #[arg(short, default_value_t = 10)]
+        k: usize,
+        /// Use 3CosMul (Levy & Goldberg) instead of 3CosAdd.
+        #[arg(long)]
+        cosmul: bool,
+    },
+    /// Cosine similarity of two words.
+    Similarity {
+        #[command(flatten)]
+        v: VectorsArgs,
+        word1: String,
+        word2: String,
+    },
+    /// The word that does not fit with the others.
+    DoesntMatch {
+        #[command(flatten)]
+        v: VectorsArgs,
+        #[arg(required = true, num_args = 2..)]
+        words: Vec<String>,
+    },
+    /// Print a word's vector (unseen words too, with a fastText .bin).
+    Vector {
+        #[command(flatten)]
+        v: VectorsArgs,
+        word: String,
+    },
+    /// Train word vectors on a text file (streamed; whitespace-separated words).
+    Train(TrainArgs),
+    /// WordSim-353 / SimLex-999 Spearman and Google analogy accuracy.
+    Eval {
+        #[command(flatten)]
+        v: VectorsArgs,
+        /// Tab-separated word-pair files (`word1 word2 score`), e.g. wordsim353.tsv.
+        #[arg(long = "pairs")]
+        pairs: Vec<PathBuf>,
+        /// Google analogy questions (questions-words.txt).
+        #[arg(long)]
+        analogies: Option<PathBuf>,
+        /// Search only the N most frequent words (word2vec's compute-accuracy uses 30000).
+        #[arg(long, default_value_t = 30_000)]
+        restrict: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Algo {
+    Word2vec,
+    Glove,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Arch {
+    /// Predict each context word from the centre word.
+    Skipgram,
+    /// Predict the centre word from the mean of its context.
+    Cbow,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training algorithm.
+    #[arg(long, value_enum, default_value_t = Algo::Word2vec)]
+    pub algo: Algo,
+    /// Training text (whitespace-separated words; a line is a sentence).
+    #[arg(long)]
+    pub corpus: PathBuf,
+    /// Where to write the vectors.
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Output format: word2vec (text), binary or glove (default: binary for .bin, else text).
+    #[arg(long)]
+    pub format: Option<Format>,
+    /// word2vec architecture.
+    #[arg(long, value_enum, default_value_t = Arch::Cbow)]
+    pub model: Arch,
+    /// Vector dimension (default 100 word2vec, 50 GloVe).
+    #[arg(long)]
+    pub dim: Option<usize>,
+    /// Maximum context distance (default 5 word2vec, shrunk at random per word; 15 GloVe).
+    #[arg(long)]
+    pub window: Option<usize>,
+    /// Negative samples (0: none).
+    #[arg(long, default_value_t = 5)]
+    pub negative: usize,
+    /// Hierarchical softmax.
+    #[arg(long)]
+    pub hs: bool,
+    /// Subsampling threshold for frequent words (0: off).
+    #[arg(long, default_value_t = 1e-3)]
+    pub sample: f64,
+    /// Ignore words rarer than this.
+    #[arg(long, default_value_t = 5)]
+    pub min_count: u64,
+    /// Passes over the corpus (default 5 word2vec, 25 GloVe).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Starting learning rate (default 0.025 skip-gram, 0.05 CBOW and GloVe).
+    #[arg(long)]
+    pub alpha: Option<f32>,
+    /// GloVe: megabytes the co-occurrence counting may hold before spilling sorted chunks
+    /// to disk.
+    #[arg(long, default_value_t = 1024.0)]
+    pub memory: f64,
+    /// GloVe: cut-off of the weighting f(x) = min(1, (x/x_max)^power).
+    #[arg(long, default_value_t = 100.0)]
+    pub x_max: f64,
+    /// GloVe: exponent of the weighting.
+    #[arg(long, default_value_t = 0.75)]
+    pub power: f64,
+    /// Random seed (with --threads 1 the run is reproducible).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+fn load(v: &VectorsArgs) -> Result<WordVectors> {
+    format::load(&v.vectors, v.format)
+        .with_context(|| format!("cannot load word vectors {}", v.vectors.display()))
+}
+
+fn print_scored(json: bool, list: &[Scored]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        let rows: Vec<_> = list
+            .iter()
+            .map(|s| serde_json::json!({"word": s.word, "score": s.score}))
+            .collect();
+        serde_json::to_writer(&mut out, &rows)?;
+        writeln!(out)?;
+    } else {
+        for s in list {
+            writeln!(out, "{:>8.4}  {}", s.score, s.word)?;
+        }
+    }
+    Ok(())
+}
+
+fn open(path: &Path) -> Result<BufReader<std::fs::File>> {
+    Ok(BufReader::new(std::fs::File::open(path).with_context(
+        || format!("cannot open {}", path.display()),
+    )?))
+}
+
+pub fn run(a: WordsArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
+    match a.command {
+        WordsCommand::Train(t) => train(t, threads, quiet),
+        WordsCommand::Similar { v, word, k } => {
+            let list = load(&v)?.most_similar(&[&word], &[], k, None)?;
+            print_scored(v.json, &list)
+        }
+        WordsCommand::Analogy {
+            v,
+            a,
+            b,
+            c,
+            k,
+            cosmul,
+        } => {
+            let vectors = load(&v)?;
+            let list = if cosmul {
+                vectors.most_similar_cosmul(&[&b, &c], &[&a], k, None)?
+            } else {
+                vectors.most_similar(&[&b, &c], &[&a], k, None)?
+            };
+            print_scored(v.json, &list)
+        }
+        WordsCommand::Similarity { v, word1, word2 } => {
+            let s = load(&v)?.similarity(&word1, &word2)?;
+            if v.json {
+                println!("{}", serde_json::json!({"similarity": s}));
+            } else {
+                println!("{s:.4}");
+            }
+            Ok(())
+        }
+        WordsCommand::DoesntMatch { v, words } => {
+            let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+            let w = load(&v)?.doesnt_match(&refs)?;
+            if v.json {
+                println!("{}", serde_json::json!({"word": w}));
+            } else {
+                println!("{w}");
+            }
+            Ok(())
+        }
+        WordsCommand::Vector { v, word } => {
+            let vec = load(&v)?.vector(&word)?;
+            if v.json {
+                println!("{}", serde_json::json!({"word": word, "vector": vec}));
+            } else {
+                let vals: Vec<String> = vec.iter().map(f32::to_string).collect();
+                println!("{word} {}", vals.join(" "));
+            }
+            Ok(())
+        }
+        WordsCommand::Eval {
+            v,
+            pairs,
+            analogies,
+            restrict,
+        } => run_eval(&v, &pairs, analogies.as_deref(), restrict),
+    }
+}
+
+fn run_eval(
+    v: &VectorsArgs,
+    pairs: &[PathBuf],
+    analogies: Option<&Path>,
+    restrict: usize,
+) -> Result<()> {
+    anyhow::ensure!(
+        !pairs.is_empty() || analogies.is_some(),
+        "give --pairs FILE (WordSim-353, SimLex-999) and/or --analogies FILE"
+    );
+    let vectors = load(v)?;
+    let mut json = serde_json::Map::new();
+    let mut out = std::io::stdout().lock();
+    for p in pairs {
+        // gensim restricts word pairs to the first 300,000 words.
+        let s = eval::word_pairs(&vectors, open(p)?, 300_000)
+            .with_context(|| format!("evaluating {}", p.display()))?;
+        let name = p
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        if v.json {
+            json.insert(
+                name,
+                serde_json::json!({"spearman": s.spearman, "pearson": s.pearson, "pairs": s.pairs,
+                    "oov_pairs": s.oov_pairs, "oov_ratio": s.oov_ratio()}),
+            );
+        } else {
+            writeln!(
+                out,
+                "{name}: Spearman {:.4}  Pearson {:.4}  ({} pairs, {:.1}% out of vocabulary)",
+                s.spearman,
+                s.pearson,
+                s.pairs,
+                100.0 * s.oov_ratio()
+            )?;
+        }
+    }
+    if let Some(p) = analogies {
+        let sections = eval::analogies(&vectors, open(p)?, restrict)
+            .with_context(|| format!("evaluating {}", p.display()))?;
+        if v.json {
+            let rows: Vec<_> = sections
+                .iter()
+                .map(|s| {
+                    serde_json::json!({"section": s.name, "correct": s.correct,
+                    "incorrect": s.incorrect, "skipped": s.skipped, "accuracy": s.accuracy()})
+                })
+                .collect();
+            json.insert("analogies".into(), rows.into());
+        } else {
+            writeln!(out, "analogies (3CosAdd, {restrict} most frequent words):")?;
+            for s in &sections {
+                writeln!(
+                    out,
+                    "  {:>7.4}  {:>5}/{:<5} skipped {:>5}  {}",
+                    s.accuracy(),
+                    s.correct,
+                    s.correct + s.incorrect,
+                    s.skipped,
+                    s.name
+                )?;
+            }
+        }
+    }
+    if v.json {
+        serde_json::to_writer(&mut out, &json)?;
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn progress_bar(quiet: bool, unit: &str) -> indicatif::ProgressBar {
+    if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                &format!("{{bar:30}} {{human_pos}}/{{human_len}} {unit}  {{per_sec}}  eta {{eta}}  lr {{msg}}"),
+            )
+            .expect("static template"),
+        );
+        bar
+    }
+}
+
+fn output_format(a: &TrainArgs) -> Format {
+    a.format
+        .unwrap_or(if a.output.extension().is_some_and(|e| e == "bin") {
+            Format::Word2VecBinary
+        } else {
+            Format::Word2VecText
+        })
+}
+
+fn train(a: TrainArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
+    use embedkit_words::train::{word2vec, Progress};
+    let threads = threads.unwrap_or_else(|| word2vec::Word2VecConfig::default().threads);
+    if a.algo == Algo::Glove {
+        return train_glove(a, threads, quiet);
+    }
+    let cfg = word2vec::Word2VecConfig {
+        skip_gram: a.model == Arch::Skipgram,
+        dim: a.dim.unwrap_or(100),
+        window: a.window.unwrap_or(5),
+        negative: a.negative,
+        hs: a.hs,
+        sample: a.sample,
+        min_count: a.min_count,
+        epochs: a.epochs.unwrap_or(5),
+        alpha: a.alpha,
+        threads,
+        seed: a.seed,
+    };
+    let bar = progress_bar(quiet, "words");
+    let start = std::time::Instant::now();
+    let report = |p: Progress| {
+        bar.set_length(p.total);
+        bar.set_position(p.words);
+        bar.set_message(format!("{:.6}", p.alpha));
+    };
+    let model = word2vec::train(&a.corpus, &cfg, &report)
+        .with_context(|| format!("training on {}", a.corpus.display()))?;
+    bar.finish_and_clear();
+    let secs = start.elapsed().as_secs_f64();
+    let words = model.vocab.total() * cfg.epochs as u64;
+    let fmt = a
+        .format
+        .unwrap_or(if a.output.extension().is_some_and(|e| e == "bin") {
+            Format::Word2VecBinary
+        } else {
+            Format::Word2VecText
+        });
+    format::save(&model.vectors, &a.output, fmt)
+        .with_context(|| format!("writing {}", a.output.display()))?;
+    eprintln!(
+        "word2vec {}: {} words in the vocabulary, {} training words x {} epochs, dim {}, {} threads; \
+         {:.1}s ({:.0} words/s); wrote {}",
+        if cfg.skip_gram { "skip-gram" } else { "CBOW" },
+        model.vocab.len(),
+        model.vocab.total(),
+        cfg.epochs,
+        cfg.dim,
+        cfg.threads,
+        secs,
+        words as f64 / secs,
+        a.output.display()
+    );
+    Ok(())
+}
+
+fn train_glove(a: TrainArgs, threads: usize, quiet: bool) -> Result<()> {
+    use embedkit_words::train::{glove, Progress};
+    let cfg = glove::GloveConfig {
+        dim: a.dim.unwrap_or(50),
+        window: a.window.unwrap_or(15),
+        min_count: a.min_count,
+        memory: (a.memory * 1e6) as usize,
+        x_max: a.x_max,
+        alpha: a.power,
+        eta: a.alpha.unwrap_or(0.05),
+        epochs: a.epochs.unwrap_or(25),
+        threads,
+        seed: a.seed,
+    };
+    let bar = progress_bar(quiet, "pairs");
+    let start = std::time::Instant::now();
+    let report = |p: Progress| {
+        bar.set_length(p.total);
+        bar.set_position(p.words);
+        bar.set_message(format!("{:.3}", p.alpha));
+    };
+    let model = glove::train(&a.corpus, &cfg, &report)
+        .with_context(|| format!("training on {}", a.corpus.display()))?;
+    bar.finish_and_clear();
+    format::save(&model.vectors, &a.output, output_format(&a))
+        .with_context(|| format!("writing {}", a.output.display()))?;
+    eprintln!(
+        "GloVe: {} words in the vocabulary, {} co-occurring pairs ({} chunks spilled to disk), \
+         dim {}, {} epochs, {} threads; {:.1}s; wrote {}",
+        model.vocab.len(),
+        model.pairs,
+        model.spilled_chunks,
+        cfg.dim,
+        cfg.epochs,
+        cfg.threads,
+        start.elapsed().as_secs_f64(),
+        a.output.display()
+    );
+    Ok(())
+}

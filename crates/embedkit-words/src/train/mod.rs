@@ -1,0 +1,24 @@
+//! Trainers: word2vec (CBOW and skip-gram, negative sampling or hierarchical softmax) and
+//! GloVe (memory-bounded co-occurrence counting, AdaGrad).
+
+pub mod cooccur;
+mod corpus;
+pub mod glove;
+mod hogwild;
+mod math;
+mod vocab;
+pub mod word2vec;
+
+pub use corpus::Tokenizer;
+pub use vocab::Vocab;
+
+/// Where training is, for a progress bar.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Words processed so far (all epochs).
+    pub words: u64,
+    /// Words to process in total.
+    pub total: u64,
+    /// Current learning rate.
+    pub alpha: f32,
+}

@@ -6,6 +6,7 @@
 //! their own tokens, and the point is to count the tokens of the model that embeds.
 
 use crate::error::{Error, Result};
+use std::ops::Range;
 
 /// Chunk sizes, in model tokens (special tokens not counted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,25 +60,43 @@ pub fn sentences(text: &str) -> Vec<&str> {
     out
 }
 
+/// Byte range of `part`, a slice of `text`, within `text`.
+fn range_in(text: &str, part: &str) -> Range<usize> {
+    let start = part.as_ptr() as usize - text.as_ptr() as usize;
+    start..start + part.len()
+}
+
 /// Chunks `text`; `count` gives the token count of each of a batch of pieces.
+///
+/// A chunk is the document's own text from its first piece to its last, so line breaks,
+/// Markdown and the absence of spaces between Chinese sentences are kept as written.
 pub fn chunk(
     text: &str,
     options: ChunkOptions,
     count: &dyn Fn(&[&str]) -> Result<Vec<usize>>,
 ) -> Result<Vec<String>> {
     options.check()?;
-    // Sentences longer than a chunk are cut into pieces that fit.
-    let mut pieces: Vec<(String, usize)> = Vec::new();
+    // Pieces are byte ranges of `text` with their token counts; sentences longer than a
+    // chunk are cut into pieces that fit.
+    let mut pieces: Vec<(Range<usize>, usize)> = Vec::new();
     let sents = sentences(text);
     for (s, n) in sents.iter().zip(count(&sents)?) {
         if n <= options.size {
-            pieces.push((s.to_string(), n));
+            pieces.push((range_in(text, s), n));
         } else {
-            pieces.extend(split_long(s, n, options.size, count)?);
+            for (piece, n) in split_long(s, n, options.size, count)? {
+                pieces.push((range_in(text, piece), n));
+            }
         }
     }
+    let join = |pieces: &[(Range<usize>, usize)]| -> String {
+        match (pieces.first(), pieces.last()) {
+            (Some(first), Some(last)) => text[first.0.start..last.0.end].to_string(),
+            _ => String::new(),
+        }
+    };
     let mut chunks = Vec::new();
-    let mut current: Vec<(String, usize)> = Vec::new();
+    let mut current: Vec<(Range<usize>, usize)> = Vec::new();
     let mut tokens = 0;
     for (piece, n) in pieces {
         if tokens + n > options.size && !current.is_empty() {
@@ -105,19 +124,15 @@ pub fn chunk(
     Ok(chunks)
 }
 
-fn join(pieces: &[(String, usize)]) -> String {
-    let texts: Vec<&str> = pieces.iter().map(|p| p.0.as_str()).collect();
-    texts.join(" ")
-}
-
 /// Cuts one over-long sentence at word boundaries (characters for text without spaces, such
-/// as Chinese) into pieces of at most `size` tokens, re-counting each candidate piece.
-fn split_long(
-    s: &str,
+/// as Chinese) into pieces of at most `size` tokens, re-counting each candidate piece. The
+/// pieces are slices of `s`.
+fn split_long<'a>(
+    s: &'a str,
     n: usize,
     size: usize,
     count: &dyn Fn(&[&str]) -> Result<Vec<usize>>,
-) -> Result<Vec<(String, usize)>> {
+) -> Result<Vec<(&'a str, usize)>> {
     let words: Vec<&str> = if s.contains(char::is_whitespace) {
         s.split_whitespace().collect()
     } else {
@@ -125,10 +140,10 @@ fn split_long(
             .map(|(i, c)| &s[i..i + c.len_utf8()])
             .collect()
     };
-    let sep = if s.contains(char::is_whitespace) {
-        " "
-    } else {
-        ""
+    // `words[a..b]` as written in `s`, spacing included.
+    let span = |words: &[&str]| -> &'a str {
+        let (first, last) = (range_in(s, words[0]), range_in(s, words[words.len() - 1]));
+        &s[first.start..last.end]
     };
     // First guess from the average tokens per word, then shrink until it fits.
     let per_piece = ((words.len() * size) / n.max(1)).max(1);
@@ -137,8 +152,8 @@ fn split_long(
     while !rest.is_empty() {
         let mut take = per_piece.min(rest.len());
         loop {
-            let piece = rest[..take].join(sep);
-            let tokens = count(&[piece.as_str()])?[0];
+            let piece = span(&rest[..take]);
+            let tokens = count(&[piece])?[0];
             if tokens <= size || take == 1 {
                 out.push((piece, tokens));
                 break;
@@ -212,6 +227,28 @@ mod tests {
         assert_eq!(chunks.len(), 3);
         assert!(chunks.iter().all(|c| c.split_whitespace().count() <= 10));
         assert_eq!(chunks.join(" "), long);
+    }
+
+    #[test]
+    fn chunks_keep_the_text_as_written() {
+        let text = "# Title\nFirst line.\n\nSecond  paragraph.\n今天下雨。明天晴天。";
+        let opts = ChunkOptions {
+            size: 100,
+            overlap: 0,
+        };
+        assert_eq!(chunk(text, opts, &words).unwrap(), [text]);
+        // Word counts 2, 2, 2, 1, 1 (no spaces in the Chinese sentences).
+        let opts = ChunkOptions {
+            size: 4,
+            overlap: 0,
+        };
+        assert_eq!(
+            chunk(text, opts, &words).unwrap(),
+            [
+                "# Title\nFirst line.",
+                "Second  paragraph.\n今天下雨。明天晴天。"
+            ]
+        );
     }
 
     #[test]

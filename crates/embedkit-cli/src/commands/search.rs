@@ -73,7 +73,8 @@ pub fn run(a: SearchArgs) -> Result<()> {
         if h.metadata.as_object().is_some_and(|m| !m.is_empty()) {
             writeln!(out, "   {}", h.metadata)?;
         }
-        for line in h.text.lines() {
+        // The chunk as written, indented; blank lines stay blank.
+        for line in h.text.lines().filter(|l| !l.trim().is_empty()) {
             writeln!(out, "   {line}")?;
         }
     }

@@ -10,14 +10,6 @@ use std::path::Path;
 /// Longest sentence handed to the trainer, in tokens.
 pub const MAX_SENTENCE: usize = 10_000;
 
-/// How text is cut into words.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Tokenizer {
-    /// ASCII whitespace separates words.
-    #[default]
-    Whitespace,
-}
-
 pub(crate) fn open(path: &Path) -> Result<File> {
     File::open(path).map_err(|source| WordsError::File {
         path: path.to_path_buf(),

@@ -9,7 +9,6 @@ mod math;
 mod vocab;
 pub mod word2vec;
 
-pub use corpus::Tokenizer;
 pub use vocab::Vocab;
 
 /// Where training is, for a progress bar.

@@ -9,5 +9,5 @@ export $(scripts/python-test-env.sh)
 export $(scripts/python-words-env.sh)
 cargo test --workspace "$@" -- --include-ignored
 # Every kernel path is proven against the same references: again with the portable kernels.
-EMBEDKIT_ISA=scalar cargo test -p embedkit-models --test fixture_parity --test qwen3 --test precision
-EMBEDKIT_ISA=scalar cargo test -p embedkit-vision --test fixture_parity
+# (--workspace keeps the dependency features of the run above: nothing is rebuilt.)
+EMBEDKIT_ISA=scalar cargo test --workspace --test fixture_parity --test qwen3 --test precision

@@ -228,6 +228,66 @@ fn recommend_and_cluster_on_stored_vectors() {
 }
 
 #[test]
+fn word_map_from_word_vector_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("w.svg");
+    let wordvec = root().join("testdata/fixtures/wordvec");
+    // word2vec text: known words only.
+    let w2v = wordvec.join("w2v.txt");
+    ok(&embedkit(&[
+        "plot",
+        "--word-vectors",
+        w2v.to_str().unwrap(),
+        "--words",
+        "the",
+        "said",
+        "has",
+        "was",
+        "-o",
+        svg.to_str().unwrap(),
+    ]));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let labels: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .map(str::trim)
+        .collect();
+    for want in ["the", "said", "has", "was"] {
+        assert!(labels.contains(&want), "{want} missing from {labels:?}");
+    }
+    // A word the file lacks: one clear error, no plot.
+    let out = embedkit(&[
+        "plot",
+        "--word-vectors",
+        w2v.to_str().unwrap(),
+        "--words",
+        "the",
+        "zzzqqq",
+        "-o",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("zzzqqq"), "{err}");
+    // fastText .bin: words it never saw get vectors from their character n-grams.
+    let bin = wordvec.join("fasttext.bin");
+    ok(&embedkit(&[
+        "plot",
+        "--word-vectors",
+        bin.to_str().unwrap(),
+        "--words",
+        "the",
+        "café",
+        "zzzqqq",
+        "-o",
+        svg.to_str().unwrap(),
+    ]));
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("café"));
+}
+
+#[test]
 fn word_map_and_similarity_heat_map_with_minilm() {
     let dir = tempfile::tempdir().unwrap();
     let (png, svg) = (dir.path().join("w.png"), dir.path().join("w.svg"));

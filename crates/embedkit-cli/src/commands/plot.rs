@@ -26,6 +26,11 @@ pub struct PlotArgs {
     /// Words (or short texts) to map, e.g. --words apple banana car bus.
     #[arg(long, num_args = 1..)]
     pub words: Vec<String>,
+    /// Take the --words' vectors from a word-vector file (word2vec text or binary, GloVe
+    /// text, fastText .vec or .bin: the format is detected; a .bin gives vectors for words
+    /// it never saw) instead of embedding them with --model.
+    #[arg(long, requires = "words", conflicts_with_all = ["model", "vectors"])]
+    pub word_vectors: Option<PathBuf>,
     #[command(flatten)]
     pub source: SourceArgs,
     /// Projection.
@@ -81,6 +86,13 @@ pub fn run(a: PlotArgs, quiet: bool) -> Result<()> {
                 .iter_mut()
                 .zip(&a.words)
                 .for_each(|(i, w)| i.id = w.clone());
+            if let Some(path) = &a.word_vectors {
+                let vectors = embedkit_words::format::load(path, None)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                for item in &mut items {
+                    item.embedding = Some(vectors.vector(&item.id)?);
+                }
+            }
             items
         }
     };

@@ -9,10 +9,10 @@ out=bench-data/gcide.txt
 mkdir -p bench-data/gcide-deb
 cd bench-data/gcide-deb
 ls dict-gcide_*.deb >/dev/null 2>&1 || apt-get download dict-gcide || { apt-get update -qq && apt-get download dict-gcide; }
-dpkg-deb -x dict-gcide_*.deb root
+dpkg-deb -x dict-gcide_*.deb unpacked
 cd ../..
 # The .dz is dictzip, which gzip reads.
-zcat bench-data/gcide-deb/root/usr/share/dictd/gcide.dict.dz \
+zcat bench-data/gcide-deb/unpacked/usr/share/dictd/gcide.dict.dz \
   | sed -e 's/<[^>]*>/ /g' \
   | tr 'A-Z' 'a-z' \
   | tr -c 'a-z' ' ' \

@@ -2,39 +2,14 @@
 //! --plot`: vectors given with the items (fast, no model), the real all-MiniLM-L6-v2 for the
 //! word map, and one clear error line for each kind of bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::{embedkit, ok, root};
+use std::path::Path;
+use std::process::Output;
 
 fn minilm() -> String {
-    let dir = std::env::var_os("EMBEDKIT_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("models"))
-        .join("all-MiniLM-L6-v2");
-    assert!(
-        dir.join("model.safetensors").is_file(),
-        "run scripts/fetch-models.sh"
-    );
-    dir.display().to_string()
-}
-
-fn embedkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_embedkit"))
-        .args(args)
-        .output()
-        .expect("run embedkit")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
+    common::minilm().display().to_string()
 }
 
 /// Exit code 1 and one `error: ...` line containing `want`, no panic.

@@ -1,37 +1,15 @@
 //! End-to-end tests of the `embedkit` binary: real all-MiniLM-L6-v2 parity, output formats,
 //! and one clear error line for each kind of bad input.
 
+mod common;
+
+use common::{embedkit, minilm, root};
 use embedkit_core::{npy, vector};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::process::Output;
 
 fn fixtures() -> PathBuf {
     root().join("testdata/fixtures")
-}
-
-/// The real model, fetched by `scripts/fetch-models.sh`.
-fn minilm() -> PathBuf {
-    let dir = std::env::var_os("EMBEDKIT_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("models"))
-        .join("all-MiniLM-L6-v2");
-    assert!(
-        dir.join("model.safetensors").is_file(),
-        "{} is missing: run scripts/fetch-models.sh",
-        dir.display()
-    );
-    dir
-}
-
-fn embedkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_embedkit"))
-        .args(args)
-        .output()
-        .expect("run embedkit")
 }
 
 fn read_npy_rows(path: &Path) -> Vec<Vec<f32>> {

@@ -2,15 +2,7 @@
 
 mod common;
 
-use common::{fixture, root};
-use std::process::{Command, Output};
-
-fn embedkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_embedkit"))
-        .args(args)
-        .output()
-        .expect("run embedkit")
-}
+use common::{embedkit, fixture, root};
 
 fn images() -> Vec<String> {
     ["chelsea", "coffee", "astronaut"]

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::ok;
+
 use embedkit_models::{EmbedOptions, Prompt, SentenceEmbedder};
 use embedkit_store::Store;
 use std::io::{BufRead, BufReader};
@@ -10,20 +12,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn embedkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_embedkit"))
-        .arg("--quiet")
-        .args(args)
-        .output()
-        .expect("run embedkit")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "embedkit failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
+    common::embedkit(&[&["--quiet"], args].concat())
 }
 
 /// Fails cleanly: non-zero exit, an error message with `needle`, no panic.

@@ -1,13 +1,47 @@
-//! Starting `embedkit serve` on a free loopback port for a test, and stopping it.
+//! Helpers shared by the CLI tests: paths, the real model, running the binary, and starting
+//! `embedkit serve` on a free loopback port.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The real all-MiniLM-L6-v2, fetched by `scripts/fetch-models.sh` (or under
+/// `EMBEDKIT_MODELS_DIR`).
+pub fn minilm() -> PathBuf {
+    let dir = std::env::var_os("EMBEDKIT_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("models"))
+        .join("all-MiniLM-L6-v2");
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "{} is missing: run scripts/fetch-models.sh",
+        dir.display()
+    );
+    dir
+}
+
+/// Runs the binary with `args`.
+pub fn embedkit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_embedkit"))
+        .args(args)
+        .output()
+        .expect("run embedkit")
+}
+
+/// Asserts success and returns stdout.
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "embedkit failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 pub fn fixture(name: &str) -> PathBuf {

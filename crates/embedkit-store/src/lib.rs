@@ -22,6 +22,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod backend;
 pub mod chunk;
 mod codec;
 mod collection;

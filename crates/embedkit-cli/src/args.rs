@@ -196,4 +196,8 @@ pub struct ServeArgs {
     /// int8 (dynamic quantization, approximate).
     #[arg(long, default_value = "auto")]
     pub precision: embedkit_models::Precision,
+    /// Vector store (file path or sqlite://PATH) to serve under /v1/collections: add
+    /// documents, search, delete, with the served models.
+    #[arg(long)]
+    pub store: Option<String>,
 }

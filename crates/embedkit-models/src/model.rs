@@ -6,14 +6,15 @@ use crate::error::{Error, Result};
 use crate::remote::{OpenAiEmbedder, RemoteOptions};
 use crate::weights::Precision;
 use embedkit_core::{vector, EmbedError, Embedder, Similarity};
+use std::sync::Arc;
 
 /// Prefix of remote model specs.
 pub const REMOTE_PREFIX: &str = "openai:";
 
 /// A local or remote embedding model.
 pub enum Model {
-    /// Runs here.
-    Local(Box<SentenceEmbedder>),
+    /// Runs here. Shared, so a server can hand the model it serves to the vector store too.
+    Local(Arc<SentenceEmbedder>),
     /// Runs behind an OpenAI-compatible API.
     Remote(OpenAiEmbedder),
 }
@@ -34,7 +35,7 @@ impl Model {
             Some(_) => Err(Error::InvalidInput(
                 "openai: needs a model name, e.g. openai:text-embedding-3-small".into(),
             )),
-            None => Ok(Self::Local(Box::new(SentenceEmbedder::load_with(
+            None => Ok(Self::Local(Arc::new(SentenceEmbedder::load_with(
                 spec, precision,
             )?))),
         }
@@ -89,23 +90,30 @@ impl Model {
     }
 }
 
-fn query_prompt(m: &SentenceEmbedder) -> Prompt {
-    let query = Prompt::Named("query".into());
-    match m.prompt_text(&query) {
-        Ok(_) => query,
+/// The model's prompt called `role` (`query`, `document`) when it defines one, else its
+/// default prompt: what sentence-transformers' `encode_query` / `encode_document` use.
+fn role_prompt(m: &SentenceEmbedder, role: &str) -> Prompt {
+    let named = Prompt::Named(role.into());
+    match m.prompt_text(&named) {
+        Ok(_) => named,
         Err(_) => Prompt::Default,
     }
 }
 
+/// LangChain's shape: `embed_documents` for passages (the `document` prompt, if any),
+/// `embed_query` for a question (the `query` prompt, e.g. BGE's or Qwen3's instruction).
 impl Embedder for SentenceEmbedder {
     fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        self.embed(texts, &EmbedOptions::default())
-            .map_err(EmbedError::from_error)
+        let options = EmbedOptions {
+            prompt: role_prompt(self, "document"),
+            ..Default::default()
+        };
+        self.embed(texts, &options).map_err(EmbedError::from_error)
     }
 
     fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
         let options = EmbedOptions {
-            prompt: query_prompt(self),
+            prompt: role_prompt(self, "query"),
             ..Default::default()
         };
         let mut v = self

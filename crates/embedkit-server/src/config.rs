@@ -40,6 +40,9 @@ pub struct ServerConfig {
     pub cache_entries: usize,
     /// How local models keep their weights.
     pub precision: embedkit_models::Precision,
+    /// Vector store URL (file path, `sqlite://PATH`, ...) for the `/v1/collections` routes;
+    /// none leaves them off.
+    pub store: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +62,7 @@ impl Default for ServerConfig {
             upstream: embedkit_models::RemoteOptions::default(),
             cache_entries: 65536,
             precision: embedkit_models::Precision::Auto,
+            store: None,
         }
     }
 }

@@ -28,7 +28,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OpenAiJson<T> {
             let what = if e.is_syntax() || e.is_eof() {
                 "the body is not valid JSON"
             } else {
-                "the body does not match the embeddings schema"
+                "the body does not match the request schema"
             };
             ApiError::invalid(None, format!("{what}: {e}"))
         })

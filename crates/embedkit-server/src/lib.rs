@@ -6,6 +6,8 @@
 //! * [`engine`] owns each model on its own thread and packs queued requests into batches by a
 //!   token budget; the HTTP side never runs a model.
 //! * [`routes`] are the axum handlers; [`auth`], [`metrics`] and [`token_ids`] support them.
+//! * [`store_api`] puts an `embedkit_store` vector store behind `/v1/collections` (with
+//!   `--store`): add documents, search, delete, with the same auth and error envelope.
 //!
 //! The server knows nothing about model internals: it calls `embedkit_models`.
 
@@ -18,6 +20,7 @@ pub mod openai;
 pub mod proxy;
 pub mod routes;
 mod state;
+pub mod store_api;
 pub mod token_ids;
 
 pub use config::{ModelSpec, ServerConfig};
@@ -35,6 +38,14 @@ pub enum StartError {
         spec: String,
         /// The cause.
         source: embedkit_models::Error,
+    },
+    /// The vector store does not open.
+    #[error("cannot open store {url}: {source}")]
+    Store {
+        /// The URL as given.
+        url: String,
+        /// The cause.
+        source: embedkit_store::Error,
     },
     /// Bad settings.
     #[error("{0}")]

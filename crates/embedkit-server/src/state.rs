@@ -4,8 +4,10 @@ use crate::config::ServerConfig;
 use crate::engine::Worker;
 use crate::metrics::Metrics;
 use crate::proxy::RemoteModel;
+use crate::store_api::StoreService;
 use crate::StartError;
-use embedkit_models::{EmbedOptions, OpenAiEmbedder, SentenceEmbedder, REMOTE_PREFIX};
+use embedkit_models::{EmbedOptions, Model, OpenAiEmbedder, SentenceEmbedder, REMOTE_PREFIX};
+use embedkit_store::StoreModel;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -36,6 +38,8 @@ pub struct AppState {
     pub permits: Arc<Semaphore>,
     /// Limits from the configuration.
     pub limits: Arc<ServerConfig>,
+    /// The vector store, when one is configured.
+    pub store: Option<Arc<StoreService>>,
 }
 
 impl AppState {
@@ -53,6 +57,8 @@ impl AppState {
             .unwrap_or(0);
         let mut models = BTreeMap::new();
         let mut remotes = BTreeMap::new();
+        // The same models as the store sees them: the spec is what collections record.
+        let mut store_models = Vec::new();
         for spec in &config.models {
             if models.contains_key(&spec.served_name) || remotes.contains_key(&spec.served_name) {
                 return Err(StartError::Config(format!(
@@ -62,6 +68,18 @@ impl AppState {
             }
             if let Some(name) = spec.spec.strip_prefix(REMOTE_PREFIX) {
                 let client = OpenAiEmbedder::from_options(name, &config.upstream);
+                if config.store.is_some() {
+                    store_models.push((
+                        spec.served_name.clone(),
+                        Arc::new(StoreModel {
+                            spec: spec.spec.clone(),
+                            model: Model::Remote(OpenAiEmbedder::from_options(
+                                name,
+                                &config.upstream,
+                            )),
+                        }),
+                    ));
+                }
                 remotes.insert(
                     spec.served_name.clone(),
                     Arc::new(RemoteModel::new(client, config.cache_entries, created)),
@@ -76,6 +94,13 @@ impl AppState {
                     }
                 })?;
             let model = Arc::new(model);
+            store_models.push((
+                spec.served_name.clone(),
+                Arc::new(StoreModel {
+                    spec: spec.spec.clone(),
+                    model: Model::Local(model.clone()),
+                }),
+            ));
             let worker = Worker::spawn(
                 &spec.served_name,
                 model.clone(),
@@ -91,7 +116,17 @@ impl AppState {
                 },
             );
         }
+        let store = match &config.store {
+            Some(url) => Some(Arc::new(StoreService::open(url, store_models).map_err(
+                |source| StartError::Store {
+                    url: url.clone(),
+                    source,
+                },
+            )?)),
+            None => None,
+        };
         Ok(Self {
+            store,
             models: Arc::new(models),
             remotes: Arc::new(remotes),
             ready: Arc::new(AtomicBool::new(false)),

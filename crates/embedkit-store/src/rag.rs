@@ -66,6 +66,33 @@ impl StoreModel {
         })
     }
 
+    /// Fails unless this is the model `spec` was built with (same spec, or the same folder
+    /// by another path) and gives vectors of its width.
+    pub fn check(&self, spec: &Collection) -> Result<()> {
+        let same = spec.model == self.spec
+            || matches!(
+                (std::fs::canonicalize(&spec.model), std::fs::canonicalize(&self.spec)),
+                (Ok(a), Ok(b)) if a == b
+            );
+        if !same {
+            return Err(Error::CollectionMismatch {
+                name: spec.name.clone(),
+                field: "model",
+                existing: spec.model.clone(),
+                requested: self.spec.clone(),
+            });
+        }
+        let dims = self.dimensions()?;
+        if dims != spec.dimensions {
+            return Err(Error::Dimensions {
+                collection: spec.name.clone(),
+                expected: spec.dimensions,
+                got: dims,
+            });
+        }
+        Ok(())
+    }
+
     /// The prompt for `role` (`query` or `document`) when the model defines one by that
     /// name, else the model's default.
     fn prompt(&self, role: &str) -> Prompt {
@@ -196,8 +223,7 @@ impl Store {
         options: &IngestOptions,
         mut on_batch: impl FnMut(&IngestProgress),
     ) -> Result<IngestProgress> {
-        let spec = self.collection(collection)?;
-        check_model(&spec, model)?;
+        model.check(&self.collection(collection)?)?;
         let limit = model.max_chunk_tokens()?;
         let chunking = ChunkOptions {
             size: options.chunk_size.unwrap_or(limit),
@@ -299,8 +325,7 @@ impl Store {
         query: &str,
         options: &SearchOptions,
     ) -> Result<Vec<Hit>> {
-        let spec = self.collection(collection)?;
-        check_model(&spec, model)?;
+        model.check(&self.collection(collection)?)?;
         let k = options.k;
         let vector = |k| -> Result<Vec<Hit>> {
             let q = model.embed(&[query], model.prompt("query"), 1)?.remove(0);
@@ -321,32 +346,6 @@ impl Store {
             }
         }
     }
-}
-
-/// Fails unless `model` is the one the collection was built with.
-fn check_model(spec: &Collection, model: &StoreModel) -> Result<()> {
-    let same = spec.model == model.spec
-        || matches!(
-            (std::fs::canonicalize(&spec.model), std::fs::canonicalize(&model.spec)),
-            (Ok(a), Ok(b)) if a == b
-        );
-    if !same {
-        return Err(Error::CollectionMismatch {
-            name: spec.name.clone(),
-            field: "model",
-            existing: spec.model.clone(),
-            requested: model.spec.clone(),
-        });
-    }
-    let dims = model.dimensions()?;
-    if dims != spec.dimensions {
-        return Err(Error::Dimensions {
-            collection: spec.name.clone(),
-            expected: spec.dimensions,
-            got: dims,
-        });
-    }
-    Ok(())
 }
 
 /// What decides a document's chunks and vectors: its text, metadata and chunking.

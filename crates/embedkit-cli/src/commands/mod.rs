@@ -61,7 +61,9 @@ fn load_model(a: &ModelArgs) -> Result<Model> {
     let mut model = Model::load_with(&a.model, &remote, a.precision)
         .with_context(|| format!("cannot load model {}", a.model))?;
     if let (Some(n), Model::Local(m)) = (a.max_length, &mut model) {
-        m.set_max_seq_length(n)?;
+        std::sync::Arc::get_mut(m)
+            .context("the model is already shared")?
+            .set_max_seq_length(n)?;
     }
     Ok(model)
 }

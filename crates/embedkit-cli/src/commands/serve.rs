@@ -58,6 +58,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
         },
         cache_entries: a.cache_entries,
         precision: a.precision,
+        store: a.store,
         ..ServerConfig::default()
     };
     embedkit_server::run(config)?;

@@ -14,8 +14,10 @@ pub enum ErrorKind {
     Unauthorized,
     /// Unknown model (404).
     ModelNotFound,
-    /// Unknown route (404).
+    /// Unknown route, or unknown document in a collection (404).
     NotFound,
+    /// Unknown vector store collection (404).
+    CollectionNotFound,
     /// Body over the limit (413).
     TooLarge,
     /// Queue full (429).
@@ -45,6 +47,11 @@ impl ErrorKind {
                 StatusCode::NOT_FOUND,
                 "invalid_request_error",
                 Some("not_found"),
+            ),
+            Self::CollectionNotFound => (
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                Some("collection_not_found"),
             ),
             Self::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,

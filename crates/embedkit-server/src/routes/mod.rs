@@ -1,5 +1,6 @@
 //! The HTTP routes and the middleware around them.
 
+mod collections;
 mod embeddings;
 mod models;
 mod ops;
@@ -12,7 +13,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use std::sync::Arc;
 use tower_http::cors::{Any, CorsLayer};
@@ -27,6 +28,19 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         .route("/models", get(models::list))
         .route("/v1/models/{id}", get(models::get))
         .route("/info", get(ops::info));
+    if state.store.is_some() {
+        api = api
+            .route("/v1/collections", get(collections::list))
+            .route("/v1/collections/{c}", delete(collections::drop))
+            .route("/v1/collections/{c}/documents", post(collections::add))
+            // `*`: ids may hold '/' (e.g. `notes/a.md:3`).
+            .route(
+                "/v1/collections/{c}/documents/{*id}",
+                delete(collections::delete_one),
+            )
+            .route("/v1/collections/{c}/search", post(collections::search))
+            .route("/v1/collections/{c}/delete", post(collections::delete_many));
+    }
     if let Some(key) = &config.api_key {
         api = api.layer(middleware::from_fn_with_state(
             Arc::new(key.clone()),

@@ -16,6 +16,7 @@ use super::math::{axpy, dot, Lcg};
 use crate::error::{Result, WordsError};
 use crate::format::fasttext::{Entry, FastTextArgs, FastTextModel, Loss, ModelKind};
 use crate::subword::fnv1a;
+use crate::vectors::WordVectors;
 use std::collections::HashMap;
 use std::io::BufRead;
 
@@ -170,6 +171,26 @@ fn index(list: &[(String, u64)]) -> HashMap<String, u32> {
 
 /// Trains a classifier on `examples`.
 pub fn train(examples: &[Example], cfg: &SupervisedConfig) -> Result<Classifier> {
+    train_with_pretrained(examples, cfg, None)
+}
+
+/// Trains a classifier whose word vectors start from `pretrained` (fastText's
+/// `-pretrainedVectors`): as fastText, every pretrained word joins the vocabulary, so that
+/// words of new text never seen in the labelled examples still carry meaning.
+pub fn train_with_pretrained(
+    examples: &[Example],
+    cfg: &SupervisedConfig,
+    pretrained: Option<&WordVectors>,
+) -> Result<Classifier> {
+    if let Some(p) = pretrained {
+        if p.dim() != cfg.dim {
+            return Err(WordsError::Invalid(format!(
+                "the pretrained vectors have dimension {}, the model {}",
+                p.dim(),
+                cfg.dim
+            )));
+        }
+    }
     if cfg.dim == 0 || cfg.epochs == 0 || cfg.threads == 0 || cfg.word_ngrams == 0 {
         return Err(WordsError::Invalid(
             "dim, epochs, threads and word n-grams must be at least 1".into(),
@@ -205,13 +226,25 @@ pub fn train(examples: &[Example], cfg: &SupervisedConfig) -> Result<Classifier>
             labels.len()
         )));
     }
-    let words = sorted(words, cfg.min_count.max(1));
+    words.retain(|_, (c, _)| *c >= cfg.min_count.max(1));
+    for w in pretrained.iter().flat_map(|p| p.words()) {
+        let next = words.len();
+        words.entry(w.clone()).or_insert((0, next)).0 += 1;
+    }
+    let words = sorted(words, 1);
     let bucket = if cfg.word_ngrams > 1 { cfg.bucket } else { 0 };
     let (dim, nwords, nlabels) = (cfg.dim, words.len(), labels.len());
     let mut rng = Lcg(cfg.seed);
-    let input: Vec<f32> = (0..(nwords + bucket) * dim)
+    let mut input: Vec<f32> = (0..(nwords + bucket) * dim)
         .map(|_| (rng.unit() * 2.0 - 1.0) / dim as f32)
         .collect();
+    if let Some(p) = pretrained {
+        for (i, (w, _)) in words.iter().enumerate() {
+            if let Some(j) = p.index_of(w) {
+                input[i * dim..(i + 1) * dim].copy_from_slice(p.row(j));
+            }
+        }
+    }
     let mut model = Classifier {
         word_index: index(&words),
         label_index: index(&labels),
@@ -320,6 +353,7 @@ pub fn cross_validate(
     examples: &[Example],
     folds: &[usize],
     cfg: &SupervisedConfig,
+    pretrained: Option<&WordVectors>,
 ) -> Result<Vec<f64>> {
     if folds.len() != examples.len() {
         return Err(WordsError::Invalid(format!(
@@ -339,7 +373,7 @@ pub fn cross_validate(
                     .map(|(e, _)| e.clone())
                     .collect()
             };
-            let model = train(&pick(false), cfg)?;
+            let model = train_with_pretrained(&pick(false), cfg, pretrained)?;
             Ok(model.test(&pick(true), 1, 0.0).precision)
         })
         .collect()

@@ -1,11 +1,14 @@
-//! Trainers: word2vec (CBOW and skip-gram, negative sampling or hierarchical softmax) and
+//! Trainers: word2vec (CBOW and skip-gram, negative sampling or hierarchical softmax),
+//! fastText (subword skip-gram and CBOW; supervised classification) and
 //! GloVe (memory-bounded co-occurrence counting, AdaGrad).
 
 pub mod cooccur;
 mod corpus;
+pub mod fasttext;
 pub mod glove;
 mod hogwild;
 mod math;
+pub mod supervised;
 mod vocab;
 pub mod word2vec;
 

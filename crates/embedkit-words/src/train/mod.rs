@@ -6,6 +6,7 @@ mod corpus;
 pub mod glove;
 mod hogwild;
 mod math;
+mod shuffle;
 mod vocab;
 pub mod word2vec;
 

@@ -1,5 +1,6 @@
-//! Acceptance 4 (co-occurrence part): under a small memory limit the co-occurrence step
-//! spills sorted chunks and merges them into the same matrix as an in-memory run.
+//! Acceptance 4 (memory part): under a small memory limit the co-occurrence step spills
+//! sorted chunks and merges them into the same matrix as an in-memory run, and a whole
+//! GloVe run (counting, shuffling, training) stays within the bound and still learns.
 
 use embedkit_words::train::cooccur::{self, Cooc};
 use embedkit_words::train::Vocab;
@@ -58,4 +59,39 @@ fn spilled_and_merged_matrix_equals_the_in_memory_one() {
         full.windows(2).all(|w| (w[0].i, w[0].j) < (w[1].i, w[1].j)),
         "sorted, each pair once"
     );
+}
+
+/// The whole GloVe run under a tight memory bound: counting and shuffling both spill to
+/// disk, training streams the shuffled pairs, and the vectors still learn the corpus's
+/// topics (pairs that word2vec also ranks near the top on lee_background).
+#[test]
+fn glove_trained_under_a_small_memory_bound_learns_neighbourhoods() {
+    use embedkit_words::train::glove::{self, GloveConfig};
+    let corpus =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/data/lee_background.cor");
+    let cfg = GloveConfig {
+        min_count: 3,
+        window: 10,
+        x_max: 10.0,
+        epochs: 15,
+        threads: 2,
+        // The parameters take 1.2 MB; 24 MB are reserved; 2 MB are left for the buffers.
+        memory: 27 << 20,
+        ..Default::default()
+    };
+    let g = glove::train(&corpus, &cfg, &|_| {}).unwrap();
+    assert!(g.spilled_chunks > 1, "{} chunks", g.spilled_chunks);
+    // Every pair reached training: the count of an in-memory co-occurrence run.
+    let vocab = Vocab::build(&corpus, 3).unwrap();
+    assert_eq!(g.pairs, count(&corpus, &vocab, 10, 1 << 30).0.len());
+    for (w, near) in [("Qaeda", "Al"), ("Israel", "Arafat")] {
+        let n: Vec<String> = g
+            .vectors
+            .most_similar(&[w], &[], 10, None)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.word)
+            .collect();
+        assert!(n.iter().any(|x| x == near), "{near} not near {w}: {n:?}");
+    }
 }

@@ -147,8 +147,8 @@ pub struct TrainArgs {
     /// Starting learning rate (default 0.025 skip-gram, 0.05 CBOW and GloVe).
     #[arg(long)]
     pub alpha: Option<f32>,
-    /// GloVe: megabytes the co-occurrence counting may hold before spilling sorted chunks
-    /// to disk.
+    /// GloVe: megabytes the whole run may hold (counting and shuffling spill to temporary
+    /// files, training streams the shuffled pairs from disk).
     #[arg(long, default_value_t = 1024.0)]
     pub memory: f64,
     /// GloVe: cut-off of the weighting f(x) = min(1, (x/x_max)^power).

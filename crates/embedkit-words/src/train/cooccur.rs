@@ -24,7 +24,8 @@ pub struct Cooc {
     pub x: f64,
 }
 
-const RECORD: usize = 16;
+/// Bytes of one record on disk.
+pub(crate) const RECORD: usize = 16;
 
 /// Counts co-occurrences keeping at most `memory` bytes of records in memory at once (chunks
 /// spill to files in `tmp`), and hands them to `sink` sorted by `(i, j)`, each pair once.
@@ -38,19 +39,19 @@ pub fn count(
     sink: &mut dyn FnMut(Cooc),
 ) -> Result<usize> {
     let cap = (memory / RECORD).max(1024);
-    let mut buf: Vec<Cooc> = Vec::with_capacity(cap.min(1 << 24));
+    // Reserved whole (pages count only once touched) so that it never grows past `cap`.
+    let mut buf: Vec<Cooc> = Vec::with_capacity(cap);
     let mut chunks: Vec<std::path::PathBuf> = Vec::new();
     let mut history: Vec<u32> = Vec::new();
     let spill = |buf: &mut Vec<Cooc>, chunks: &mut Vec<std::path::PathBuf>| -> Result<()> {
-        let sorted = sort_and_sum(std::mem::take(buf));
+        sort_and_sum(buf);
         let p = tmp.join(format!("cooccur-{}.bin", chunks.len()));
         let mut w = BufWriter::new(File::create(&p)?);
-        for c in &sorted {
-            w.write_all(&c.i.to_le_bytes())?;
-            w.write_all(&c.j.to_le_bytes())?;
-            w.write_all(&c.x.to_le_bytes())?;
+        for c in buf.iter() {
+            write_record(&mut w, c)?;
         }
         w.flush()?;
+        buf.clear();
         chunks.push(p);
         Ok(())
     };
@@ -83,7 +84,8 @@ pub fn count(
         return Err(e);
     }
     if chunks.is_empty() {
-        sort_and_sum(buf).into_iter().for_each(sink);
+        sort_and_sum(&mut buf);
+        buf.into_iter().for_each(sink);
         return Ok(0);
     }
     if !buf.is_empty() {
@@ -97,23 +99,31 @@ pub fn count(
     merged.map(|()| chunks.len())
 }
 
-/// Sorts by `(i, j)` (stably, so equal pairs are summed in corpus order) and sums equal pairs.
-fn sort_and_sum(mut v: Vec<Cooc>) -> Vec<Cooc> {
-    v.sort_by_key(|c| (c.i, c.j));
-    let mut out: Vec<Cooc> = Vec::with_capacity(v.len() / 2);
-    for c in v {
-        match out.last_mut() {
-            Some(l) if l.i == c.i && l.j == c.j => l.x += c.x,
-            _ => out.push(c),
+/// Sorts by `(i, j)` and sums equal pairs, in place: the buffer is the memory budget, so
+/// neither a second vector nor a stable sort's scratch buffer (half the input) may be used.
+fn sort_and_sum(v: &mut Vec<Cooc>) {
+    v.sort_unstable_by_key(|c| (c.i, c.j));
+    v.dedup_by(|c, kept| {
+        let same = c.i == kept.i && c.j == kept.j;
+        if same {
+            kept.x += c.x;
         }
-    }
-    out
+        same
+    });
 }
 
-struct ChunkReader(BufReader<File>);
+/// Writes one record: `i`, `j` (u32) and `x` (f64), little-endian.
+pub(crate) fn write_record(w: &mut impl Write, c: &Cooc) -> std::io::Result<()> {
+    w.write_all(&c.i.to_le_bytes())?;
+    w.write_all(&c.j.to_le_bytes())?;
+    w.write_all(&c.x.to_le_bytes())
+}
 
-impl ChunkReader {
-    fn next(&mut self) -> Result<Option<Cooc>> {
+/// Reads the records [`write_record`] wrote.
+pub(crate) struct ChunkReader<R>(pub(crate) R);
+
+impl<R: Read> ChunkReader<R> {
+    pub(crate) fn next(&mut self) -> Result<Option<Cooc>> {
         let mut b = [0u8; RECORD];
         match self.0.read_exact(&mut b) {
             Ok(()) => Ok(Some(Cooc {

@@ -1,16 +1,23 @@
 //! GloVe (Pennington et al. 2014) as the original tools train it: vocabulary count,
-//! co-occurrence counting with `1/distance` weights under a memory bound, shuffling, then
+//! co-occurrence counting with `1/distance` weights, shuffling (both under a memory bound,
+//! spilling to temporary files), then, streaming the shuffled pairs from disk every epoch,
 //! AdaGrad on `f(X_ij) (w_i·w̃_j + b_i + b̃_j - ln X_ij)^2` with
 //! `f(x) = min(1, (x/x_max)^alpha)`, Hogwild threads; the output is `W + W̃`.
 
-use super::cooccur::{self, Cooc};
+use super::cooccur::{self, ChunkReader, Cooc, RECORD};
 use super::hogwild::SharedMatrix;
 use super::math::Lcg;
+use super::shuffle::Shuffler;
 use super::{Progress, Vocab};
 use crate::error::{Result, WordsError};
 use crate::vectors::WordVectors;
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Bytes of the `--memory` bound kept for the vocabulary, I/O buffers and the program.
+const OVERHEAD: usize = 24 << 20;
 
 /// Training settings; `Default` gives the original's demo settings (50-d, window 15,
 /// x_max 100, alpha 0.75, eta 0.05, 25 iterations).
@@ -22,7 +29,8 @@ pub struct GloveConfig {
     pub window: usize,
     /// Words rarer than this are dropped.
     pub min_count: u64,
-    /// Bytes the co-occurrence step may hold in memory before spilling to disk.
+    /// Bytes the whole run may hold in memory: the parameters, and buffers for counting and
+    /// shuffling that spill to disk when full.
     pub memory: usize,
     /// Cut-off of the weighting function.
     pub x_max: f64,
@@ -80,23 +88,28 @@ pub fn train(
         ));
     }
     let vocab = Vocab::build(path, cfg.min_count)?;
-    let tmp = std::env::temp_dir().join(format!("embedkit-glove-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp)?;
-    let mut pairs: Vec<Cooc> = Vec::new();
-    let spilled = cooccur::count(path, &vocab, cfg.window, cfg.memory, &tmp, &mut |c| {
-        pairs.push(c)
-    });
-    let _ = std::fs::remove_dir_all(&tmp);
-    let spilled = spilled?;
-    // Shuffle (Fisher-Yates), so that each thread's slice is a random sample.
-    let mut rng = Lcg(cfg.seed);
-    for k in (1..pairs.len()).rev() {
-        let r = (rng.next() >> 16) as usize % (k + 1);
-        pairs.swap(k, r);
-    }
     let (n, dim) = (vocab.len(), cfg.dim);
     // Rows are `dim` weights then the bias, as in the original.
     let cols = dim + 1;
+    // The memory bound covers the whole run: the four parameter matrices (W, W̃ and their
+    // AdaGrad sums) live only while training, but are reserved from the start, with some
+    // room for the vocabulary and I/O buffers; counting and shuffling split the rest.
+    let model_bytes = 4 * n * cols * std::mem::size_of::<f32>();
+    let buffers = cfg.memory.saturating_sub(model_bytes + OVERHEAD) / 2;
+    let tmp = TempDir::new()?;
+    let shuffled = tmp.0.join("shuffled.bin");
+    let mut shuffler = Shuffler::new(buffers, &tmp.0, cfg.seed);
+    let mut err = None;
+    let spilled = cooccur::count(path, &vocab, cfg.window, buffers, &tmp.0, &mut |c| {
+        if err.is_none() {
+            err = shuffler.push(c).err();
+        }
+    })?;
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let pairs = shuffler.finish(&shuffled)?;
+    let mut rng = Lcg(cfg.seed);
     let init = |rng: &mut Lcg| -> Vec<f32> {
         (0..n * cols)
             .map(|_| (rng.unit() - 0.5) / dim as f32)
@@ -107,52 +120,49 @@ pub fn train(
     let gw = SharedMatrix::new(vec![1.0; n * cols], cols);
     let gwt = SharedMatrix::new(vec![1.0; n * cols], cols);
     let done = AtomicU64::new(0);
-    let total = (pairs.len() * cfg.epochs) as u64;
-    let per = pairs.len().div_ceil(cfg.threads).max(1);
+    let total = pairs * cfg.epochs as u64;
+    let threads = cfg.threads as u64;
     for _ in 0..cfg.epochs {
+        // Each thread streams its own stretch of the shuffled file, as glove.c does.
         std::thread::scope(|s| {
-            for slice in pairs.chunks(per) {
-                let (w, wt, gw, gwt, done) = (&w, &wt, &gw, &gwt, &done);
-                s.spawn(move || {
-                    let mut k = 0u64;
-                    for c in slice {
-                        let (wi, wj) = (w.row(c.i as usize), wt.row(c.j as usize));
-                        let (gi, gj) = (gw.row(c.i as usize), gwt.row(c.j as usize));
-                        let pred: f32 =
-                            crate::vectors::dot(&wi[..dim], &wj[..dim]) + wi[dim] + wj[dim];
-                        let diff = pred - c.x.ln() as f32;
-                        let weight = if c.x > cfg.x_max {
-                            1.0
-                        } else {
-                            (c.x / cfg.x_max).powf(cfg.alpha) as f32
-                        };
-                        let fdiff = weight * diff * cfg.eta;
-                        for d in 0..dim {
-                            let t1 = fdiff * wj[d];
-                            let t2 = fdiff * wi[d];
-                            wi[d] -= t1 / gi[d].sqrt();
-                            wj[d] -= t2 / gj[d].sqrt();
-                            gi[d] += t1 * t1;
-                            gj[d] += t2 * t2;
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (w, wt, gw, gwt, done) = (&w, &wt, &gw, &gwt, &done);
+                    let (first, last) = (pairs * t / threads, pairs * (t + 1) / threads);
+                    let shuffled = &shuffled;
+                    s.spawn(move || -> Result<()> {
+                        let mut file = File::open(shuffled)?;
+                        file.seek(SeekFrom::Start(first * RECORD as u64))?;
+                        let mut records = ChunkReader(BufReader::with_capacity(1 << 20, file));
+                        let mut k = 0u64;
+                        for _ in first..last {
+                            let Some(c) = records.next()? else {
+                                return Err(WordsError::Invalid(format!(
+                                    "{} ended early",
+                                    shuffled.display()
+                                )));
+                            };
+                            update(cfg, &c, w, wt, gw, gwt);
+                            k += 1;
+                            if k % 100_000 == 0 {
+                                let words = done.fetch_add(100_000, Ordering::Relaxed) + 100_000;
+                                progress(Progress {
+                                    words,
+                                    total,
+                                    alpha: cfg.eta,
+                                });
+                            }
                         }
-                        wi[dim] -= fdiff / gi[dim].sqrt();
-                        wj[dim] -= fdiff / gj[dim].sqrt();
-                        gi[dim] += fdiff * fdiff;
-                        gj[dim] += fdiff * fdiff;
-                        k += 1;
-                        if k % 100_000 == 0 {
-                            let words = done.fetch_add(100_000, Ordering::Relaxed) + 100_000;
-                            progress(Progress {
-                                words,
-                                total,
-                                alpha: cfg.eta,
-                            });
-                        }
-                    }
-                    done.fetch_add(k % 100_000, Ordering::Relaxed);
-                });
-            }
-        });
+                        done.fetch_add(k % 100_000, Ordering::Relaxed);
+                        Ok(())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("training thread panicked"))
+                .collect::<Result<Vec<()>>>()
+        })?;
     }
     let (w, wt) = (w.into_inner(), wt.into_inner());
     let mut data = Vec::with_capacity(n * dim);
@@ -165,7 +175,64 @@ pub fn train(
     Ok(Glove {
         vocab,
         vectors,
-        pairs: pairs.len(),
+        pairs: pairs as usize,
         spilled_chunks: spilled,
     })
+}
+
+/// One AdaGrad step on the pair `c` (glove.c's inner loop).
+#[inline]
+fn update(
+    cfg: &GloveConfig,
+    c: &Cooc,
+    w: &SharedMatrix,
+    wt: &SharedMatrix,
+    gw: &SharedMatrix,
+    gwt: &SharedMatrix,
+) {
+    let dim = cfg.dim;
+    let (wi, wj) = (w.row(c.i as usize), wt.row(c.j as usize));
+    let (gi, gj) = (gw.row(c.i as usize), gwt.row(c.j as usize));
+    let pred: f32 = crate::vectors::dot(&wi[..dim], &wj[..dim]) + wi[dim] + wj[dim];
+    let diff = pred - c.x.ln() as f32;
+    let weight = if c.x > cfg.x_max {
+        1.0
+    } else {
+        (c.x / cfg.x_max).powf(cfg.alpha) as f32
+    };
+    let fdiff = weight * diff * cfg.eta;
+    for d in 0..dim {
+        let t1 = fdiff * wj[d];
+        let t2 = fdiff * wi[d];
+        wi[d] -= t1 / gi[d].sqrt();
+        wj[d] -= t2 / gj[d].sqrt();
+        gi[d] += t1 * t1;
+        gj[d] += t2 * t2;
+    }
+    wi[dim] -= fdiff / gi[dim].sqrt();
+    wj[dim] -= fdiff / gj[dim].sqrt();
+    gi[dim] += fdiff * fdiff;
+    gj[dim] += fdiff * fdiff;
+}
+
+/// A private temporary folder, removed when dropped (also on errors).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<Self> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "embedkit-glove-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&p)?;
+        Ok(Self(p))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

@@ -9,6 +9,7 @@ pub mod glove;
 mod hogwild;
 mod math;
 pub mod supervised;
+mod shuffle;
 mod vocab;
 pub mod word2vec;
 

@@ -188,6 +188,25 @@ mod tests {
     }
 
     #[test]
+    fn huffman_codes_match_word2vec_c_by_hand() {
+        // word2vec.c's CreateBinaryTree on counts 5,2,1,1 (n = 4), traced by hand: inner
+        // node 0 = {w3, w2} (count 2; w2 the second pick, bit 1); node 1 = {node 0, w1} (the
+        // tie 2 vs 2 goes to the inner node first, so w1 gets bit 1); node 2 (root) =
+        // {node 1, w0}, w0 bit 1. Codes read root to leaf, points are the inner nodes passed.
+        let h = vocab(&[5, 2, 1, 1]).huffman();
+        let expected: [(&[u8], &[u32]); 4] = [
+            (&[1], &[2]),
+            (&[0, 1], &[2, 1]),
+            (&[0, 0, 1], &[2, 1, 0]),
+            (&[0, 0, 0], &[2, 1, 0]),
+        ];
+        for (w, (code, point)) in expected.iter().enumerate() {
+            assert_eq!(h[w].0, *code, "code of w{w}");
+            assert_eq!(h[w].1, *point, "path of w{w}");
+        }
+    }
+
+    #[test]
     fn unigram_table_follows_count_to_the_three_quarters() {
         let v = vocab(&[16, 1]);
         let t = v.unigram_table(10_000);

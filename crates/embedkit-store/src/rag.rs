@@ -3,7 +3,7 @@
 //! query prompt, searched by vector, keyword or both).
 
 use crate::chunk::{self, ChunkOptions};
-use crate::collection::{Collection, Distance, Storage};
+use crate::collection::{Collection, Distance, Modality, Storage};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::source::Document;
@@ -63,6 +63,7 @@ impl StoreModel {
             normalized: distance == Distance::Cosine || model_normalizes,
             distance,
             storage,
+            modality: Modality::Text,
         })
     }
 
@@ -325,12 +326,8 @@ impl Store {
 
 /// Fails unless `model` is the one the collection was built with.
 fn check_model(spec: &Collection, model: &StoreModel) -> Result<()> {
-    let same = spec.model == model.spec
-        || matches!(
-            (std::fs::canonicalize(&spec.model), std::fs::canonicalize(&model.spec)),
-            (Ok(a), Ok(b)) if a == b
-        );
-    if !same {
+    spec.check_modality(Modality::Text)?;
+    if !same_model(&spec.model, &model.spec) {
         return Err(Error::CollectionMismatch {
             name: spec.name.clone(),
             field: "model",
@@ -347,6 +344,15 @@ fn check_model(spec: &Collection, model: &StoreModel) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Whether two model specs name the same model (equal, or paths to the same place).
+pub(crate) fn same_model(existing: &str, requested: &str) -> bool {
+    existing == requested
+        || matches!(
+            (std::fs::canonicalize(existing), std::fs::canonicalize(requested)),
+            (Ok(a), Ok(b)) if a == b
+        )
 }
 
 /// What decides a document's chunks and vectors: its text, metadata and chunking.

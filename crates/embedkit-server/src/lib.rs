@@ -4,16 +4,19 @@
 //! * [`openai`] holds the wire types and the error envelope (the only place that knows the
 //!   OpenAI schema).
 //! * [`engine`] owns each model on its own thread and packs queued requests into batches by a
-//!   token budget; the HTTP side never runs a model.
+//!   token budget; the HTTP side never runs a model. [`images`] does the same for image
+//!   models, whose inputs are `data:image/...;base64,...` URIs.
 //! * [`routes`] are the axum handlers; [`auth`], [`metrics`] and [`token_ids`] support them.
 //! * [`store_api`] puts an `embedkit_store` vector store behind `/v1/collections` (with
 //!   `--store`): add documents, search, delete, with the same auth and error envelope.
 //!
-//! The server knows nothing about model internals: it calls `embedkit_models`.
+//! The server knows nothing about model internals: it calls `embedkit_models` and
+//! `embedkit_vision`.
 
 pub mod auth;
 mod config;
 pub mod engine;
+pub mod images;
 pub mod json;
 pub mod metrics;
 pub mod openai;

@@ -2,6 +2,7 @@
 
 use crate::config::ServerConfig;
 use crate::engine::Worker;
+use crate::images::{ImageWorker, ServedImageModel};
 use crate::metrics::Metrics;
 use crate::proxy::RemoteModel;
 use crate::store_api::StoreService;
@@ -28,6 +29,8 @@ pub struct ServedModel {
 pub struct AppState {
     /// Served name → local model.
     pub models: Arc<BTreeMap<String, ServedModel>>,
+    /// Served name → image model (inputs are `data:image/...` URIs).
+    pub images: Arc<BTreeMap<String, ServedImageModel>>,
     /// Served name → remote model (`openai:NAME`), proxied with a cache.
     pub remotes: Arc<BTreeMap<String, Arc<RemoteModel>>>,
     /// Whether every model has run once (the `/health` answer).
@@ -59,8 +62,12 @@ impl AppState {
         let mut remotes = BTreeMap::new();
         // The same models as the store sees them: the spec is what collections record.
         let mut store_models = Vec::new();
+        let mut images = BTreeMap::new();
         for spec in &config.models {
-            if models.contains_key(&spec.served_name) || remotes.contains_key(&spec.served_name) {
+            if models.contains_key(&spec.served_name)
+                || remotes.contains_key(&spec.served_name)
+                || images.contains_key(&spec.served_name)
+            {
                 return Err(StartError::Config(format!(
                     "two models are served as {:?}",
                     spec.served_name
@@ -83,6 +90,23 @@ impl AppState {
                 remotes.insert(
                     spec.served_name.clone(),
                     Arc::new(RemoteModel::new(client, config.cache_entries, created)),
+                );
+                continue;
+            }
+            let path = std::path::Path::new(&spec.spec);
+            if embedkit_vision::ImageModel::recognizes(path) {
+                let model = embedkit_vision::ImageModel::load(path, None).map_err(|e| {
+                    StartError::Config(format!("cannot load image model {}: {e}", spec.spec))
+                })?;
+                let model = Arc::new(model);
+                let worker = ImageWorker::spawn(&spec.served_name, model.clone(), metrics.clone());
+                images.insert(
+                    spec.served_name.clone(),
+                    ServedImageModel {
+                        model,
+                        worker,
+                        created,
+                    },
                 );
                 continue;
             }
@@ -128,6 +152,7 @@ impl AppState {
         Ok(Self {
             store,
             models: Arc::new(models),
+            images: Arc::new(images),
             remotes: Arc::new(remotes),
             ready: Arc::new(AtomicBool::new(false)),
             metrics,
@@ -142,6 +167,13 @@ impl AppState {
         std::thread::spawn(move || {
             for m in state.models.values() {
                 if let Err(e) = m.model.embed(&["warm-up"], &EmbedOptions::default()) {
+                    tracing::error!("warm-up failed: {e}");
+                    return;
+                }
+            }
+            for m in state.images.values() {
+                let side = m.model.preprocess().crop;
+                if let Err(e) = m.model.run(&[vec![0.0; side * side * 3]]) {
                     tracing::error!("warm-up failed: {e}");
                     return;
                 }

@@ -95,6 +95,32 @@ impl FromStr for Storage {
     }
 }
 
+/// What a collection's documents are, which decides how queries are embedded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Modality {
+    /// Texts, embedded by a sentence model ([`crate::StoreModel`]).
+    #[default]
+    Text,
+    /// Images, embedded by an image network ([`crate::ImageStoreModel`]).
+    Image,
+}
+
+impl Modality {
+    fn is_text(&self) -> bool {
+        *self == Self::Text
+    }
+}
+
+impl fmt::Display for Modality {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Text => "text",
+            Self::Image => "image",
+        })
+    }
+}
+
 /// A collection's fixed settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Collection {
@@ -110,6 +136,10 @@ pub struct Collection {
     pub distance: Distance,
     /// How vectors are stored.
     pub storage: Storage,
+    /// Texts or images. Absent in the stored settings of text collections (and of stores
+    /// written before images existed), which read back as text.
+    #[serde(default, skip_serializing_if = "Modality::is_text")]
+    pub modality: Modality,
 }
 
 impl Collection {
@@ -143,6 +173,11 @@ impl Collection {
                 })
             }
         };
+        differ(
+            "modality",
+            self.modality.to_string(),
+            other.modality.to_string(),
+        )?;
         differ("model", self.model.clone(), other.model.clone())?;
         differ(
             "dimensions",
@@ -164,6 +199,21 @@ impl Collection {
             self.storage.to_string(),
             other.storage.to_string(),
         )
+    }
+
+    /// Fails unless the collection holds `wanted` (text queries against images, or the
+    /// reverse, are mistakes worth naming).
+    pub fn check_modality(&self, wanted: Modality) -> Result<()> {
+        if self.modality == wanted {
+            Ok(())
+        } else {
+            Err(Error::Modality {
+                name: self.name.clone(),
+                model: self.model.clone(),
+                holds: self.modality,
+                asked: wanted,
+            })
+        }
     }
 
     /// Fails unless `v` has the collection's width.

@@ -34,6 +34,18 @@ pub enum Error {
         /// What was asked for.
         requested: String,
     },
+    /// Text asked of an image collection, or an image of a text collection.
+    #[error("collection {name:?} holds {holds} embeddings (model {model}); it cannot take {asked} input: add {holds}s to it and search it with {holds} queries")]
+    Modality {
+        /// The collection.
+        name: String,
+        /// Its model.
+        model: String,
+        /// What it holds.
+        holds: crate::Modality,
+        /// What was given.
+        asked: crate::Modality,
+    },
     /// A vector of the wrong width.
     #[error("collection {collection:?} holds {expected}-dimensional vectors, got {got}")]
     Dimensions {
@@ -63,6 +75,9 @@ pub enum Error {
     /// The embedding model failed.
     #[error(transparent)]
     Model(#[from] embedkit_models::Error),
+    /// The image model failed, or an image could not be read.
+    #[error(transparent)]
+    Image(#[from] embedkit_vision::Error),
     /// The database engine failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),

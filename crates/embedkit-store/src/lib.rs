@@ -6,6 +6,8 @@
 //!   the source of truth and knows nothing about models.
 //! * [`Collection`] fixes the model, width, normalization, distance and vector storage.
 //! * [`rag`] adds models: [`Store::add_documents`] and [`Store::search`].
+//! * [`image`] does the same for image collections: [`Store::add_images`] and
+//!   [`Store::search_images`] with an image network ([`ImageStoreModel`]).
 //! * [`chunk`], [`source`] and [`filter`] are the pieces they use.
 //!
 //! Not for: training, or serving embeddings (see embedkit-models and embedkit-server).
@@ -28,13 +30,15 @@ mod codec;
 mod collection;
 mod error;
 pub mod filter;
+pub mod image;
 pub mod rag;
 pub mod source;
 mod store;
 
-pub use collection::{Collection, Distance, Storage};
+pub use collection::{Collection, Distance, Modality, Storage};
 pub use error::{Error, Result};
 pub use filter::Filter;
+pub use image::{read_images, ImageDocument, ImageStoreModel};
 pub use rag::{IngestOptions, IngestProgress, SearchMode, SearchOptions, StoreModel};
 pub use source::{read_documents, Document};
 pub use store::{fuse, Counts, Hit, Store, StoredChunk, StoredDocument};

@@ -3,7 +3,7 @@
 //! query prompt, searched by vector, keyword or both).
 
 use crate::chunk::{self, ChunkOptions};
-use crate::collection::{Collection, Distance, Storage};
+use crate::collection::{Collection, Distance, Modality, Storage};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::source::Document;
@@ -63,18 +63,15 @@ impl StoreModel {
             normalized: distance == Distance::Cosine || model_normalizes,
             distance,
             storage,
+            modality: Modality::Text,
         })
     }
 
     /// Fails unless this is the model `spec` was built with (same spec, or the same folder
     /// by another path) and gives vectors of its width.
     pub fn check(&self, spec: &Collection) -> Result<()> {
-        let same = spec.model == self.spec
-            || matches!(
-                (std::fs::canonicalize(&spec.model), std::fs::canonicalize(&self.spec)),
-                (Ok(a), Ok(b)) if a == b
-            );
-        if !same {
+        spec.check_modality(Modality::Text)?;
+        if !same_model(&spec.model, &self.spec) {
             return Err(Error::CollectionMismatch {
                 name: spec.name.clone(),
                 field: "model",
@@ -346,6 +343,15 @@ impl Store {
             }
         }
     }
+}
+
+/// Whether two model specs name the same model (equal, or paths to the same place).
+pub(crate) fn same_model(existing: &str, requested: &str) -> bool {
+    existing == requested
+        || matches!(
+            (std::fs::canonicalize(existing), std::fs::canonicalize(requested)),
+            (Ok(a), Ok(b)) if a == b
+        )
 }
 
 /// What decides a document's chunks and vectors: its text, metadata and chunking.

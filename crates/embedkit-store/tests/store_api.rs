@@ -13,6 +13,7 @@ fn collection(name: &str, distance: Distance, storage: Storage) -> Collection {
         normalized: distance == Distance::Cosine,
         distance,
         storage,
+        modality: Default::default(),
     }
 }
 

@@ -46,6 +46,31 @@ impl ImageModel {
         })
     }
 
+    /// Whether `path` looks like an image network rather than a text model: a weights file
+    /// (`.safetensors`, `.pth`, `.pt`, `.bin`), or a folder holding one and no tokenizer
+    /// (`tokenizer.json`, `tokenizer_config.json`, `vocab.txt`, `modules.json`: what text
+    /// model folders have). Cheap: nothing is loaded, so callers that route a model spec to
+    /// the right loader can ask first.
+    pub fn recognizes(path: &Path) -> bool {
+        if path.is_file() {
+            return is_weights(path);
+        }
+        let text = [
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "vocab.txt",
+            "modules.json",
+        ];
+        if !path.is_dir() || text.iter().any(|f| path.join(f).exists()) {
+            return false;
+        }
+        std::fs::read_dir(path).is_ok_and(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .any(|p| is_weights(&p) && p.is_file())
+        })
+    }
+
     /// The network.
     pub fn network(&self) -> &Network {
         &self.network
@@ -164,6 +189,13 @@ impl ImageModel {
     }
 }
 
+fn is_weights(p: &Path) -> bool {
+    matches!(
+        p.extension().and_then(|e| e.to_str()),
+        Some("safetensors" | "pth" | "pt" | "bin")
+    )
+}
+
 /// The weights file named by `path` (a file, or a folder with one).
 fn weights_file(path: &Path) -> Result<PathBuf> {
     if path.is_file() {
@@ -182,12 +214,7 @@ fn weights_file(path: &Path) -> Result<PathBuf> {
     let entries = std::fs::read_dir(path).map_err(|e| Error::io(path, e))?;
     let found: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("safetensors" | "pth" | "pt" | "bin")
-            )
-        })
+        .filter(|p| is_weights(p))
         .collect();
     match found.as_slice() {
         [one] => Ok(one.clone()),

@@ -3,7 +3,10 @@
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use embedkit_models::RemoteOptions;
-use embedkit_store::{read_documents, Distance, Filter, IngestOptions, Storage, Store, StoreModel};
+use embedkit_store::{
+    read_documents, read_images, Distance, Filter, ImageStoreModel, IngestOptions, IngestProgress,
+    Modality, Storage, Store, StoreModel,
+};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -27,8 +30,10 @@ pub struct IndexArgs {
 #[derive(Debug, Subcommand)]
 pub enum IndexCommand {
     /// Chunk, embed and store documents (text, Markdown, JSONL {"id","text","metadata"};
-    /// folders are walked). Re-running skips unchanged documents. Prints one line per
-    /// committed batch: `committed N` means the first N input documents are stored.
+    /// folders are walked), or images with an image model (PNG, JPEG, WebP, GIF, BMP; one
+    /// document per image, id = path relative to the folder). Re-running skips unchanged
+    /// documents. Prints one line per committed batch: `committed N` means the first N input
+    /// documents are stored.
     Add(AddArgs),
     /// List collections with their settings and sizes.
     List(ListArgs),
@@ -40,8 +45,9 @@ pub enum IndexCommand {
 pub struct AddArgs {
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Model (folder, hub id or openai:NAME); needed when the collection is new, and must
-    /// match the collection's otherwise.
+    /// Model (folder, hub id or openai:NAME; or an image network: a .pth / .safetensors file
+    /// or a folder holding one); needed when the collection is new, and must match the
+    /// collection's otherwise.
     #[arg(long, short)]
     pub model: Option<String>,
     /// Most model tokens per chunk (default: the model's limit).
@@ -68,6 +74,9 @@ pub struct AddArgs {
     /// Environment variable holding the API key for openai:NAME models.
     #[arg(long, default_value = "OPENAI_API_KEY")]
     pub api_key_env: String,
+    /// Image collections: store the name of each image's folder as its "label" metadata.
+    #[arg(long)]
+    pub label_from_folder: bool,
     /// Files or folders.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -129,6 +138,16 @@ fn add(a: AddArgs, quiet: bool) -> Result<()> {
         api_key_env: Some(a.api_key_env.clone()),
     };
     let name = &a.store.collection;
+    let is_image = match store.collection(name) {
+        Ok(c) => c.modality == Modality::Image,
+        Err(_) => a.model.as_deref().is_some_and(ImageStoreModel::recognizes),
+    };
+    if is_image {
+        return add_images(&store, a, quiet);
+    }
+    if a.label_from_folder {
+        anyhow::bail!("--label-from-folder is for image collections");
+    }
     let model = match store.collection(name) {
         Ok(_) => collection_model(&store, name, a.model.as_deref(), &remote)?,
         Err(embedkit_store::Error::UnknownCollection { .. }) => {
@@ -154,25 +173,41 @@ fn add(a: AddArgs, quiet: bool) -> Result<()> {
         chunk_overlap: a.chunk_overlap,
         batch_size: a.batch_size,
     };
-    let bar = if quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        let bar = indicatif::ProgressBar::new(docs.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} documents  {per_sec}  eta {eta}",
-            )
-            .expect("static template"),
-        );
-        bar
-    };
+    let bar = progress_bar(quiet, docs.len());
     let mut out = std::io::stdout().lock();
     let done = store.add_documents(name, &docs, &model, &options, |p| {
-        bar.set_position(p.processed as u64);
-        // The acknowledgement: flushed only after the batch's transaction committed.
-        let _ = writeln!(out, "committed {}", p.processed);
-        let _ = out.flush();
+        acknowledge(&bar, &mut out, p)
     })?;
+    report(&store, name, &bar, &done)
+}
+
+fn progress_bar(quiet: bool, len: usize) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} documents  {per_sec}  eta {eta}",
+        )
+        .expect("static template"),
+    );
+    bar
+}
+
+fn acknowledge(bar: &indicatif::ProgressBar, out: &mut impl Write, p: &IngestProgress) {
+    bar.set_position(p.processed as u64);
+    // The acknowledgement: flushed only after the batch's transaction committed.
+    let _ = writeln!(out, "committed {}", p.processed);
+    let _ = out.flush();
+}
+
+fn report(
+    store: &Store,
+    name: &str,
+    bar: &indicatif::ProgressBar,
+    done: &IngestProgress,
+) -> Result<()> {
     bar.finish_and_clear();
     let counts = store.counts(name)?;
     eprintln!(
@@ -180,6 +215,51 @@ fn add(a: AddArgs, quiet: bool) -> Result<()> {
         done.written, done.chunks, done.skipped, counts.documents, counts.chunks
     );
     Ok(())
+}
+
+/// The image model of an image collection, or `requested` (checked against it by the store).
+pub fn image_collection_model(
+    store: &Store,
+    collection: &str,
+    requested: Option<&str>,
+) -> Result<ImageStoreModel> {
+    let spec = requested.map_or_else(
+        || store.collection(collection).map(|c| c.model),
+        |m| Ok(m.to_string()),
+    )?;
+    ImageStoreModel::load(&spec).with_context(|| format!("cannot load image model {spec}"))
+}
+
+/// `index add` for image collections: one document per image file.
+fn add_images(store: &Store, a: AddArgs, quiet: bool) -> Result<()> {
+    if a.lines || a.chunk_size.is_some() {
+        anyhow::bail!(
+            "--lines and --chunk-size are for text collections; an image is one document"
+        );
+    }
+    let name = &a.store.collection;
+    let model = match store.collection(name) {
+        Ok(_) => image_collection_model(store, name, a.model.as_deref())?,
+        Err(_) => {
+            let spec = a.model.as_deref().context("give --model")?;
+            let model = ImageStoreModel::load(spec)
+                .with_context(|| format!("cannot load image model {spec}"))?;
+            let distance = a
+                .distance
+                .as_deref()
+                .map(str::parse::<Distance>)
+                .transpose()?;
+            store.create_collection(&model.collection(name, distance, a.storage.parse()?)?)?;
+            model
+        }
+    };
+    let images = read_images(&a.files, a.label_from_folder)?;
+    let bar = progress_bar(quiet, images.len());
+    let mut out = std::io::stdout().lock();
+    let done = store.add_images(name, &images, &model, a.batch_size, |p| {
+        acknowledge(&bar, &mut out, p)
+    })?;
+    report(store, name, &bar, &done)
 }
 
 fn list(a: ListArgs) -> Result<()> {

@@ -1,18 +1,23 @@
 //! `embedkit search`: a question against a vector store collection.
 
-use super::index::{collection_model, open_store, StoreArgs};
+use super::index::{collection_model, image_collection_model, open_store, StoreArgs};
 use anyhow::Result;
 use clap::Args;
 use embedkit_models::RemoteOptions;
-use embedkit_store::{Filter, SearchMode, SearchOptions};
+use embedkit_store::{Filter, Modality, SearchMode, SearchOptions};
 use std::io::Write;
+use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
     #[command(flatten)]
     pub store: StoreArgs,
-    /// The question.
-    pub query: String,
+    /// The question (text collections).
+    #[arg(required_unless_present = "image", conflicts_with = "image")]
+    pub query: Option<String>,
+    /// Search an image collection with this image: its nearest images.
+    #[arg(long, conflicts_with_all = ["hybrid", "keyword"])]
+    pub image: Option<PathBuf>,
     /// Number of chunks to return.
     #[arg(long, short, default_value_t = 5)]
     pub k: usize,
@@ -43,6 +48,7 @@ pub struct SearchArgs {
 pub fn run(a: SearchArgs) -> Result<()> {
     let store = open_store(&a.store.store)?;
     let name = &a.store.collection;
+    let query = a.query.as_deref().unwrap_or_default();
     let options = SearchOptions {
         k: a.k,
         filter: Filter::parse(&a.filter)?,
@@ -52,15 +58,24 @@ pub fn run(a: SearchArgs) -> Result<()> {
             _ => SearchMode::Vector,
         },
     };
-    let hits = if options.mode == SearchMode::Keyword {
-        store.search_text(name, &a.query, options.k, &options.filter)?
+    let collection = store.collection(name)?;
+    let hits = if let Some(image) = &a.image {
+        collection.check_modality(Modality::Image)?;
+        let model = image_collection_model(&store, name, a.model.as_deref())?;
+        let queries = [image.clone()];
+        store
+            .search_images(name, &model, &queries, options.k, &options.filter, 1)?
+            .remove(0)
+    } else if options.mode == SearchMode::Keyword {
+        store.search_text(name, query, options.k, &options.filter)?
     } else {
+        collection.check_modality(Modality::Text)?;
         let remote = RemoteOptions {
             base_url: a.base_url.clone(),
             api_key_env: Some(a.api_key_env.clone()),
         };
         let model = collection_model(&store, name, a.model.as_deref(), &remote)?;
-        store.search(name, &model, &a.query, &options)?
+        store.search(name, &model, query, &options)?
     };
     let mut out = std::io::stdout().lock();
     if a.json {
@@ -72,6 +87,9 @@ pub fn run(a: SearchArgs) -> Result<()> {
         writeln!(out, "{}. {:.4}  {} #{}", rank + 1, h.score, h.id, h.chunk)?;
         if h.metadata.as_object().is_some_and(|m| !m.is_empty()) {
             writeln!(out, "   {}", h.metadata)?;
+        }
+        if collection.modality == Modality::Image {
+            continue;
         }
         // The chunk as written, indented; blank lines stay blank.
         for line in h.text.lines().filter(|l| !l.trim().is_empty()) {

@@ -1,5 +1,6 @@
 //! `POST /v1/embeddings`: validate → tokenize (blocking pool) → queue → finish → respond.
 
+use crate::images::{self, ServedImageModel};
 use crate::json::OpenAiJson;
 use crate::openai::{
     ApiError, EmbeddingData, EmbeddingList, EmbeddingRequest, EmbeddingVector, EncodingFormat,
@@ -25,6 +26,9 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     if let Some(remote) = state.remotes.get(&req.model) {
         return proxy(&state, remote.clone(), req).await;
+    }
+    if let Some(served) = state.images.get(&req.model) {
+        return embed_images(&state, served, req).await;
     }
     let served = state.models.get(&req.model).ok_or_else(|| {
         ApiError::new(
@@ -132,6 +136,55 @@ async fn proxy(
             .for_each(|v| embedkit_core::vector::normalize(v));
     }
     Ok(respond(vectors, &req, tokens, 0))
+}
+
+/// Answers from an image model: every input a `data:image/...;base64,...` URI.
+async fn embed_images(
+    state: &AppState,
+    served: &ServedImageModel,
+    req: EmbeddingRequest,
+) -> Result<Response, ApiError> {
+    if matches!(req.input, Input::Tokens(_) | Input::TokenLists(_)) {
+        return Err(ApiError::invalid(
+            Some("input"),
+            format!(
+                "{:?} is an image model: input must be data:image/...;base64,... URIs, not token ids",
+                req.model
+            ),
+        ));
+    }
+    let uris = input_texts(&req, state.limits.max_client_batch, false)?;
+    let dims = served.model.dimensions();
+    if req.dimensions.is_some_and(|d| d != dims) {
+        return Err(ApiError::invalid(
+            Some("dimensions"),
+            format!("{:?} gives {dims}-dimensional embeddings only", req.model),
+        ));
+    }
+    let _permit = state.permits.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            ErrorKind::Overloaded,
+            "the server is at capacity, retry shortly",
+        )
+    })?;
+    let model = served.model.clone();
+    let prepared = tokio::task::spawn_blocking(move || images::prepare(&model, &uris))
+        .await
+        .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?
+        .map_err(|e| ApiError::invalid(Some("input"), e))?;
+    let mut vectors = served
+        .worker
+        .submit(prepared)
+        .await
+        .map_err(|_| ApiError::new(ErrorKind::Internal, "the model worker dropped the request"))?
+        .map_err(|e| ApiError::new(ErrorKind::Internal, e))?;
+    if req.normalize {
+        vectors
+            .iter_mut()
+            .for_each(|v| embedkit_core::vector::normalize(v));
+    }
+    // Images have no tokens: usage counts 0, as OpenAI counts nothing it did not tokenize.
+    Ok(respond(vectors, &req, 0, 0))
 }
 
 /// The OpenAI response body plus the truncation header.

@@ -21,6 +21,7 @@ pub async fn list(State(state): State<AppState>) -> Json<ModelList> {
             .models
             .iter()
             .map(|(n, m)| card(n, m.created))
+            .chain(state.images.iter().map(|(n, m)| card(n, m.created)))
             .chain(state.remotes.iter().map(|(n, m)| card(n, m.created)))
             .collect(),
     })
@@ -34,6 +35,7 @@ pub async fn get(
         .models
         .get(&id)
         .map(|m| m.created)
+        .or_else(|| state.images.get(&id).map(|m| m.created))
         .or_else(|| state.remotes.get(&id).map(|m| m.created));
     created.map(|c| Json(card(&id, c))).ok_or_else(|| {
         ApiError::new(

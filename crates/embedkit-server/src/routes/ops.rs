@@ -34,6 +34,15 @@ pub async fn info(State(state): State<AppState>) -> Json<serde_json::Value> {
             v["id"] = serde_json::Value::String(name.clone());
             v
         })
+        .chain(state.images.iter().map(|(name, m)| {
+            serde_json::json!({
+                "id": name,
+                "modality": "image",
+                "architecture": m.model.network().name(),
+                "dimensions": m.model.dimensions(),
+                "image_size": m.model.preprocess().crop,
+            })
+        }))
         .chain(state.remotes.iter().map(|(name, m)| {
             serde_json::json!({
                 "id": name,

@@ -8,8 +8,8 @@ pub mod fasttext;
 pub mod glove;
 mod hogwild;
 mod math;
-pub mod supervised;
 mod shuffle;
+pub mod supervised;
 mod vocab;
 pub mod word2vec;
 

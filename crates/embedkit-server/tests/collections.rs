@@ -4,7 +4,7 @@
 use embedkit_core::Embedder;
 use embedkit_models::SentenceEmbedder;
 use embedkit_server::{routes, AppState, ModelSpec, ServerConfig};
-use embedkit_store::{Collection, Distance, Storage, Store};
+use embedkit_store::{Collection, Distance, Modality, Storage, Store};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -479,6 +479,7 @@ fn bad_requests_get_clear_errors_in_the_envelope() {
             normalized: true,
             distance: Distance::Cosine,
             storage: Storage::F32,
+            modality: Modality::Text,
         })
         .unwrap();
     for (path, body) in [

@@ -16,7 +16,8 @@ fn testdata() -> PathBuf {
 /// `python bench/fasttext_supervised.py testdata/data/pang_lee_polarity.cor
 ///  --pretrained testdata/data/glove-6b-50d-polarity.vec --dim 50 --epoch 100 --lr 0.1`
 /// (per seed 0.595 0.590 0.595 0.590 0.595). Without the pretrained vectors both tools stay
-/// near chance on 200 sentences (fastText 0.523): too few examples to learn words from.
+/// near chance on 200 sentences (fastText and embedkit both 0.523 over seeds 1..3): too few
+/// examples to learn words from.
 const FASTTEXT_ACCURACY: f64 = 0.593;
 
 fn polarity() -> (Vec<Example>, Vec<usize>) {

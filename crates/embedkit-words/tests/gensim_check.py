@@ -2,9 +2,9 @@
 
     python gensim_check.py DIR
 
-DIR holds w2v.txt, w2v.bin (word2vec), fasttext.bin (fastText) and expected.json:
-{"w2v": {word: vector}, "fasttext": {word: vector}} as embedkit computes them (fastText
-words include out-of-vocabulary ones). Exits non-zero with a message on any difference.
+DIR holds w2v.txt, w2v.bin (word2vec), fasttext.bin and fasttext_trained.bin (fastText) and
+expected.json: {"w2v": {word: vector}, "fasttext": {...}, "fasttext_trained": {...}} as
+embedkit computes them (fastText words include out-of-vocabulary ones). Exits non-zero with a message on any difference.
 """
 import json
 import sys
@@ -22,9 +22,10 @@ for name, binary in [("w2v.txt", False), ("w2v.bin", True)]:
         got = kv[word]
         want = np.array(vec, dtype=np.float32)
         assert np.array_equal(got, want), (name, word, got, want)
-ft = load_facebook_model(f"{d}/fasttext.bin").wv
-for word, vec in expected["fasttext"].items():
-    got = ft[word]
-    want = np.array(vec, dtype=np.float32)
-    assert np.allclose(got, want, atol=1e-6, rtol=0), (word, np.abs(got - want).max())
-print("ok", len(expected["w2v"]), len(expected["fasttext"]))
+for name in ["fasttext", "fasttext_trained"]:
+    ft = load_facebook_model(f"{d}/{name}.bin").wv
+    for word, vec in expected[name].items():
+        got = ft[word]
+        want = np.array(vec, dtype=np.float32)
+        assert np.allclose(got, want, atol=1e-6, rtol=0), (name, word, np.abs(got - want).max())
+print("ok", len(expected["w2v"]), len(expected["fasttext"]), len(expected["fasttext_trained"]))

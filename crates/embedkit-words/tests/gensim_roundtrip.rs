@@ -1,10 +1,12 @@
 //! Acceptance 2: what embedkit writes (word2vec text and binary from a trained model, a
-//! fastText `.bin`), gensim reads back identically, out-of-vocabulary fastText vectors
+//! fastText `.bin`, rewritten and trained by embedkit), gensim reads back identically, out-of-vocabulary fastText vectors
 //! included. Needs Python with gensim: `scripts/python-words-env.sh` prints
 //! `EMBEDKIT_WORDS_PYTHON=...`; `scripts/test.sh` runs it with `--include-ignored`.
 
 use embedkit_words::format::{self, Format};
+use embedkit_words::train::fasttext::{self, FastTextConfig};
 use embedkit_words::train::word2vec::{self, Word2VecConfig};
+use embedkit_words::WordVectors;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -38,12 +40,26 @@ fn gensim_reads_what_embedkit_writes() {
     let mut f = std::fs::File::create(dir.path().join("fasttext.bin")).unwrap();
     ft.write(&mut f).unwrap();
     let ftv = ft.into_word_vectors().unwrap();
+    // And a fastText model embedkit trained itself (subword CBOW).
+    let cfg = FastTextConfig {
+        skip_gram: false,
+        dim: 16,
+        epochs: 1,
+        bucket: 20_000,
+        threads: 1,
+        ..Default::default()
+    };
+    let trained = fasttext::train(&testdata().join("data/lee_background.cor"), &cfg, &|_| {})
+        .unwrap()
+        .model;
+    let mut f = std::fs::File::create(dir.path().join("fasttext_trained.bin")).unwrap();
+    trained.write(&mut f).unwrap();
+    let trained = trained.into_word_vectors().unwrap();
 
     let mut w2v_words = serde_json::Map::new();
     for w in w2v.words().iter().step_by(50) {
         w2v_words.insert(w.clone(), w2v.vector(w).unwrap().into());
     }
-    let mut ft_words = serde_json::Map::new();
     let oov = [
         "unbelievableness",
         "xyzzyq",
@@ -52,17 +68,15 @@ fn gensim_reads_what_embedkit_writes() {
         "zürich",
         "北京大学",
     ];
-    for w in ftv
-        .words()
-        .iter()
-        .step_by(100)
-        .map(String::as_str)
-        .chain(oov)
-    {
-        ft_words.insert(w.to_string(), ftv.vector(w).unwrap().into());
-    }
-    let expected =
-        serde_json::json!({"w2v_len": w2v.len(), "w2v": w2v_words, "fasttext": ft_words});
+    let some_words = |v: &WordVectors| {
+        let mut m = serde_json::Map::new();
+        for w in v.words().iter().step_by(100).map(String::as_str).chain(oov) {
+            m.insert(w.to_string(), v.vector(w).unwrap().into());
+        }
+        m
+    };
+    let expected = serde_json::json!({"w2v_len": w2v.len(), "w2v": w2v_words,
+        "fasttext": some_words(&ftv), "fasttext_trained": some_words(&trained)});
     std::fs::write(dir.path().join("expected.json"), expected.to_string()).unwrap();
 
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/gensim_check.py");

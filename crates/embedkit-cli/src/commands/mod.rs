@@ -4,6 +4,7 @@ mod bench;
 pub mod classify;
 pub mod cluster;
 mod embed;
+pub mod fasttext;
 pub mod image;
 pub(crate) mod index;
 mod info;

@@ -76,6 +76,8 @@ pub enum WordsCommand {
     },
     /// Train word vectors on a text file (streamed; whitespace-separated words).
     Train(TrainArgs),
+    /// fastText text classification: train, predict, test, cross-validate.
+    Supervised(crate::commands::fasttext::SupervisedArgs),
     /// WordSim-353 / SimLex-999 Spearman and Google analogy accuracy.
     Eval {
         #[command(flatten)]
@@ -96,6 +98,8 @@ pub enum WordsCommand {
 pub enum Algo {
     Word2vec,
     Glove,
+    /// fastText: word2vec over character n-grams; writes .bin and .vec.
+    Fasttext,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -120,7 +124,7 @@ pub struct TrainArgs {
     /// Output format: word2vec (text), binary or glove (default: binary for .bin, else text).
     #[arg(long)]
     pub format: Option<Format>,
-    /// word2vec architecture.
+    /// word2vec / fastText architecture.
     #[arg(long, value_enum, default_value_t = Arch::Cbow)]
     pub model: Arch,
     /// Vector dimension (default 100 word2vec, 50 GloVe).
@@ -135,9 +139,9 @@ pub struct TrainArgs {
     /// Hierarchical softmax.
     #[arg(long)]
     pub hs: bool,
-    /// Subsampling threshold for frequent words (0: off).
-    #[arg(long, default_value_t = 1e-3)]
-    pub sample: f64,
+    /// Subsampling threshold for frequent words (0: off; default 1e-3 word2vec, 1e-4 fastText).
+    #[arg(long)]
+    pub sample: Option<f64>,
     /// Ignore words rarer than this.
     #[arg(long, default_value_t = 5)]
     pub min_count: u64,
@@ -157,6 +161,15 @@ pub struct TrainArgs {
     /// GloVe: exponent of the weighting.
     #[arg(long, default_value_t = 0.75)]
     pub power: f64,
+    /// fastText: shortest character n-gram.
+    #[arg(long, default_value_t = 3)]
+    pub minn: usize,
+    /// fastText: longest character n-gram (0: none).
+    #[arg(long, default_value_t = 6)]
+    pub maxn: usize,
+    /// fastText: hash buckets for the character n-grams.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub bucket: usize,
     /// Random seed (with --threads 1 the run is reproducible).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -193,6 +206,7 @@ fn open(path: &Path) -> Result<BufReader<std::fs::File>> {
 pub fn run(a: WordsArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
     match a.command {
         WordsCommand::Train(t) => train(t, threads, quiet),
+        WordsCommand::Supervised(s) => crate::commands::fasttext::supervised(s, threads, quiet),
         WordsCommand::Similar { v, word, k } => {
             let list = load(&v)?.most_similar(&[&word], &[], k, None)?;
             print_scored(v.json, &list)
@@ -352,13 +366,16 @@ fn train(a: TrainArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
     if a.algo == Algo::Glove {
         return train_glove(a, threads, quiet);
     }
+    if a.algo == Algo::Fasttext {
+        return crate::commands::fasttext::train(&a, threads, progress_bar(quiet, "words"));
+    }
     let cfg = word2vec::Word2VecConfig {
         skip_gram: a.model == Arch::Skipgram,
         dim: a.dim.unwrap_or(100),
         window: a.window.unwrap_or(5),
         negative: a.negative,
         hs: a.hs,
-        sample: a.sample,
+        sample: a.sample.unwrap_or(1e-3),
         min_count: a.min_count,
         epochs: a.epochs.unwrap_or(5),
         alpha: a.alpha,

@@ -1,0 +1,330 @@
+//! fastText in `embedkit words`: `train --algo fasttext` (subword skip-gram / CBOW, written
+//! as fastText's `.bin` and `.vec`) and `supervised train|predict|test|cv` (text
+//! classification; models are fastText `.bin` files).
+
+use super::words::{Arch, TrainArgs};
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use embedkit_words::format::{self, fasttext::FastTextModel, Format};
+use embedkit_words::train::supervised::{self, Classifier, Example, SupervisedConfig};
+use embedkit_words::train::{fasttext, Progress};
+use embedkit_words::WordVectors;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+/// `embedkit words train --algo fasttext`.
+pub fn train(a: &TrainArgs, threads: usize, bar: indicatif::ProgressBar) -> Result<()> {
+    let cfg = fasttext::FastTextConfig {
+        skip_gram: a.model == Arch::Skipgram,
+        dim: a.dim.unwrap_or(100),
+        window: a.window.unwrap_or(5),
+        negative: a.negative,
+        sample: a.sample.unwrap_or(1e-4),
+        min_count: a.min_count,
+        epochs: a.epochs.unwrap_or(5),
+        lr: a.alpha.unwrap_or(0.05),
+        minn: a.minn,
+        maxn: a.maxn,
+        bucket: a.bucket,
+        threads,
+        seed: a.seed,
+    };
+    // fastText's `-output PREFIX` writes PREFIX.bin and PREFIX.vec; so does `-o PREFIX[.bin]`.
+    let stem = match a.output.extension().and_then(|e| e.to_str()) {
+        Some("bin" | "vec") => a.output.with_extension(""),
+        _ => a.output.clone(),
+    };
+    let (bin, vec) = (stem.with_extension("bin"), stem.with_extension("vec"));
+    let start = std::time::Instant::now();
+    let report = |p: Progress| {
+        bar.set_length(p.total);
+        bar.set_position(p.words);
+        bar.set_message(format!("{:.6}", p.alpha));
+    };
+    let trained = fasttext::train(&a.corpus, &cfg, &report)
+        .with_context(|| format!("training on {}", a.corpus.display()))?;
+    bar.finish_and_clear();
+    let secs = start.elapsed().as_secs_f64();
+    let words = trained.vocab.total() * cfg.epochs as u64;
+    let file =
+        std::fs::File::create(&bin).with_context(|| format!("creating {}", bin.display()))?;
+    trained
+        .model
+        .write(std::io::BufWriter::new(file))
+        .with_context(|| format!("writing {}", bin.display()))?;
+    let vectors = trained.model.into_word_vectors()?;
+    format::save(&vectors, &vec, Format::Word2VecText)
+        .with_context(|| format!("writing {}", vec.display()))?;
+    eprintln!(
+        "fastText {}: {} words in the vocabulary, {} training words x {} epochs, dim {}, \
+         n-grams {}-{} in {} buckets, {} threads; {:.1}s ({:.0} words/s); wrote {} and {}",
+        if cfg.skip_gram { "skip-gram" } else { "CBOW" },
+        trained.vocab.len(),
+        trained.vocab.total(),
+        cfg.epochs,
+        cfg.dim,
+        cfg.minn,
+        cfg.maxn,
+        cfg.bucket,
+        cfg.threads,
+        secs,
+        words as f64 / secs,
+        bin.display(),
+        vec.display()
+    );
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct SupervisedArgs {
+    #[command(subcommand)]
+    pub command: SupervisedCommand,
+}
+
+/// Hyperparameters of supervised training (fastText's defaults).
+#[derive(Debug, Args)]
+pub struct HyperArgs {
+    /// Vector dimension.
+    #[arg(long, default_value_t = 100)]
+    pub dim: usize,
+    /// Starting learning rate.
+    #[arg(long, default_value_t = 0.1)]
+    pub lr: f32,
+    /// Passes over the examples.
+    #[arg(long, default_value_t = 5)]
+    pub epoch: usize,
+    /// Longest word n-gram (1: words only).
+    #[arg(long, default_value_t = 1)]
+    pub word_ngrams: usize,
+    /// Hash buckets for word n-grams.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub bucket: usize,
+    /// Ignore words rarer than this.
+    #[arg(long, default_value_t = 1)]
+    pub min_count: u64,
+    /// Start from these word vectors (.vec, word2vec or GloVe text; dimension = --dim).
+    #[arg(long)]
+    pub pretrained: Option<PathBuf>,
+    /// Random seed (with --threads 1 the run is reproducible).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SupervisedCommand {
+    /// Train a classifier on `__label__X text` lines; writes a fastText .bin.
+    Train {
+        /// Training data, one example per line.
+        #[arg(long, short)]
+        input: PathBuf,
+        /// The model file (.bin).
+        #[arg(long, short)]
+        output: PathBuf,
+        #[command(flatten)]
+        h: HyperArgs,
+    },
+    /// The k most probable labels of each text (arguments, else lines of standard input).
+    Predict {
+        /// A supervised fastText .bin (ours or fastText's).
+        #[arg(long, short)]
+        model: PathBuf,
+        /// Labels per text.
+        #[arg(short, default_value_t = 1)]
+        k: usize,
+        /// Only labels at least this probable.
+        #[arg(long, default_value_t = 0.0)]
+        threshold: f32,
+        /// Print JSON lines.
+        #[arg(long)]
+        json: bool,
+        texts: Vec<String>,
+    },
+    /// Precision and recall at k on labelled lines, as fastText's `test`.
+    Test {
+        #[arg(long, short)]
+        model: PathBuf,
+        #[arg(long, short)]
+        input: PathBuf,
+        #[arg(short, default_value_t = 1)]
+        k: usize,
+        #[arg(long, default_value_t = 0.0)]
+        threshold: f32,
+    },
+    /// k-fold cross-validation (scikit-learn's StratifiedKFold on the first label): accuracy.
+    Cv {
+        #[arg(long, short)]
+        input: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        #[command(flatten)]
+        h: HyperArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn read_examples(path: &Path) -> Result<Vec<Example>> {
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let examples = supervised::read_examples(BufReader::new(f))
+        .with_context(|| format!("reading {}", path.display()))?;
+    anyhow::ensure!(!examples.is_empty(), "{} has no examples", path.display());
+    Ok(examples)
+}
+
+fn config(h: &HyperArgs, threads: usize) -> SupervisedConfig {
+    SupervisedConfig {
+        dim: h.dim,
+        lr: h.lr,
+        epochs: h.epoch,
+        min_count: h.min_count,
+        word_ngrams: h.word_ngrams,
+        bucket: h.bucket,
+        threads,
+        seed: h.seed,
+    }
+}
+
+fn pretrained(h: &HyperArgs) -> Result<Option<WordVectors>> {
+    h.pretrained
+        .as_ref()
+        .map(|p| format::load(p, None).with_context(|| format!("cannot load {}", p.display())))
+        .transpose()
+}
+
+fn load_classifier(path: &Path) -> Result<Classifier> {
+    let m = format::load_fasttext(path)
+        .with_context(|| format!("cannot load the model {}", path.display()))?;
+    Classifier::from_fasttext(m).with_context(|| path.display().to_string())
+}
+
+/// `embedkit words supervised ...`.
+pub fn supervised(a: SupervisedArgs, threads: Option<usize>, _quiet: bool) -> Result<()> {
+    let threads = threads.unwrap_or(1);
+    match a.command {
+        SupervisedCommand::Train { input, output, h } => {
+            let examples = read_examples(&input)?;
+            let start = std::time::Instant::now();
+            let pre = pretrained(&h)?;
+            let model =
+                supervised::train_with_pretrained(&examples, &config(&h, threads), pre.as_ref())?;
+            let m: FastTextModel = model.to_fasttext();
+            let f = std::fs::File::create(&output)
+                .with_context(|| format!("creating {}", output.display()))?;
+            m.write(std::io::BufWriter::new(f))?;
+            let labels: Vec<&str> = model.labels().collect();
+            eprintln!(
+                "{} examples, {} words, {} labels ({}); {} epochs, dim {}, word n-grams {}; {:.2}s; wrote {}",
+                examples.len(),
+                model.nwords(),
+                labels.len(),
+                labels.join(" "),
+                h.epoch,
+                h.dim,
+                h.word_ngrams,
+                start.elapsed().as_secs_f64(),
+                output.display()
+            );
+            Ok(())
+        }
+        SupervisedCommand::Predict {
+            model,
+            k,
+            threshold,
+            json,
+            texts,
+        } => {
+            let model = load_classifier(&model)?;
+            let mut out = std::io::stdout().lock();
+            let mut one = |text: &str| -> Result<()> {
+                let p = model.predict(text, k, threshold);
+                if json {
+                    let rows: Vec<_> = p
+                        .iter()
+                        .map(
+                            |p| serde_json::json!({"label": p.label, "probability": p.probability}),
+                        )
+                        .collect();
+                    serde_json::to_writer(&mut out, &rows)?;
+                    writeln!(out)?;
+                } else {
+                    let cells: Vec<String> = p
+                        .iter()
+                        .map(|p| format!("{} {:.4}", p.label, p.probability))
+                        .collect();
+                    writeln!(out, "{}", cells.join(" "))?;
+                }
+                Ok(())
+            };
+            if texts.is_empty() {
+                for line in std::io::stdin().lock().split(b'\n') {
+                    one(&String::from_utf8_lossy(&line?))?;
+                }
+            } else {
+                for t in &texts {
+                    one(t)?;
+                }
+            }
+            Ok(())
+        }
+        SupervisedCommand::Test {
+            model,
+            input,
+            k,
+            threshold,
+        } => {
+            let model = load_classifier(&model)?;
+            let r = model.test(&read_examples(&input)?, k, threshold);
+            println!("N\t{}", r.examples);
+            println!("P@{k}\t{:.3}", r.precision);
+            println!("R@{k}\t{:.3}", r.recall);
+            Ok(())
+        }
+        SupervisedCommand::Cv {
+            input,
+            folds,
+            h,
+            json,
+        } => {
+            let examples = read_examples(&input)?;
+            let first: Vec<&str> = examples
+                .iter()
+                .map(|e| e.labels.first().map_or("", String::as_str))
+                .collect();
+            anyhow::ensure!(
+                first.iter().all(|l| !l.is_empty()),
+                "every line needs a __label__ for cross-validation"
+            );
+            let mut names: Vec<&str> = Vec::new();
+            let targets: Vec<usize> = first
+                .iter()
+                .map(|l| {
+                    names.iter().position(|n| n == l).unwrap_or_else(|| {
+                        names.push(l);
+                        names.len() - 1
+                    })
+                })
+                .collect();
+            let fold_of = embedkit_apps::classify::stratified_folds(&targets, folds, None)?;
+            let pre = pretrained(&h)?;
+            let acc = supervised::cross_validate(
+                &examples,
+                &fold_of,
+                &config(&h, threads),
+                pre.as_ref(),
+            )?;
+            let mean = acc.iter().sum::<f64>() / acc.len() as f64;
+            if json {
+                println!("{}", serde_json::json!({"accuracy": mean, "folds": acc}));
+            } else {
+                let cells: Vec<String> = acc.iter().map(|a| format!("{a:.3}")).collect();
+                println!(
+                    "{folds}-fold cross-validation of fastText supervised on {} examples",
+                    examples.len()
+                );
+                println!("accuracy  {mean:.3}   (folds: {})", cells.join(" "));
+            }
+            Ok(())
+        }
+    }
+}

@@ -7,6 +7,16 @@ cd "$(dirname "$0")/.."
 scripts/fetch-models.sh
 export $(scripts/python-test-env.sh)
 export $(scripts/python-words-env.sh)
+# The store's tests run against PostgreSQL + pgvector too when a server is given or can be
+# set up here (root installs it); otherwise only against the embedded backend.
+if [ -z "${EMBEDKIT_TEST_POSTGRES_URL:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    export $(scripts/pgvector-setup.sh)
+  else
+    echo "note: not root, so no PostgreSQL is set up and the store's PostgreSQL tests are skipped" \
+      "(run scripts/pgvector-setup.sh as root, or set EMBEDKIT_TEST_POSTGRES_URL to a server with pgvector)" >&2
+  fi
+fi
 cargo test --workspace "$@" -- --include-ignored
 # Every kernel path is proven against the same references: again with the portable kernels.
 # (--workspace keeps the dependency features of the run above: nothing is rebuilt.)

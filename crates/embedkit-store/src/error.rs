@@ -81,6 +81,17 @@ pub enum Error {
     /// The database engine failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database server cannot be reached, or refused the connection.
+    #[error("cannot connect to the store at {url}: {why}")]
+    Connect {
+        /// The URL, without its password.
+        url: String,
+        /// What the driver or server said.
+        why: String,
+    },
+    /// PostgreSQL failed.
+    #[error("PostgreSQL error: {}", crate::backend::postgres::error_text(.0))]
+    Postgres(#[from] postgres::Error),
 }
 
 /// Result with [`Error`].

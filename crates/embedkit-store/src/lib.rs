@@ -2,8 +2,9 @@
 //! the tokens of the model that embeds them, stored with their vectors and metadata, and
 //! searched by embedding similarity, BM25 keywords, or both fused.
 //!
-//! * [`Store`] is the database (one SQLite file, opened by path or `sqlite://PATH`); it is
-//!   the source of truth and knows nothing about models.
+//! * [`Store`] is the database: one SQLite file (opened by path or `sqlite://PATH`), or a
+//!   PostgreSQL database with pgvector (`postgres://...`); it is the source of truth and
+//!   knows nothing about models.
 //! * [`Collection`] fixes the model, width, normalization, distance and vector storage.
 //! * [`rag`] adds models: [`Store::add_documents`] and [`Store::search`].
 //! * [`image`] does the same for image collections: [`Store::add_images`] and

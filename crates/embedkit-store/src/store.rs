@@ -2,6 +2,7 @@
 //! backend chosen by the URL (see [`crate::backend`]), plus what both backends share:
 //! hits, scores and rank fusion.
 
+use crate::backend::postgres::Postgres;
 use crate::backend::sqlite::Sqlite;
 use crate::backend::Backend;
 use crate::collection::{Collection, Distance};
@@ -64,12 +65,14 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `url`: a file path or `sqlite://PATH`.
+    /// Opens (creating if needed) the store at `url`: a file path or `sqlite://PATH` for
+    /// the embedded store, or `postgres://USER@HOST:PORT/DB[?schema=NAME]` for PostgreSQL
+    /// with pgvector (the store's tables live in schema `NAME`, default `embedkit`).
     pub fn open(url: &str) -> Result<Self> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(Error::UnsupportedUrl(format!(
-                "{url}: this build has only the embedded backend"
-            )));
+            return Ok(Self {
+                backend: Box::new(Postgres::open(url)?),
+            });
         }
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
         if path.is_empty() || url.contains("://") && !url.starts_with("sqlite://") {

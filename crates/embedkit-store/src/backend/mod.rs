@@ -8,6 +8,7 @@ use crate::filter::Filter;
 use crate::store::{Counts, Hit, StoredDocument};
 use std::collections::HashMap;
 
+pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
 /// The storage operations behind [`crate::Store`]; each write is one transaction.

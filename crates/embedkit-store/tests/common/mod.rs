@@ -4,6 +4,7 @@
 use embedkit_store::Store;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 pub fn root() -> PathBuf {
@@ -11,19 +12,44 @@ pub fn root() -> PathBuf {
 }
 
 /// The store URLs a test runs against: always the embedded backend (a placeholder that
-/// [`fresh_store`] turns into a new file).
+/// [`fresh_store`] turns into a new file), and PostgreSQL when `EMBEDKIT_TEST_POSTGRES_URL`
+/// names a server with pgvector (`scripts/test.sh` sets one up).
 pub fn store_urls() -> Vec<String> {
-    vec!["sqlite".to_string()]
+    let mut urls = vec!["sqlite".to_string()];
+    match std::env::var("EMBEDKIT_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => urls.push(url),
+        _ => {
+            eprintln!("EMBEDKIT_TEST_POSTGRES_URL is not set: the PostgreSQL backend is not tested")
+        }
+    }
+    urls
 }
 
-/// A new, empty store for `url`; the guard keeps its folder alive.
+/// A new, empty store for `url`; the guard keeps its folder alive. On PostgreSQL each call
+/// gets a schema of its own, so tests (and test runs) never see each other's data.
 pub fn fresh_store(url: &str) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = match url {
         "sqlite" => Store::open(dir.path().join("kb.db").to_str().unwrap()).unwrap(),
-        other => Store::open(other).unwrap(),
+        other => Store::open(&fresh_schema(other)).unwrap(),
     };
     (dir, store)
+}
+
+/// `url` (PostgreSQL) with a schema no other store uses.
+pub fn fresh_schema(url: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let schema = format!(
+        "t{}_{nanos}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}schema={schema}")
 }
 
 /// Measured numbers by (backend, what).

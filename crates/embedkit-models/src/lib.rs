@@ -16,6 +16,21 @@
 //! assert_eq!(vectors[0].len(), model.dimensions());
 //! # Ok::<(), embedkit_models::Error>(())
 //! ```
+//!
+//! For retrieval, the LangChain-shaped [`embedkit_core::Embedder`] trait picks the prompts:
+//! `embed_documents` uses the model's `document` prompt and `embed_query` its `query` prompt
+//! (BGE's or Qwen3's instruction), when the model defines them, as sentence-transformers'
+//! `encode_document` / `encode_query` do.
+//!
+//! ```no_run
+//! use embedkit_core::Embedder;
+//! use embedkit_models::SentenceEmbedder;
+//! let model = SentenceEmbedder::load("BAAI/bge-small-en-v1.5")?;
+//! let docs = model.embed_documents(&["Cats purr.", "Dogs bark."])?;
+//! let query = model.embed_query("which animal purrs?")?;
+//! assert_eq!(docs[0].len(), query.len());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
 
 pub mod arch;

@@ -212,6 +212,29 @@ impl Store {
     /// Chunks, embeds and upserts `docs` into `collection` (created for `model` if new),
     /// one transaction per batch; documents whose text, metadata and chunking are unchanged
     /// are skipped. Calls `on_batch` after each commit.
+    ///
+    /// The whole loop, from opening a store to answering a question:
+    ///
+    /// ```
+    /// use embedkit_store::{Document, IngestOptions, SearchOptions, Storage, Store, StoreModel};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let url = dir.path().join("kb.db").display().to_string();
+    /// # let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/fixtures/tiny-bge");
+    /// let store = Store::open(&url)?; // a file path or sqlite://PATH
+    /// let model = StoreModel::load(spec, &Default::default())?;
+    /// store.create_collection(&model.collection("notes", None, Storage::F32)?)?;
+    /// let docs = [Document {
+    ///     id: "cats".into(),
+    ///     text: "Cats sleep all day. They purr when content.".into(),
+    ///     metadata: serde_json::json!({"lang": "en"}),
+    /// }];
+    /// let done = store.add_documents("notes", &docs, &model, &IngestOptions::default(), |_| {})?;
+    /// assert_eq!((done.written, done.chunks), (1, 1));
+    /// let options = SearchOptions { k: 3, ..Default::default() };
+    /// let hits = store.search("notes", &model, "why do cats purr?", &options)?;
+    /// assert_eq!(hits[0].id, "cats");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_documents(
         &self,
         collection: &str,
@@ -315,6 +338,7 @@ impl Store {
 
     /// Answers `query`: embeds it with the collection's model and query prompt (for vector
     /// and hybrid search) and returns the best chunks.
+    /// See [`Store::add_documents`] for an example.
     pub fn search(
         &self,
         collection: &str,

@@ -265,6 +265,7 @@ fn unreachable_postgres_gets_a_clear_error() {
         "{msg}"
     );
     assert!(!msg.contains("secret"), "{msg}");
+    eprintln!("{msg}");
     let e = Store::open("postgres://127.0.0.1:1/kb?schema=Bad-Name")
         .err()
         .unwrap();

@@ -6,6 +6,7 @@
 //!   the source of truth and knows nothing about models.
 //! * [`Collection`] fixes the model, width, normalization, distance and vector storage.
 //! * [`rag`] adds models: [`Store::add_documents`] and [`Store::search`].
+//! * [`ann`] is the HNSW index large collections are searched through.
 //! * [`chunk`], [`source`] and [`filter`] are the pieces they use.
 //!
 //! Not for: training, or serving embeddings (see embedkit-models and embedkit-server).
@@ -22,6 +23,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod ann;
 pub mod chunk;
 mod codec;
 mod collection;
@@ -31,6 +33,7 @@ pub mod rag;
 pub mod source;
 mod store;
 
+pub use ann::AnnSettings;
 pub use collection::{Collection, Distance, Storage};
 pub use error::{Error, Result};
 pub use filter::Filter;

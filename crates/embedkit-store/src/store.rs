@@ -87,6 +87,7 @@ pub struct Counts {
 /// An open store.
 pub struct Store {
     conn: Connection,
+    pub(crate) ann: crate::ann::Indexes,
 }
 
 impl Store {
@@ -169,7 +170,10 @@ impl Store {
                 })
             }
         }
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            ann: Default::default(),
+        })
     }
 
     /// Creates `spec`'s collection, or checks that the existing one has the same settings.
@@ -357,13 +361,36 @@ impl Store {
         Ok(rows)
     }
 
-    /// Exact nearest chunks to `query` (every stored vector scored), best first.
+    /// Nearest chunks to `query`, best first: approximate (HNSW, see [`crate::ann`]) for a
+    /// large collection without a filter, exact otherwise.
     pub fn search_vector(
         &self,
         collection: &str,
         query: &[f32],
         k: usize,
         filter: &Filter,
+    ) -> Result<Vec<Hit>> {
+        self.nearest(collection, query, k, filter, true)
+    }
+
+    /// Exact nearest chunks to `query` (every stored vector scored), best first.
+    pub fn search_vector_exact(
+        &self,
+        collection: &str,
+        query: &[f32],
+        k: usize,
+        filter: &Filter,
+    ) -> Result<Vec<Hit>> {
+        self.nearest(collection, query, k, filter, false)
+    }
+
+    fn nearest(
+        &self,
+        collection: &str,
+        query: &[f32],
+        k: usize,
+        filter: &Filter,
+        approximate: bool,
     ) -> Result<Vec<Hit>> {
         let spec = self.collection(collection)?;
         spec.check_vector(query)?;
@@ -372,6 +399,11 @@ impl Store {
             embedkit_core::vector::normalize(&mut q);
         }
         let tx = self.conn.unchecked_transaction()?;
+        if approximate {
+            if let Some(ranked) = self.ann.search(&tx, &spec, &q, k, filter) {
+                return hits(&tx, &ranked);
+            }
+        }
         let allowed = if filter.0.is_empty() {
             None
         } else {

@@ -35,6 +35,10 @@ pub struct SearchArgs {
     /// Environment variable holding the API key for openai:NAME models.
     #[arg(long, default_value = "OPENAI_API_KEY")]
     pub api_key_env: String,
+    /// Score every stored vector instead of searching the approximate (HNSW) index that
+    /// collections of 5,000 chunks and more are searched through.
+    #[arg(long)]
+    pub exact: bool,
     /// Print a JSON array [{"id","chunk","score","text","metadata"}], best first.
     #[arg(long)]
     pub json: bool,
@@ -51,6 +55,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
             (_, true) => SearchMode::Keyword,
             _ => SearchMode::Vector,
         },
+        exact: a.exact,
     };
     let hits = if options.mode == SearchMode::Keyword {
         store.search_text(name, &a.query, options.k, &options.filter)?

@@ -5,7 +5,8 @@
 #   random: 100,000 unit-length Gaussian 384-d vectors, 1,000 more as queries;
 #   real:   all-MiniLM-L6-v2 embeddings (max 16 tokens) of 101,000 gcide dictionary entries
 #           (scripts/fetch-gcide.sh), the last 1,000 as queries.
-# Recall@10 is against exact inner-product search (numpy). Needs about 20 minutes on 2 cores.
+# Recall@10 is against exact inner-product search (numpy). Takes tens of minutes on 2 cores
+# (embedding the real set alone is ~1.6M tokens).
 #   scripts/bench-ann.sh [random|real]...   (default: both)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +49,9 @@ EOF
 
 cargo build -q -p embedkit-store --example bench_ann
 ours=target/debug/examples/bench_ann
-for set in "${@:-random real}"; do
+sets=("$@")
+[ ${#sets[@]} -gt 0 ] || sets=(random real)
+for set in "${sets[@]}"; do
   dir=bench-data/ann-$set
   if [ "$set" = random ]; then
     [ -s $dir/truth.npy ] || { mkdir -p $dir; $py scripts/bench-ann.py prepare-random $dir 100000 1000 384; }

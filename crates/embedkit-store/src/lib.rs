@@ -9,6 +9,8 @@
 //! * [`rag`] adds models: [`Store::add_documents`] and [`Store::search`].
 //! * [`image`] does the same for image collections: [`Store::add_images`] and
 //!   [`Store::search_images`] with an image network ([`ImageStoreModel`]).
+//! * [`ann`] is the HNSW index large embedded (SQLite) collections are searched through
+//!   (PostgreSQL uses pgvector's).
 //! * [`chunk`], [`source`] and [`filter`] are the pieces they use.
 //!
 //! Not for: training, or serving embeddings (see embedkit-models and embedkit-server).
@@ -25,6 +27,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod ann;
 mod backend;
 pub mod chunk;
 mod codec;
@@ -36,6 +39,7 @@ pub mod rag;
 pub mod source;
 mod store;
 
+pub use ann::AnnSettings;
 pub use collection::{Collection, Distance, Modality, Storage};
 pub use error::{Error, Result};
 pub use filter::Filter;

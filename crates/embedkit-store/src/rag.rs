@@ -206,6 +206,8 @@ pub struct SearchOptions {
     pub filter: Filter,
     /// Vector, keyword or hybrid.
     pub mode: SearchMode,
+    /// Score every vector even where the collection has an approximate (HNSW) index.
+    pub exact: bool,
 }
 
 impl Store {
@@ -350,7 +352,11 @@ impl Store {
         let k = options.k;
         let vector = |k| -> Result<Vec<Hit>> {
             let q = model.embed(&[query], model.prompt("query"), 1)?.remove(0);
-            self.search_vector(collection, &q, k, &options.filter)
+            if options.exact {
+                self.search_vector_exact(collection, &q, k, &options.filter)
+            } else {
+                self.search_vector(collection, &q, k, &options.filter)
+            }
         };
         match options.mode {
             SearchMode::Vector => vector(k),

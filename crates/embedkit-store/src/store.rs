@@ -2,6 +2,7 @@
 //! backend chosen by the URL (see [`crate::backend`]), plus what both backends share:
 //! hits, scores and rank fusion.
 
+use crate::ann::AnnSettings;
 use crate::backend::postgres::Postgres;
 use crate::backend::sqlite::Sqlite;
 use crate::backend::Backend;
@@ -166,7 +167,8 @@ impl Store {
         self.backend.document_chunks(collection)
     }
 
-    /// Nearest chunks to `query`, best first.
+    /// Nearest chunks to `query`, best first: through the collection's approximate
+    /// (HNSW) index where it has one and no filter is given, exactly otherwise.
     pub fn search_vector(
         &self,
         collection: &str,
@@ -174,13 +176,41 @@ impl Store {
         k: usize,
         filter: &Filter,
     ) -> Result<Vec<Hit>> {
+        self.nearest(collection, query, k, filter, false)
+    }
+
+    /// Exact nearest chunks to `query` (every stored vector scored), best first.
+    pub fn search_vector_exact(
+        &self,
+        collection: &str,
+        query: &[f32],
+        k: usize,
+        filter: &Filter,
+    ) -> Result<Vec<Hit>> {
+        self.nearest(collection, query, k, filter, true)
+    }
+
+    /// Changes when the embedded store searches through its HNSW index and how the index
+    /// is built and searched (pgvector's index has settings of its own, in the database).
+    pub fn set_ann(&self, settings: AnnSettings) {
+        self.backend.set_ann(settings);
+    }
+
+    fn nearest(
+        &self,
+        collection: &str,
+        query: &[f32],
+        k: usize,
+        filter: &Filter,
+        exact: bool,
+    ) -> Result<Vec<Hit>> {
         let spec = self.collection(collection)?;
         spec.check_vector(query)?;
         let mut q = query.to_vec();
         if spec.normalized {
             embedkit_core::vector::normalize(&mut q);
         }
-        self.backend.search_vector(&spec, &q, k, filter)
+        self.backend.search_vector(&spec, &q, k, filter, exact)
     }
 
     /// Keyword search (BM25 over chunk texts), best first; larger scores are better.

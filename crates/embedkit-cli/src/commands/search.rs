@@ -40,6 +40,10 @@ pub struct SearchArgs {
     /// Environment variable holding the API key for openai:NAME models.
     #[arg(long, default_value = "OPENAI_API_KEY")]
     pub api_key_env: String,
+    /// Score every stored vector instead of searching the approximate (HNSW) index that
+    /// collections of 5,000 chunks and more are searched through.
+    #[arg(long)]
+    pub exact: bool,
     /// Print a JSON array [{"id","chunk","score","text","metadata"}], best first.
     #[arg(long)]
     pub json: bool,
@@ -57,6 +61,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
             (_, true) => SearchMode::Keyword,
             _ => SearchMode::Vector,
         },
+        exact: a.exact,
     };
     let collection = store.collection(name)?;
     let hits = if let Some(image) = &a.image {

@@ -2,6 +2,7 @@
 //! vector widths, metadata shape, query words) and hands the storage work to one backend:
 //! the embedded SQLite file or a PostgreSQL database with pgvector.
 
+use crate::ann::AnnSettings;
 use crate::collection::Collection;
 use crate::error::Result;
 use crate::filter::Filter;
@@ -35,14 +36,18 @@ pub(crate) trait Backend: Send {
     /// Every document's id, recorded chunk count and stored chunk count, in one snapshot.
     fn document_chunks(&self, collection: &str) -> Result<Vec<(String, usize, usize)>>;
     /// The `k` nearest chunks to `q` (the collection's width, normalized when the
-    /// collection is), best first.
+    /// collection is), best first; `exact` scores every vector instead of using an index.
     fn search_vector(
         &self,
         spec: &Collection,
         q: &[f32],
         k: usize,
         filter: &Filter,
+        exact: bool,
     ) -> Result<Vec<Hit>>;
+    /// Settings of the backend's own approximate index; a backend whose index lives in
+    /// the database (pgvector) keeps the database's settings.
+    fn set_ann(&self, _settings: AnnSettings) {}
     /// The `k` (at least 1) chunks that best match any of `words` (non-empty,
     /// letters and digits only), best first.
     fn search_text(

@@ -575,6 +575,7 @@ impl Backend for Postgres {
         q: &[f32],
         k: usize,
         filter: &Filter,
+        exact: bool,
     ) -> Result<Vec<Hit>> {
         if k == 0 {
             return Ok(Vec::new());
@@ -589,7 +590,7 @@ impl Backend for Postgres {
                 &[&(EXACT_UP_TO + 1)],
             )?
             .get(0);
-        let exact = small <= EXACT_UP_TO || k > MAX_EF_SEARCH;
+        let exact = exact || small <= EXACT_UP_TO || k > MAX_EF_SEARCH;
         if exact {
             tx.batch_execute("SET LOCAL enable_indexscan = off")?;
         } else {

@@ -5,6 +5,7 @@
 //! none of it; readers see a consistent snapshot (WAL) while a writer works.
 
 use super::Backend;
+use crate::ann::{AnnSettings, Indexes};
 use crate::codec;
 use crate::collection::Collection;
 use crate::error::{Error, Result};
@@ -41,6 +42,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, tokenize='unicode
 /// An open SQLite store.
 pub(crate) struct Sqlite {
     conn: Connection,
+    ann: Indexes,
 }
 
 impl Sqlite {
@@ -110,7 +112,10 @@ impl Sqlite {
                 })
             }
         }
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            ann: Indexes::default(),
+        })
     }
 
     fn write_tx(&self) -> Result<rusqlite::Transaction<'_>> {
@@ -268,15 +273,25 @@ impl Backend for Sqlite {
     }
 
     /// Exact: every stored vector is scored.
+    fn set_ann(&self, settings: AnnSettings) {
+        self.ann.configure(settings);
+    }
+
     fn search_vector(
         &self,
         spec: &Collection,
         q: &[f32],
         k: usize,
         filter: &Filter,
+        exact: bool,
     ) -> Result<Vec<Hit>> {
         let collection = spec.name.as_str();
         let tx = self.conn.unchecked_transaction()?;
+        if !exact {
+            if let Some(ranked) = self.ann.search(&tx, spec, q, k, filter) {
+                return hits(&tx, &ranked);
+            }
+        }
         let allowed = if filter.0.is_empty() {
             None
         } else {

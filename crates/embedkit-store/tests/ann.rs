@@ -69,6 +69,7 @@ fn collection(name: &str) -> Collection {
         normalized: true,
         distance: Distance::Cosine,
         storage: Storage::F32,
+        modality: Default::default(),
     }
 }
 

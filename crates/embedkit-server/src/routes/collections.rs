@@ -195,6 +195,7 @@ pub async fn search(
             None => Default::default(),
         },
         mode: req.mode.into(),
+        exact: req.exact,
     };
     let _permit = permit(&state)?;
     let data = service(&state)?

@@ -103,6 +103,9 @@ pub struct SearchRequest {
     /// Vector (default), keyword or hybrid.
     #[serde(default)]
     pub mode: Mode,
+    /// Score every stored vector instead of searching the approximate (HNSW) index.
+    #[serde(default)]
+    pub exact: bool,
 }
 
 fn default_k() -> usize {

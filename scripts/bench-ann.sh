@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 M=${M:-16}
 EF_CONSTRUCTION=${EF_CONSTRUCTION:-200}
-EFS=${EFS:-10,20,40,80,160,320}
+EFS=${EFS:-10,20,40,80,160,320,640,1280}
 venv=.venv-bench-ann
 if [ ! -x $venv/bin/python ]; then
   python3 -m venv $venv
@@ -41,14 +41,14 @@ open("bench-data/gcide-snippets.txt", "w").write("\n".join(out[:101000]) + "\n")
 EOF
   fi
   scripts/fetch-models.sh >/dev/null
-  cargo build -q -p embedkit-cli
-  target/debug/embedkit embed -m models/all-MiniLM-L6-v2 --max-length 16 --batch-size 64 \
+  cargo build -q --release -p embedkit-cli
+  target/release/embedkit embed -m models/all-MiniLM-L6-v2 --max-length 16 --batch-size 64 \
     -i $snippets -o bench-data/gcide-minilm16.npy
   $py scripts/bench-ann.py prepare-real bench-data/gcide-minilm16.npy $dir 1000
 }
 
-cargo build -q -p embedkit-store --example bench_ann
-ours=target/debug/examples/bench_ann
+cargo build -q --release -p embedkit-store --example bench_ann
+ours=target/release/examples/bench_ann
 sets=("$@")
 [ ${#sets[@]} -gt 0 ] || sets=(random real)
 for set in "${sets[@]}"; do

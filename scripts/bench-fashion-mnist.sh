@@ -32,11 +32,9 @@ scripts/fetch-models.sh
 data=$(scripts/fetch-fashion-mnist.sh)
 out=datasets/fashion-mnist-knn
 rm -rf "$out"
-# The test profile: embedkit's crates and all dependencies are built with opt-level 3 there,
-# and it shares the build of the test suite.
-cargo build --quiet -p embedkit-store --example fashion_mnist
+cargo build --quiet --release -p embedkit-store --example fashion_mnist
 echo "== embedkit (store: MobileNetV2 image collection, exact cosine search)"
-RAYON_NUM_THREADS=$threads target/debug/examples/fashion_mnist \
+RAYON_NUM_THREADS=$threads target/release/examples/fashion_mnist \
   "$data" "$out" models/mobilenet_v2 "$per_ref" "$per_query" "$k"
 echo "== reference"
 "$py" bench/fashion_mnist_reference.py --weights models/mobilenet_v2/mobilenet_v2-b0353104.pth \

@@ -84,6 +84,9 @@ impl Ord for Closest {
     }
 }
 
+/// How many neighbours' rows a layer search requests from memory ahead of scoring.
+const PREFETCH_AHEAD: usize = 2;
+
 /// Per-thread "seen" marks, reset in O(1) by bumping the epoch.
 struct Visited {
     marks: Vec<u32>,
@@ -391,14 +394,21 @@ impl Hnsw {
                 f32::INFINITY
             };
             let mut buf = Vec::with_capacity(2 * self.params.m);
+            let mut fresh = Vec::with_capacity(2 * self.params.m);
             while let Some(Closest(c)) = candidates.pop() {
                 if c.0 > bound {
                     break;
                 }
                 self.neighbours(c.1, level, &mut buf);
-                for &nb in &buf {
-                    if !visited.insert(nb) {
-                        continue;
+                fresh.clear();
+                fresh.extend(buf.iter().copied().filter(|&nb| visited.insert(nb)));
+                // Rows are scattered in memory: fetch two ahead of the one being scored.
+                for &nb in fresh.iter().take(PREFETCH_AHEAD) {
+                    embedkit_kernels::ops::prefetch(self.vector(nb as usize));
+                }
+                for (j, &nb) in fresh.iter().enumerate() {
+                    if let Some(&next) = fresh.get(j + PREFETCH_AHEAD) {
+                        embedkit_kernels::ops::prefetch(self.vector(next as usize));
                     }
                     let d = self.dist(q, qn, nb);
                     if d < bound || found.len() < ef {

@@ -216,14 +216,32 @@ fn index_then_search_with_the_query_prompt_filters_and_resume() {
 #[test]
 fn sigkill_mid_ingest_keeps_every_acknowledged_document() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("kb.db");
-    let db_s = db.to_str().unwrap().to_string();
+    sigkill_mid_ingest(
+        dir.path(),
+        dir.path().join("kb.db").to_str().unwrap().to_string(),
+    );
+    // The same on PostgreSQL, in a schema of its own, when the test run has a server.
+    match std::env::var("EMBEDKIT_TEST_POSTGRES_URL") {
+        Ok(url) => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos();
+            let schema = format!("t{}_{nanos}_sigkill", std::process::id());
+            sigkill_mid_ingest(dir.path(), format!("{url}{sep}schema={schema}"));
+        }
+        Err(_) => eprintln!("EMBEDKIT_TEST_POSTGRES_URL is not set: PostgreSQL is not tested"),
+    }
+}
+
+fn sigkill_mid_ingest(dir: &Path, db_s: String) {
     let model = common::fixture("tiny-bge");
     let background =
         std::fs::read_to_string(common::root().join("testdata/data/lee_background.cor")).unwrap();
     let lines: Vec<&str> = background.lines().collect();
     let total = 4_000;
-    let input = dir.path().join("big.jsonl");
+    let input = dir.join("big.jsonl");
     let docs: Vec<(String, String)> = (0..total)
         .map(|i| {
             (

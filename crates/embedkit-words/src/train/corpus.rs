@@ -24,6 +24,30 @@ pub(crate) fn split(path: &Path, n: usize) -> Result<Vec<(u64, u64)>> {
     Ok((0..n).map(|i| (len * i / n, len * (i + 1) / n)).collect())
 }
 
+/// Runs `work(byte range, thread index)` on `n` threads, one share of the corpus each (as
+/// [`split`] cuts it), and returns the first error any of them met.
+pub(crate) fn in_parallel(
+    path: &Path,
+    n: usize,
+    work: impl Fn((u64, u64), u64) -> Result<()> + Sync,
+) -> Result<()> {
+    let ranges = split(path, n)?;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = ranges
+            .iter()
+            .enumerate()
+            .map(|(t, &range)| {
+                let work = &work;
+                s.spawn(move || work(range, t as u64))
+            })
+            .collect();
+        // The scope joins any thread left when one fails.
+        handles
+            .into_iter()
+            .try_for_each(|h| h.join().expect("training thread panicked"))
+    })
+}
+
 /// Calls `f(token)` for every token starting in `[start, end)`, and `f(&[])` at each end of
 /// sentence (line end, or every `MAX_SENTENCE` tokens).
 pub(crate) fn scan(path: &Path, (start, end): (u64, u64), mut f: impl FnMut(&[u8])) -> Result<()> {

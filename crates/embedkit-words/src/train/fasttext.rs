@@ -182,20 +182,8 @@ pub fn train(
         done: AtomicU64::new(0),
         total: vocab.total() * cfg.epochs as u64,
     };
-    let ranges = corpus::split(path, cfg.threads)?;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = ranges
-            .iter()
-            .enumerate()
-            .map(|(t, &range)| {
-                let shared = &shared;
-                s.spawn(move || shared.worker(path, range, t as u64, progress))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("training thread panicked"))
-            .collect::<Result<Vec<()>>>()
+    corpus::in_parallel(path, cfg.threads, |range, t| {
+        shared.worker(path, range, t, progress)
     })?;
     let Shared { input, output, .. } = shared;
     let model = FastTextModel {

@@ -1,7 +1,9 @@
 //! Word embeddings: the word2vec, GloVe and fastText file formats (read and write, as the
 //! original tools and gensim do), the queries of gensim's `KeyedVectors` (nearest words,
 //! analogies, similarity, odd one out, vectors for unseen words from fastText n-grams) and
-//! the standard evaluations (WordSim-353, SimLex-999, Google analogies).
+//! the standard evaluations (WordSim-353, SimLex-999, Google analogies), the trainers
+//! (word2vec, GloVe, fastText), and the tokenizers that turn text into words (whitespace,
+//! or jieba's Chinese word segmentation).
 //!
 //! Not for sentence embeddings (see `embedkit-models`), and nothing here touches the network.
 //!
@@ -20,6 +22,7 @@ pub mod eval;
 pub mod format;
 mod query;
 pub mod subword;
+pub mod tokenizer;
 pub mod train;
 mod vectors;
 

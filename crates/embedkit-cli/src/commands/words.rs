@@ -2,10 +2,15 @@
 //!
 //! Human output puts the score before the word, so that columns stay aligned whatever the
 //! script of the words (CJK characters are two columns wide).
+//!
+//! `--tokenizer jieba` segments Chinese: a training corpus is segmented once into a
+//! temporary whitespace-separated copy that the trainers stream; a query argument that is
+//! not a word of the vectors is segmented into words (see [`Query`]).
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use embedkit_words::format::{self, Format};
+use embedkit_words::tokenizer::{Segmenter, Tokenizer};
 use embedkit_words::{eval, Scored, WordVectors};
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -30,12 +35,42 @@ pub struct VectorsArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum TokenizerName {
+    /// Words are separated by whitespace; text is used as it is.
+    #[default]
+    Whitespace,
+    /// Chinese word segmentation (jieba's dictionary and HMM, as Python's jieba.cut).
+    Jieba,
+}
+
+impl From<TokenizerName> for Tokenizer {
+    fn from(t: TokenizerName) -> Self {
+        match t {
+            TokenizerName::Whitespace => Tokenizer::Whitespace,
+            TokenizerName::Jieba => Tokenizer::Jieba,
+        }
+    }
+}
+
+/// How query arguments become words of the vectors.
+#[derive(Debug, Args)]
+pub struct QueryTokenizer {
+    /// Segment query arguments that are not words of the vectors (jieba for Chinese, as the
+    /// vectors were trained). `similar` searches near the mean of a phrase's words; the other
+    /// queries take one word per argument and reject a phrase, naming its words.
+    #[arg(long, value_enum, default_value_t)]
+    pub tokenizer: TokenizerName,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum WordsCommand {
     /// The nearest words by cosine similarity.
     Similar {
         #[command(flatten)]
         v: VectorsArgs,
+        #[command(flatten)]
+        t: QueryTokenizer,
         word: String,
         /// How many neighbours.
         #[arg(short, default_value_t = 10)]
@@ -45,6 +80,8 @@ pub enum WordsCommand {
     Analogy {
         #[command(flatten)]
         v: VectorsArgs,
+        #[command(flatten)]
+        t: QueryTokenizer,
         a: String,
         b: String,
         c: String,
@@ -58,6 +95,8 @@ pub enum WordsCommand {
     Similarity {
         #[command(flatten)]
         v: VectorsArgs,
+        #[command(flatten)]
+        t: QueryTokenizer,
         word1: String,
         word2: String,
     },
@@ -65,6 +104,8 @@ pub enum WordsCommand {
     DoesntMatch {
         #[command(flatten)]
         v: VectorsArgs,
+        #[command(flatten)]
+        t: QueryTokenizer,
         #[arg(required = true, num_args = 2..)]
         words: Vec<String>,
     },
@@ -72,9 +113,12 @@ pub enum WordsCommand {
     Vector {
         #[command(flatten)]
         v: VectorsArgs,
+        #[command(flatten)]
+        t: QueryTokenizer,
         word: String,
     },
-    /// Train word vectors on a text file (streamed; whitespace-separated words).
+    /// Train word vectors on a text file (streamed; whitespace-separated words, or Chinese
+    /// text segmented with --tokenizer jieba).
     Train(TrainArgs),
     /// fastText text classification: train, predict, test, cross-validate.
     Supervised(crate::commands::fasttext::SupervisedArgs),
@@ -118,6 +162,10 @@ pub struct TrainArgs {
     /// Training text (whitespace-separated words; a line is a sentence).
     #[arg(long)]
     pub corpus: PathBuf,
+    /// How to split the corpus into words: whitespace, or jieba for Chinese (the corpus is
+    /// segmented once, on all threads, into a temporary copy that training streams).
+    #[arg(long, value_enum, default_value_t)]
+    pub tokenizer: TokenizerName,
     /// Where to write the vectors.
     #[arg(long, short)]
     pub output: PathBuf,
@@ -180,6 +228,56 @@ fn load(v: &VectorsArgs) -> Result<WordVectors> {
         .with_context(|| format!("cannot load word vectors {}", v.vectors.display()))
 }
 
+/// Vectors and the tokenizer their query arguments are segmented with. An argument that is
+/// a word of the vectors is taken as it is; any other is segmented (with whitespace: left
+/// as it is), and its words stand for it.
+struct Query {
+    vectors: WordVectors,
+    segmenter: Segmenter,
+}
+
+impl Query {
+    fn load(v: &VectorsArgs, t: &QueryTokenizer) -> Result<Self> {
+        Ok(Self {
+            vectors: load(v)?,
+            segmenter: Segmenter::new(t.tokenizer.into()),
+        })
+    }
+
+    /// The words `arg` stands for (itself when segmenting finds no word in it, so that the
+    /// error names what was asked).
+    fn words(&self, arg: &str) -> Vec<String> {
+        if self.vectors.index_of(arg).is_some() {
+            return vec![arg.to_string()];
+        }
+        match self.segmenter.tokenizer() {
+            Tokenizer::Whitespace => vec![arg.to_string()],
+            Tokenizer::Jieba => {
+                let words = self.segmenter.words(arg);
+                if words.is_empty() {
+                    vec![arg.to_string()]
+                } else {
+                    words.into_iter().map(String::from).collect()
+                }
+            }
+        }
+    }
+
+    /// The one word `arg` stands for; a phrase of several words is an error that names them.
+    fn word(&self, arg: &str) -> Result<String> {
+        let mut words = self.words(arg);
+        anyhow::ensure!(
+            words.len() == 1,
+            "{arg:?} is {} words for the {} tokenizer ({}); this query takes one word per \
+             argument (`words similar` takes a phrase)",
+            words.len(),
+            self.segmenter.tokenizer(),
+            words.join(" / ")
+        );
+        Ok(words.remove(0))
+    }
+}
+
 fn print_scored(json: bool, list: &[Scored]) -> Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
@@ -207,19 +305,32 @@ pub fn run(a: WordsArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
     match a.command {
         WordsCommand::Train(t) => train(t, threads, quiet),
         WordsCommand::Supervised(s) => crate::commands::fasttext::supervised(s, threads, quiet),
-        WordsCommand::Similar { v, word, k } => {
-            let list = load(&v)?.most_similar(&[&word], &[], k, None)?;
+        WordsCommand::Similar { v, t, word, k } => {
+            let q = Query::load(&v, &t)?;
+            let words = q.words(&word);
+            if words != [word.as_str()] {
+                eprintln!(
+                    "{word}: the mean of {} ({} tokenizer)",
+                    words.join(" / "),
+                    q.segmenter.tokenizer()
+                );
+            }
+            let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+            let list = q.vectors.most_similar(&refs, &[], k, None)?;
             print_scored(v.json, &list)
         }
         WordsCommand::Analogy {
             v,
+            t,
             a,
             b,
             c,
             k,
             cosmul,
         } => {
-            let vectors = load(&v)?;
+            let q = Query::load(&v, &t)?;
+            let (a, b, c) = (q.word(&a)?, q.word(&b)?, q.word(&c)?);
+            let vectors = q.vectors;
             let list = if cosmul {
                 vectors.most_similar_cosmul(&[&b, &c], &[&a], k, None)?
             } else {
@@ -227,8 +338,9 @@ pub fn run(a: WordsArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
             };
             print_scored(v.json, &list)
         }
-        WordsCommand::Similarity { v, word1, word2 } => {
-            let s = load(&v)?.similarity(&word1, &word2)?;
+        WordsCommand::Similarity { v, t, word1, word2 } => {
+            let q = Query::load(&v, &t)?;
+            let s = q.vectors.similarity(&q.word(&word1)?, &q.word(&word2)?)?;
             if v.json {
                 println!("{}", serde_json::json!({"similarity": s}));
             } else {
@@ -236,9 +348,14 @@ pub fn run(a: WordsArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
             }
             Ok(())
         }
-        WordsCommand::DoesntMatch { v, words } => {
+        WordsCommand::DoesntMatch { v, t, words } => {
+            let q = Query::load(&v, &t)?;
+            let words = words
+                .iter()
+                .map(|w| q.word(w))
+                .collect::<Result<Vec<_>>>()?;
             let refs: Vec<&str> = words.iter().map(String::as_str).collect();
-            let w = load(&v)?.doesnt_match(&refs)?;
+            let w = q.vectors.doesnt_match(&refs)?;
             if v.json {
                 println!("{}", serde_json::json!({"word": w}));
             } else {
@@ -246,8 +363,10 @@ pub fn run(a: WordsArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
             }
             Ok(())
         }
-        WordsCommand::Vector { v, word } => {
-            let vec = load(&v)?.vector(&word)?;
+        WordsCommand::Vector { v, t, word } => {
+            let q = Query::load(&v, &t)?;
+            let word = q.word(&word)?;
+            let vec = q.vectors.vector(&word)?;
             if v.json {
                 println!("{}", serde_json::json!({"word": word, "vector": vec}));
             } else {
@@ -360,9 +479,18 @@ fn output_format(a: &TrainArgs) -> Format {
         })
 }
 
-fn train(a: TrainArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
+fn train(mut a: TrainArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
     use embedkit_words::train::{word2vec, Progress};
     let threads = threads.unwrap_or_else(|| word2vec::Word2VecConfig::default().threads);
+    // Kept until training ends: the segmented copy is removed when this is dropped.
+    let _segmented = match a.tokenizer {
+        TokenizerName::Whitespace => None,
+        TokenizerName::Jieba => {
+            let copy = segment(&a.corpus, a.tokenizer.into(), threads)?;
+            a.corpus = copy.path().to_path_buf();
+            Some(copy)
+        }
+    };
     if a.algo == Algo::Glove {
         return train_glove(a, threads, quiet);
     }
@@ -417,6 +545,27 @@ fn train(a: TrainArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
         a.output.display()
     );
     Ok(())
+}
+
+/// Segments `corpus` into a temporary whitespace-separated copy (removed when dropped).
+fn segment(corpus: &Path, t: Tokenizer, threads: usize) -> Result<tempfile::NamedTempFile> {
+    let start = std::time::Instant::now();
+    let copy = tempfile::Builder::new()
+        .prefix("embedkit-segmented-")
+        .suffix(".txt")
+        .tempfile()
+        .context("creating a temporary file for the segmented corpus")?;
+    let words = Segmenter::new(t)
+        .segment_file(corpus, copy.path(), threads)
+        .with_context(|| format!("segmenting {} with {t}", corpus.display()))?;
+    let secs = start.elapsed().as_secs_f64();
+    let mb = std::fs::metadata(corpus).map_or(0.0, |m| m.len() as f64 / 1e6);
+    eprintln!(
+        "{t}: {words} words in {} ({mb:.2} MB) segmented in {secs:.1}s ({:.0} words/s, {threads} threads)",
+        corpus.display(),
+        words as f64 / secs.max(1e-9)
+    );
+    Ok(copy)
 }
 
 fn train_glove(a: TrainArgs, threads: usize, quiet: bool) -> Result<()> {

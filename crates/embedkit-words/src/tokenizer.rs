@@ -1,7 +1,8 @@
 //! How text becomes words. Whitespace (the default, as the original tools) takes the text as
 //! it is; jieba segments Chinese, which is written without spaces, into words with the
-//! jieba-rs crate (jieba's dictionary, and its HMM for words not in the dictionary, as
-//! Python's `jieba.cut(text)` with its defaults).
+//! jieba-rs crate (jieba's dictionary, and its HMM for words not in the dictionary): Chinese
+//! comes out as from Python's `jieba.cut(text)` with its defaults; ASCII names with `.`, `-`
+//! or `_` (`github.com`, `pg_dump`) stay whole, where Python's jieba splits them.
 //!
 //! The trainers read whitespace-separated words, so a corpus to segment is first written,
 //! once, as a whitespace-separated copy ([`Segmenter::segment_file`]): streamed in batches,

@@ -12,7 +12,8 @@
 //!   up to date first: rows not in it are inserted, rows gone or changed are marked deleted
 //!   (and the graph rebuilt once a third of it is deleted);
 //! * a sidecar file that is missing, damaged, of another version or of another database is
-//!   ignored and rebuilt; any failure here falls back to exact search, never to an error.
+//!   ignored and rebuilt; any failure here falls back to exact search, never to an error;
+//! * dropping a collection deletes its sidecar file.
 //!
 //! Searches with a metadata filter, and collections under [`AnnSettings::min_chunks`], are
 //! exact: a filter may keep only a few documents, which a graph walk would mostly miss.
@@ -111,6 +112,16 @@ impl Indexes {
 }
 
 impl Indexes {
+    /// Forgets the index of a dropped collection and deletes its sidecar file next to the
+    /// store file `db`. The collection's change counter stays: a collection created again
+    /// under the name counts on from it, so no older index can pass for a current one.
+    pub(crate) fn forget(&self, db: &Path, collection: &str) {
+        self.lock().cache.remove(collection);
+        // A file that cannot be deleted costs only disk space: should the name be used
+        // again, it is checked against the rows like any stale index.
+        let _ = std::fs::remove_file(index_path(db, collection));
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{fixture, ok, root};
+use std::path::Path;
 use std::process::Output;
 
 fn embedkit(args: &[&str]) -> Output {
@@ -19,21 +20,22 @@ fn fails_with(out: &Output, needle: &str) {
 
 #[test]
 fn images_are_indexed_by_relative_path_and_found_by_image() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("kb.db");
-    let db = db.to_str().unwrap();
+    common::for_each_store(images_by_relative_path);
+}
+
+fn images_by_relative_path(db: &str, dir: &Path) {
     // Two labelled folders: the label is the folder's name (CJK included).
     let photos = root().join("testdata/data/images");
     for (label, files) in [
         ("猫", &["chelsea.png", "coffee.png"][..]),
         ("vehicles", &["motorcycle_left.png", "rocket.jpg"][..]),
     ] {
-        std::fs::create_dir_all(dir.path().join("set").join(label)).unwrap();
+        std::fs::create_dir_all(dir.join("set").join(label)).unwrap();
         for f in files {
-            std::fs::copy(photos.join(f), dir.path().join("set").join(label).join(f)).unwrap();
+            std::fs::copy(photos.join(f), dir.join("set").join(label).join(f)).unwrap();
         }
     }
-    let set = dir.path().join("set");
+    let set = dir.join("set");
     let model = root().join("models/mobilenet_v2");
     let added = embedkit(&[
         "index",
@@ -116,7 +118,7 @@ fn images_are_indexed_by_relative_path_and_found_by_image() {
         &embedkit(&["search", "--store", db, "-c", "pics", "a cat"]),
         "holds image embeddings",
     );
-    let notes = dir.path().join("notes.txt");
+    let notes = dir.join("notes.txt");
     std::fs::write(&notes, "Cats purr.").unwrap();
     let bge = fixture("tiny-bge");
     ok(&embedkit(&[

@@ -35,12 +35,21 @@ fn write_jsonl(path: &Path, docs: &[(&str, &str, serde_json::Value)]) {
 
 #[test]
 fn index_then_search_with_the_query_prompt_filters_and_resume() {
+    common::for_each_store(index_then_search);
+    // A file that is not a store, whatever its name says.
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("kb.db");
-    let db = db.to_str().unwrap();
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, "this is not a database, just text ".repeat(200)).unwrap();
+    fails_with(
+        &embedkit(&["search", "--store", junk.to_str().unwrap(), "x"]),
+        "not a readable embedkit store",
+    );
+}
+
+fn index_then_search(db: &str, dir: &Path) {
     let model = common::fixture("tiny-bge");
     let model = model.to_str().unwrap();
-    let input = dir.path().join("docs.jsonl");
+    let input = dir.join("docs.jsonl");
     let docs = [
         (
             "cat",
@@ -186,12 +195,6 @@ fn index_then_search_with_the_query_prompt_filters_and_resume() {
         &add(&["--chunk-size", "4", "--chunk-overlap", "4"]),
         "overlap smaller",
     );
-    let junk = dir.path().join("junk.db");
-    std::fs::write(&junk, "this is not a database, just text ".repeat(200)).unwrap();
-    fails_with(
-        &embedkit(&["search", "--store", junk.to_str().unwrap(), "x"]),
-        "not a readable embedkit store",
-    );
     fails_with(
         &embedkit(&[
             "index",
@@ -215,27 +218,10 @@ fn index_then_search_with_the_query_prompt_filters_and_resume() {
 /// re-run resumes where it stopped.
 #[test]
 fn sigkill_mid_ingest_keeps_every_acknowledged_document() {
-    let dir = tempfile::tempdir().unwrap();
-    sigkill_mid_ingest(
-        dir.path(),
-        dir.path().join("kb.db").to_str().unwrap().to_string(),
-    );
-    // The same on PostgreSQL, in a schema of its own, when the test run has a server.
-    match std::env::var("EMBEDKIT_TEST_POSTGRES_URL") {
-        Ok(url) => {
-            let sep = if url.contains('?') { '&' } else { '?' };
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos();
-            let schema = format!("t{}_{nanos}_sigkill", std::process::id());
-            sigkill_mid_ingest(dir.path(), format!("{url}{sep}schema={schema}"));
-        }
-        Err(_) => eprintln!("EMBEDKIT_TEST_POSTGRES_URL is not set: PostgreSQL is not tested"),
-    }
+    common::for_each_store(sigkill_mid_ingest);
 }
 
-fn sigkill_mid_ingest(dir: &Path, db_s: String) {
+fn sigkill_mid_ingest(db: &str, dir: &Path) {
     let model = common::fixture("tiny-bge");
     let background =
         std::fs::read_to_string(common::root().join("testdata/data/lee_background.cor")).unwrap();
@@ -259,7 +245,7 @@ fn sigkill_mid_ingest(dir: &Path, db_s: String) {
         "index",
         "add",
         "--store",
-        &db_s,
+        db,
         "-c",
         "big",
         "--model",
@@ -284,7 +270,7 @@ fn sigkill_mid_ingest(dir: &Path, db_s: String) {
         acked = ack(acks.next().unwrap().unwrap());
     }
     let reader = {
-        let db = db_s.clone();
+        let db = db.to_string();
         std::thread::spawn(move || {
             let store = Store::open(&db).unwrap();
             let mut last = 0;
@@ -311,7 +297,7 @@ fn sigkill_mid_ingest(dir: &Path, db_s: String) {
     assert!(reader.join().unwrap() > 0);
     assert!(acked < total, "the ingest finished before it was killed");
 
-    let store = Store::open(&db_s).unwrap();
+    let store = Store::open(db).unwrap();
     let stored = store.document_chunks("big").unwrap();
     let present: std::collections::HashSet<&str> = stored.iter().map(|r| r.0.as_str()).collect();
     for (id, _) in &docs[..acked] {
@@ -331,6 +317,6 @@ fn sigkill_mid_ingest(dir: &Path, db_s: String) {
     let err = String::from_utf8_lossy(&out.stderr);
     let skipped = format!("{} unchanged skipped", stored.len());
     assert!(err.contains(&skipped), "{err}");
-    let store = Store::open(&db_s).unwrap();
+    let store = Store::open(db).unwrap();
     assert_eq!(store.counts("big").unwrap().documents, total);
 }

@@ -35,6 +35,7 @@ mod collection;
 mod error;
 pub mod filter;
 pub mod image;
+mod keywords;
 pub mod rag;
 pub mod source;
 mod store;

@@ -9,6 +9,7 @@ use crate::backend::Backend;
 use crate::collection::{Collection, Distance};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
+use crate::keywords::Keywords;
 use serde::Serialize;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
@@ -223,10 +224,7 @@ impl Store {
         filter: &Filter,
     ) -> Result<Vec<Hit>> {
         self.collection(collection)?;
-        let words: Vec<&str> = query
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words = Keywords::parse(query);
         if words.is_empty() || k == 0 {
             return Ok(Vec::new());
         }

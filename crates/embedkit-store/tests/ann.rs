@@ -232,6 +232,36 @@ fn a_stale_index_is_extended_and_never_returns_deleted_documents() {
 }
 
 #[test]
+fn dropping_a_collection_deletes_its_index_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = filled(dir.path(), &random_vectors(1000, 12));
+    store.set_ann(small_settings());
+    let q = &random_vectors(1, 13)[0];
+    store.search_vector("c", q, 10, &any()).unwrap();
+    let sidecar = index_path(&db(dir.path()), "c");
+    assert!(sidecar.exists());
+    store.drop_collection("c").unwrap();
+    assert!(!sidecar.exists());
+    // A new collection of the same name is indexed afresh: only its own vectors are found.
+    let fresh = random_vectors(600, 14);
+    store.create_collection(&collection("c")).unwrap();
+    store.upsert("c", &docs(&fresh, 50_000)).unwrap();
+    let hits = store.search_vector("c", &fresh[7], 10, &any()).unwrap();
+    assert_eq!(hits[0].id, "d50007");
+    assert!(hits
+        .iter()
+        .all(|h| h.id[1..].parse::<usize>().unwrap() >= 50_000));
+    assert!(sidecar.exists());
+    // Other collections keep theirs.
+    store.create_collection(&collection("other")).unwrap();
+    store.upsert("other", &docs(&fresh, 0)).unwrap();
+    store.search_vector("other", q, 10, &any()).unwrap();
+    store.drop_collection("c").unwrap();
+    assert!(!sidecar.exists());
+    assert!(index_path(&db(dir.path()), "other").exists());
+}
+
+#[test]
 fn a_damaged_index_file_is_ignored_and_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
     let queries = random_vectors(20, 9);

@@ -1,10 +1,11 @@
-//! Helpers shared by the CLI tests: paths, the real model, running the binary, and starting
-//! `embedkit serve` on a free loopback port.
+//! Helpers shared by the CLI tests: paths, the real model, running the binary, the store
+//! backends a store test runs against, and starting `embedkit serve` on a free loopback port.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub fn root() -> PathBuf {
@@ -117,6 +118,74 @@ impl Server {
             Ok(r) => (r.status(), r.into_string().unwrap()),
             Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap()),
             Err(e) => panic!("transport error: {e}"),
+        }
+    }
+}
+
+/// Runs `test` once per store backend, each time with a new temporary folder and a new,
+/// empty store: an SQLite file in that folder, then, when `EMBEDKIT_TEST_POSTGRES_URL` names
+/// a server with pgvector (`scripts/test.sh` sets one up), a PostgreSQL schema of its own
+/// (so tests running in parallel never meet), dropped again when the run ends, failed or
+/// not. Without the variable PostgreSQL is skipped with a notice.
+pub fn for_each_store(test: impl Fn(&str, &Path)) {
+    let mut backends = vec![("sqlite", None)];
+    match std::env::var("EMBEDKIT_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => backends.push(("postgres", Some(url))),
+        _ => eprintln!("EMBEDKIT_TEST_POSTGRES_URL is not set: PostgreSQL is not tested"),
+    }
+    for (backend, server) in backends {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _schema) = match server {
+            None => (dir.path().join("kb.db").to_str().unwrap().to_string(), None),
+            Some(server) => {
+                let schema = Schema::new(&server);
+                (schema.url(), Some(schema))
+            }
+        };
+        eprintln!("-- on {backend}: {store}");
+        let start = Instant::now();
+        test(&store, dir.path());
+        eprintln!("-- on {backend}: {:.1} s", start.elapsed().as_secs_f64());
+    }
+}
+
+/// A PostgreSQL schema no other test uses, dropped with everything in it on drop.
+struct Schema {
+    server: String,
+    name: String,
+}
+
+impl Schema {
+    fn new(server: &str) -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        Schema {
+            server: server.to_string(),
+            name: format!(
+                "cli_{}_{nanos}_{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ),
+        }
+    }
+
+    /// The store URL that selects this schema.
+    fn url(&self) -> String {
+        let sep = if self.server.contains('?') { '&' } else { '?' };
+        format!("{}{sep}schema={}", self.server, self.name)
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let dropped = postgres::Client::connect(&self.server, postgres::NoTls).and_then(|mut c| {
+            c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name))
+        });
+        if let Err(e) = dropped {
+            eprintln!("could not drop test schema {}: {e}", self.name);
         }
     }
 }

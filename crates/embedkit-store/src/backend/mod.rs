@@ -6,6 +6,7 @@ use crate::ann::AnnSettings;
 use crate::collection::Collection;
 use crate::error::Result;
 use crate::filter::Filter;
+use crate::keywords::Keywords;
 use crate::store::{Counts, Hit, StoredDocument};
 use std::collections::HashMap;
 
@@ -48,12 +49,11 @@ pub(crate) trait Backend: Send {
     /// Settings of the backend's own approximate index; a backend whose index lives in
     /// the database (pgvector) keeps the database's settings.
     fn set_ann(&self, _settings: AnnSettings) {}
-    /// The `k` (at least 1) chunks that best match any of `words` (non-empty,
-    /// letters and digits only), best first.
+    /// The `k` (at least 1) chunks that best match any of `words` (not empty), best first.
     fn search_text(
         &self,
         collection: &str,
-        words: &[&str],
+        words: &Keywords,
         k: usize,
         filter: &Filter,
     ) -> Result<Vec<Hit>>;

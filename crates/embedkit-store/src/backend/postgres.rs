@@ -23,6 +23,7 @@ use crate::codec;
 use crate::collection::{Collection, Distance, Storage};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
+use crate::keywords::Keywords;
 use crate::store::{Counts, Hit, StoredDocument};
 use pgvector::{HalfVector, Vector};
 use postgres::types::ToSql;
@@ -636,19 +637,16 @@ impl Backend for Postgres {
     fn search_text(
         &self,
         collection: &str,
-        words: &[&str],
+        words: &Keywords,
         k: usize,
         filter: &Filter,
     ) -> Result<Vec<Hit>> {
-        // Letters and digits only (the front splits on everything else), so quoting each
-        // word makes it a plain lexeme: no tsquery syntax reaches the parser.
-        let query: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
         let mut client = self.client();
         let mut tx = read_tx(&mut client)?;
         let row = existing(&mut tx, collection)?;
         let (cond, values) = filter_sql(filter, 4);
         let mut params: Vec<Box<dyn ToSql + Sync>> = vec![
-            Box::new(query.join(" | ")),
+            Box::new(words.any_of('\'', " | ")),
             Box::new(collection.to_string()),
             Box::new(k as i64),
         ];

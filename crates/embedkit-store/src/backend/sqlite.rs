@@ -10,6 +10,7 @@ use crate::codec;
 use crate::collection::Collection;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
+use crate::keywords::Keywords;
 use crate::store::{push_top, score, Counts, Hit, Scored, StoredDocument};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::collections::{BinaryHeap, HashMap};
@@ -169,6 +170,9 @@ impl Backend for Sqlite {
         tx.execute("DELETE FROM documents WHERE collection = ?1", [name])?;
         tx.execute("DELETE FROM collections WHERE name = ?1", [name])?;
         tx.commit()?;
+        if let Some(db) = self.conn.path().filter(|p| !p.is_empty()) {
+            self.ann.forget(Path::new(db), name);
+        }
         Ok(())
     }
 
@@ -331,12 +335,10 @@ impl Backend for Sqlite {
     fn search_text(
         &self,
         collection: &str,
-        words: &[&str],
+        words: &Keywords,
         k: usize,
         filter: &Filter,
     ) -> Result<Vec<Hit>> {
-        // Each word becomes a quoted FTS5 string, OR-ed: no query syntax reaches the engine.
-        let terms: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
         let tx = self.conn.unchecked_transaction()?;
         let allowed = if filter.0.is_empty() {
             None
@@ -347,7 +349,7 @@ impl Backend for Sqlite {
             "SELECT c.id, c.doc_id, bm25(chunks_fts) FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid
              WHERE chunks_fts MATCH ?1 AND c.collection = ?2 ORDER BY bm25(chunks_fts)",
         )?;
-        let mut rows = stmt.query(params![terms.join(" OR "), collection])?;
+        let mut rows = stmt.query(params![words.any_of('"', " OR "), collection])?;
         let mut ranked = Vec::new();
         while let Some(row) = rows.next()? {
             if let Some(allowed) = &allowed {

@@ -26,30 +26,58 @@ pub fn store_urls() -> Vec<String> {
 }
 
 /// A new, empty store for `url`; the guard keeps its folder alive. On PostgreSQL each call
-/// gets a schema of its own, so tests (and test runs) never see each other's data.
-pub fn fresh_store(url: &str) -> (tempfile::TempDir, Store) {
+/// gets a schema of its own, so tests (and test runs) never see each other's data, and the
+/// guard drops it (with everything in it) when the test is done, failed or not.
+pub fn fresh_store(url: &str) -> (Scratch, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = match url {
-        "sqlite" => Store::open(dir.path().join("kb.db").to_str().unwrap()).unwrap(),
-        other => Store::open(&fresh_schema(other)).unwrap(),
+    let (store, schema) = match url {
+        "sqlite" => (
+            Store::open(dir.path().join("kb.db").to_str().unwrap()).unwrap(),
+            None,
+        ),
+        server => {
+            let name = fresh_schema_name();
+            let sep = if server.contains('?') { '&' } else { '?' };
+            let store = Store::open(&format!("{server}{sep}schema={name}")).unwrap();
+            (store, Some((server.to_string(), name)))
+        }
     };
-    (dir, store)
+    (Scratch { _dir: dir, schema }, store)
 }
 
-/// `url` (PostgreSQL) with a schema no other store uses.
-pub fn fresh_schema(url: &str) -> String {
+/// What a fresh store leaves behind: its folder, and its PostgreSQL schema (server URL and
+/// name), both removed on drop.
+pub struct Scratch {
+    _dir: tempfile::TempDir,
+    schema: Option<(String, String)>,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let Some((server, name)) = &self.schema else {
+            return;
+        };
+        let dropped = postgres::Client::connect(server, postgres::NoTls).and_then(|mut c| {
+            c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+        });
+        if let Err(e) = dropped {
+            eprintln!("could not drop test schema {name}: {e}");
+        }
+    }
+}
+
+/// A schema name no other store uses.
+fn fresh_schema_name() -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    let schema = format!(
+    format!(
         "t{}_{nanos}_{}",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
-    );
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}schema={schema}")
+    )
 }
 
 /// Measured numbers by (backend, what).

@@ -320,3 +320,29 @@ fn filters_small_collections_and_exact_requests_score_every_vector() {
     store.search_vector("c", q, 10, &any()).unwrap();
     assert!(index_path(&db(dir.path()), "c").exists());
 }
+
+#[test]
+fn exact_search_through_a_loaded_index_equals_scoring_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = filled(dir.path(), &random_vectors(3000, 12));
+    store.set_ann(small_settings());
+    let queries = random_vectors(10, 13);
+    // Loads the index; exact searches then scan its rows in memory.
+    store.search_vector("c", &queries[0], 10, &any()).unwrap();
+    let in_memory: Vec<Vec<Hit>> = queries
+        .iter()
+        .map(|q| store.search_vector_exact("c", q, 10, &any()).unwrap())
+        .collect();
+    // Another store on the file, whose index was never loaded, scores the database rows.
+    let rows = open(dir.path());
+    for (q, hits) in queries.iter().zip(&in_memory) {
+        assert_eq!(hits, &rows.search_vector_exact("c", q, 10, &any()).unwrap());
+    }
+    // After a write the loaded index is stale: an exact search does not wait for it and
+    // still sees the new document.
+    let mut near = queries[0].clone();
+    near[0] += 1e-3;
+    store.upsert("c", &docs(&[near], 900_000)).unwrap();
+    let top = store.search_vector_exact("c", &queries[0], 1, &any()).unwrap();
+    assert_eq!(top[0].id, "d900000");
+}

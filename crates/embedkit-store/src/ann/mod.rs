@@ -164,8 +164,13 @@ impl Indexes {
     }
 
     /// Nearest chunk rows to `q` (already normalized for cosine) as (row id, score), best
-    /// first, through the collection's index; `None` means "search exactly": a filter, a
-    /// small collection, an in-memory store, or anything failing.
+    /// first, through the collection's index; `None` means "search the rows in the
+    /// database": a filter, a small collection, an in-memory store, or anything failing.
+    ///
+    /// With `exact`, the answer is the exact one, from scoring every row the index holds: it
+    /// is used only when the index is already in memory and current (an exact search never
+    /// waits for an index to be built), and is then many times faster than reading the rows
+    /// from the database.
     pub(crate) fn search(
         &self,
         conn: &Connection,
@@ -173,6 +178,7 @@ impl Indexes {
         q: &[f32],
         k: usize,
         filter: &Filter,
+        exact: bool,
     ) -> Option<Vec<(i64, f32)>> {
         if !filter.0.is_empty() || k == 0 {
             return None;
@@ -199,6 +205,9 @@ impl Indexes {
             _ => false,
         };
         if !fresh {
+            if exact {
+                return None;
+            }
             let chunks: i64 = conn
                 .query_row(
                     "SELECT count(*) FROM chunks WHERE collection = ?1",
@@ -251,8 +260,12 @@ impl Indexes {
         let Some(Cached::Index(saved)) = state.cache.get_mut(&spec.name) else {
             return None;
         };
-        saved.index.set_ef_search(settings.params.ef_search);
-        let found = saved.index.search(q, k);
+        let found = if exact {
+            saved.index.search_exact(q, k)
+        } else {
+            saved.index.set_ef_search(settings.params.ef_search);
+            saved.index.search(q, k)
+        };
         let mut ranked: Vec<(i64, f32)> = found
             .into_iter()
             .map(|(node, _)| {

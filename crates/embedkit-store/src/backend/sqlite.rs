@@ -291,10 +291,8 @@ impl Backend for Sqlite {
     ) -> Result<Vec<Hit>> {
         let collection = spec.name.as_str();
         let tx = self.conn.unchecked_transaction()?;
-        if !exact {
-            if let Some(ranked) = self.ann.search(&tx, spec, q, k, filter) {
-                return hits(&tx, &ranked);
-            }
+        if let Some(ranked) = self.ann.search(&tx, spec, q, k, filter, exact) {
+            return hits(&tx, &ranked);
         }
         let allowed = if filter.0.is_empty() {
             None

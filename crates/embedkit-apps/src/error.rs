@@ -44,6 +44,18 @@ pub enum Error {
         #[source]
         source: embedkit_core::npy::NpyError,
     },
+    /// A word-vector file could not be read.
+    #[error("{context}: {source}")]
+    Words {
+        /// Which file.
+        context: String,
+        /// The cause.
+        #[source]
+        source: embedkit_words::WordsError,
+    },
+    /// The vector store failed.
+    #[error("store: {0}")]
+    Store(#[from] embedkit_store::Error),
     /// The model producing the vectors failed.
     #[error("embedding failed: {0}")]
     Embed(#[from] embedkit_core::EmbedError),

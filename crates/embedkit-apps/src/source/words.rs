@@ -29,9 +29,9 @@ impl AveragedWords {
     /// Loads a word-vector file (word2vec text or binary, GloVe text, fastText `.vec` or
     /// `.bin`; the format is detected).
     pub fn load(path: &Path) -> Result<Self> {
-        let vectors = embedkit_words::format::load(path, None).map_err(|source| Error::Words {
+        let vectors = embedkit_words::format::load(path, None).map_err(|error| Error::Words {
             context: format!("cannot read word vectors {}", path.display()),
-            source,
+            error,
         })?;
         if vectors.is_empty() {
             return Err(invalid(format!(

@@ -162,6 +162,17 @@ fn check_backend(url: &str) {
             }
         }
     }
+    if url == "sqlite" {
+        // The searches went through the HNSW index: it is saved beside the database.
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().any(|n| n.starts_with("kb.db.hnsw-")),
+            "{names:?}"
+        );
+    }
     // MMR over candidates from the index is MMR over the brute-force candidates.
     let pool = through_store.nearest(through_store.vector(0), 20).unwrap();
     assert_eq!(

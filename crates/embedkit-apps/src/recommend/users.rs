@@ -217,6 +217,26 @@ mod tests {
     }
 
     #[test]
+    fn copies_of_seen_items_and_second_copies_are_not_offered() {
+        let index = ExactIndex::new(&[
+            vec![1.0, 0.0],
+            vec![2.0, 0.0], // a copy of 0 (same direction)
+            vec![0.9, 0.3],
+            vec![1.8, 0.6], // a copy of 2
+            vec![0.5, 0.5],
+            vec![0.0, 1.0],
+        ])
+        .unwrap();
+        let options = UserOptions {
+            k: 3,
+            ..Default::default()
+        };
+        let recs = recommend_for_user(&index, &[0], &options).unwrap();
+        let ids: Vec<usize> = recs.iter().map(|s| s.item).collect();
+        assert_eq!(ids, vec![2, 4, 5]);
+    }
+
+    #[test]
     fn histories_follow_time_then_file_order() {
         let ids: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
         let ev = |u: &str, i: &str, t: Option<f64>| Interaction {

@@ -44,6 +44,18 @@ pub enum Error {
         #[source]
         source: embedkit_core::npy::NpyError,
     },
+    /// A word-vector file could not be read.
+    #[error("{context}: {error}")]
+    Words {
+        /// Which file.
+        context: String,
+        /// The cause, shown in this error's message (its own message already names its
+        /// cause, so it is not chained a second time).
+        error: embedkit_words::WordsError,
+    },
+    /// The vector store failed.
+    #[error(transparent)]
+    Store(#[from] embedkit_store::Error),
     /// The model producing the vectors failed.
     #[error("embedding failed: {0}")]
     Embed(#[from] embedkit_core::EmbedError),

@@ -6,11 +6,15 @@
 //!
 //! Every algorithm works on plain `Vec<f32>` rows. Where the rows come from is one seam,
 //! [`VectorSource`]: a sentence model (local or remote), vectors stored with the items
-//! (`.npy`, JSONL `"embedding"`), and later word vectors, images or the vector store. Reading
+//! (`.npy`, JSONL `"embedding"`, a store collection) or averaged word vectors
+//! ([`AveragedWords`]). Reading
 //! items and labels from files is in [`data`].
 //!
-//! Not here: running models (embedkit-models), storing and indexing vectors at scale (the
-//! store plugs in behind [`recommend::Neighbours`]), command-line parsing (embedkit-cli).
+//! Items can also come from a collection of the vector store, whose index then finds the
+//! neighbours ([`store`]: [`store::StoreIndex`] behind [`recommend::Neighbours`]).
+//!
+//! Not here: running models (embedkit-models), storing and indexing vectors
+//! (embedkit-store), command-line parsing (embedkit-cli).
 #![deny(missing_docs)]
 
 pub mod classify;
@@ -23,6 +27,9 @@ pub mod plot;
 pub mod recommend;
 mod rng;
 mod source;
+pub mod store;
 
 pub use error::{Error, Result};
-pub use source::{texts_of, vectors_for, StoredVectors, TextEmbedding, VectorSource};
+pub use source::{
+    texts_of, tokens, vectors_for, AveragedWords, StoredVectors, TextEmbedding, VectorSource,
+};

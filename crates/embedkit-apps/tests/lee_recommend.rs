@@ -1,21 +1,24 @@
 //! Acceptance: recommendation quality against human judgement on the 50 Lee documents
 //! (`testdata/data/lee.cor`, mean human similarity ratings in `similarities0-1.txt`), with
-//! all-MiniLM-L6-v2.
+//! all-MiniLM-L6-v2 and with averaged GloVe word vectors.
 //!
 //! * Item-to-item: each document's top-5 list scored by nDCG@5 with the human ratings as
 //!   gains; compared with `sklearn.metrics.ndcg_score` on sentence-transformers embeddings
-//!   (`bench/apps_reference.py`: 0.8595).
+//!   (`bench/apps_reference.py`: 0.8595) and on numpy means of the same GloVe 6B-50d rows
+//!   (`bench/lee_glove_reference.py`: 0.77776).
 //! * User-to-item on synthetic logs built from the ratings (construction below).
 
 mod common;
 
-use embedkit_apps::data::items_from_texts;
+use embedkit_apps::data::{items_from_texts, Item};
 use embedkit_apps::recommend::{
     ndcg_at_k, recommend_for_user, similar_items, ExactIndex, Scored, UserOptions,
 };
-use embedkit_apps::{vectors_for, TextEmbedding};
+use embedkit_apps::{vectors_for, AveragedWords, TextEmbedding};
 
 const SKLEARN_NDCG5: f64 = 0.8595;
+/// `bench/lee_glove_reference.py` (numpy mean of the GloVe rows, cosine, sklearn's nDCG).
+const NUMPY_GLOVE_NDCG5: f64 = 0.777_761;
 
 fn gains(ratings: &[f64], list: &[Scored]) -> Vec<f64> {
     list.iter().map(|s| ratings[s.item]).collect()
@@ -29,6 +32,37 @@ fn random_ndcg5(ratings: &[f64], candidates: &[usize]) -> f64 {
     ndcg_at_k(&[mean; 5], &all, 5)
 }
 
+/// Mean item-to-item nDCG@5 over the 50 documents, and that of a random order.
+fn item_to_item_ndcg5(index: &ExactIndex, items: &[Item], ratings: &[Vec<f64>]) -> (f64, f64) {
+    let (mut ndcg, mut random) = (0.0, 0.0);
+    for (i, rated) in ratings.iter().enumerate() {
+        let list = similar_items(index, items, i, 5).unwrap();
+        assert_eq!(list.len(), 5);
+        assert!(list.iter().all(|s| s.item != i));
+        let others: Vec<usize> = (0..50).filter(|&j| j != i).collect();
+        let all: Vec<f64> = others.iter().map(|&j| rated[j]).collect();
+        ndcg += ndcg_at_k(&gains(rated, &list), &all, 5) / 50.0;
+        random += random_ndcg5(rated, &others) / 50.0;
+    }
+    (ndcg, random)
+}
+
+#[test]
+fn lee_item_to_item_with_averaged_glove_matches_numpy() {
+    let items = items_from_texts(&common::lee_documents());
+    let glove = AveragedWords::load(&common::data("glove-6b-50d-lee.txt")).unwrap();
+    let vectors = vectors_for(&glove, &items).unwrap();
+    assert_eq!(vectors[0].len(), 50);
+    let index = ExactIndex::new(&vectors).unwrap();
+    let (ndcg, random) = item_to_item_ndcg5(&index, &items, &common::lee_ratings());
+    eprintln!("averaged GloVe item-to-item nDCG@5 {ndcg:.6} (random order {random:.4})");
+    assert!(
+        (ndcg - NUMPY_GLOVE_NDCG5).abs() < 1e-3,
+        "nDCG@5 {ndcg} vs numpy + scikit-learn on the same GloVe rows {NUMPY_GLOVE_NDCG5}"
+    );
+    assert!(ndcg > random + 0.2, "{ndcg} vs random {random}");
+}
+
 #[test]
 fn lee_item_to_item_and_user_to_item_agree_with_human_ratings() {
     let docs = common::lee_documents();
@@ -39,16 +73,7 @@ fn lee_item_to_item_and_user_to_item_agree_with_human_ratings() {
     let index = ExactIndex::new(&vectors).unwrap();
 
     // Item-to-item.
-    let (mut ndcg, mut random) = (0.0, 0.0);
-    for (i, rated) in ratings.iter().enumerate() {
-        let list = similar_items(&index, &items, i, 5).unwrap();
-        assert_eq!(list.len(), 5);
-        assert!(list.iter().all(|s| s.item != i));
-        let others: Vec<usize> = (0..50).filter(|&j| j != i).collect();
-        let all: Vec<f64> = others.iter().map(|&j| rated[j]).collect();
-        ndcg += ndcg_at_k(&gains(rated, &list), &all, 5) / 50.0;
-        random += random_ndcg5(rated, &others) / 50.0;
-    }
+    let (ndcg, random) = item_to_item_ndcg5(&index, &items, &ratings);
     eprintln!("item-to-item nDCG@5 {ndcg:.4} (random order {random:.4})");
     assert!(
         (ndcg - SKLEARN_NDCG5).abs() < 0.005,

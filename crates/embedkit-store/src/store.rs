@@ -168,6 +168,14 @@ impl Store {
         self.backend.document_chunks(collection)
     }
 
+    /// Every document with its chunks and their vectors (as stored: f16 and int8 collections
+    /// give back their rounded values), ordered by id. For applications that work on all the
+    /// vectors of a collection (recommendation, clustering); it reads the whole collection.
+    pub fn documents(&self, collection: &str) -> Result<Vec<StoredDocument>> {
+        let spec = self.collection(collection)?;
+        self.backend.documents(&spec)
+    }
+
     /// Nearest chunks to `query`, best first: through the collection's approximate
     /// (HNSW) index where it has one and no filter is given, exactly otherwise.
     pub fn search_vector(

@@ -1,4 +1,5 @@
-//! Nearest-neighbour search behind one trait, so that the store can replace the scan.
+//! Nearest-neighbour search behind one trait, so that the store ([`super::StoreIndex`]) can
+//! replace the scan.
 
 use crate::error::Result;
 use crate::linalg::{check_matrix, dot, unit};
@@ -23,7 +24,16 @@ pub trait Neighbours {
     /// The unit vector of item `i`.
     fn vector(&self, i: usize) -> &[f32];
     /// Up to `k` items most similar to `query` (unit length), best first, ties by position.
-    fn nearest(&self, query: &[f32], k: usize) -> Vec<Scored>;
+    /// An approximate index may miss some of the true nearest.
+    fn nearest(&self, query: &[f32], k: usize) -> Result<Vec<Scored>>;
+}
+
+/// Cosine at or above this counts as the same vector (float noise of identical inputs).
+const SAME_VECTOR: f32 = 1.0 - 1e-6;
+
+/// Whether items `a` and `b` have the same direction: copies of one another.
+pub(crate) fn same_vector(index: &dyn Neighbours, a: usize, b: usize) -> bool {
+    dot(index.vector(a), index.vector(b)) >= SAME_VECTOR
 }
 
 /// Every item scanned for every query.
@@ -50,7 +60,7 @@ impl Neighbours for ExactIndex {
         &self.vectors[i]
     }
 
-    fn nearest(&self, query: &[f32], k: usize) -> Vec<Scored> {
+    fn nearest(&self, query: &[f32], k: usize) -> Result<Vec<Scored>> {
         let mut all: Vec<Scored> = self
             .vectors
             .iter()
@@ -67,6 +77,6 @@ impl Neighbours for ExactIndex {
             all.truncate(k);
         }
         all.sort_by(order);
-        all
+        Ok(all)
     }
 }

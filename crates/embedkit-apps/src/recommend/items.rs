@@ -1,15 +1,12 @@
 //! Item-to-item recommendation.
 
-use super::index::{Neighbours, Scored};
+use super::index::{same_vector, Neighbours, Scored};
 use crate::data::Item;
 use crate::error::{invalid, Result};
 
-/// Cosine at or above this counts as the same vector (float noise of identical inputs).
-const SAME_VECTOR: f32 = 1.0 - 1e-6;
-
 fn duplicates(index: &dyn Neighbours, items: &[Item], a: usize, b: usize) -> bool {
     let same_text = matches!((&items[a].text, &items[b].text), (Some(x), Some(y)) if x == y);
-    same_text || crate::linalg::dot(index.vector(a), index.vector(b)) >= SAME_VECTOR
+    same_text || same_vector(index, a, b)
 }
 
 /// The `k` items most similar to item `of`, best first: never `of` itself, an exact duplicate
@@ -29,11 +26,12 @@ pub fn similar_items(
     if k == 0 {
         return Err(invalid("k must be at least 1"));
     }
-    // Ask for a few more than k; ask for everything only when copies used them up.
+    // Ask for a few more than k (the item itself and its copies come back too), and twice
+    // as many each time copies used them up.
     let mut want = (2 * k + 8).min(items.len());
     loop {
         let mut picked: Vec<Scored> = Vec::with_capacity(k);
-        for s in index.nearest(index.vector(of), want) {
+        for s in index.nearest(index.vector(of), want)? {
             if s.item == of || duplicates(index, items, of, s.item) {
                 continue;
             }
@@ -51,7 +49,7 @@ pub fn similar_items(
         if want == items.len() {
             return Ok(picked);
         }
-        want = items.len();
+        want = (2 * want).min(items.len());
     }
 }
 

@@ -9,7 +9,7 @@
 //!   human judgement).
 //!
 //! Search goes through [`Neighbours`]: [`ExactIndex`] scans every item (fine up to ~10⁵
-//! items); the vector store implements the same trait to scale.
+//! items); [`crate::store::StoreIndex`] asks the vector store's index, to scale.
 
 mod index;
 mod items;

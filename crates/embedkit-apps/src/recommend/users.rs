@@ -3,9 +3,10 @@
 //! A user's profile is the weighted mean of the unit vectors of the items they interacted
 //! with, newest weighing most: the n-th most recent interaction (n = 0 for the newest) weighs
 //! `0.5^(n / half_life)`. Recency is by rank, not clock time, so timestamps may be in any unit
-//! (or absent: file order is time order). Items the user has seen are never recommended.
+//! (or absent: file order is time order). Items the user has seen, and copies of them (the
+//! same vector), are never recommended, nor two copies of one item.
 
-use super::index::{Neighbours, Scored};
+use super::index::{same_vector, Neighbours, Scored};
 use super::mmr::mmr;
 use crate::error::{invalid, io_error, Error, Result};
 use crate::linalg::unit;
@@ -157,12 +158,28 @@ pub fn recommend_for_user(
     } else {
         options.k
     };
-    let candidates: Vec<Scored> = index
-        .nearest(&profile, pool + history.len())
-        .into_iter()
-        .filter(|s| !history.contains(&s.item))
-        .take(pool)
-        .collect();
+    // Seen items come back too: ask for as many more, and twice as many each time seen
+    // items and copies used them up.
+    let mut want = (pool + history.len()).min(index.len());
+    let candidates = loop {
+        let mut kept: Vec<Scored> = Vec::with_capacity(pool);
+        for s in index.nearest(&profile, want)? {
+            let copy = history
+                .iter()
+                .chain(kept.iter().map(|k| &k.item))
+                .any(|&other| other == s.item || same_vector(index, other, s.item));
+            if !copy {
+                kept.push(s);
+            }
+            if kept.len() == pool {
+                break;
+            }
+        }
+        if kept.len() == pool || want == index.len() {
+            break kept;
+        }
+        want = (2 * want).min(index.len());
+    };
     Ok(match options.mmr_lambda {
         Some(lambda) => mmr(index, &candidates, options.k, lambda),
         None => candidates,
@@ -197,6 +214,26 @@ mod tests {
         let ids: Vec<usize> = recs.iter().map(|s| s.item).collect();
         assert_eq!(ids, vec![3, 2]);
         assert!(recommend_for_user(&index, &[], &options).is_err());
+    }
+
+    #[test]
+    fn copies_of_seen_items_and_second_copies_are_not_offered() {
+        let index = ExactIndex::new(&[
+            vec![1.0, 0.0],
+            vec![2.0, 0.0], // a copy of 0 (same direction)
+            vec![0.9, 0.3],
+            vec![1.8, 0.6], // a copy of 2
+            vec![0.5, 0.5],
+            vec![0.0, 1.0],
+        ])
+        .unwrap();
+        let options = UserOptions {
+            k: 3,
+            ..Default::default()
+        };
+        let recs = recommend_for_user(&index, &[0], &options).unwrap();
+        let ids: Vec<usize> = recs.iter().map(|s| s.item).collect();
+        assert_eq!(ids, vec![2, 4, 5]);
     }
 
     #[test]

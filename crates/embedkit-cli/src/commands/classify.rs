@@ -248,7 +248,9 @@ fn predict(a: PredictArgs, quiet: bool) -> Result<()> {
     // Embed with the model the classifier was trained on, unless told otherwise.
     let stored = a.source.vectors.is_some() || items.iter().all(|i| i.embedding.is_some());
     let source = match (&a.source.model, stored) {
-        (None, false) => a.source.with_model(saved.embedding_model.clone()),
+        (None, false) if a.source.word_vectors.is_none() => {
+            a.source.with_model(saved.embedding_model.clone())
+        }
         _ => a.source.clone(),
     };
     let (vectors, _) = item_vectors(&source, &mut items, quiet)

@@ -2,12 +2,14 @@
 //! central members, purity when the items have labels.
 
 use super::vectors::{item_vectors, SourceArgs};
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 use embedkit_apps::cluster::{
     central_members, choose_k, kmeans, purity, silhouette, KMeansOptions,
 };
 use embedkit_apps::data::read_items;
+use embedkit_apps::store::read_collection;
+use embedkit_apps::{vectors_for, StoredVectors};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -15,8 +17,15 @@ use std::path::PathBuf;
 pub struct ClusterArgs {
     /// Items: .jsonl with "text" (or "embedding") and optional "id", "label"; or one text per
     /// line.
-    #[arg(long, short)]
-    pub input: PathBuf,
+    #[arg(long, short, required_unless_present = "store")]
+    pub input: Option<PathBuf>,
+    /// Take the items and their vectors from a store collection instead (a file path,
+    /// sqlite://PATH or postgres://...; a document's vector is the mean of its chunks').
+    #[arg(long, conflicts_with_all = ["input", "model", "vectors", "word_vectors"])]
+    pub store: Option<String>,
+    /// The collection of --store (default: "default").
+    #[arg(long, short, requires = "store")]
+    pub collection: Option<String>,
     #[command(flatten)]
     pub source: SourceArgs,
     /// Clusters (default: the k in 2..=--k-max with the best silhouette).
@@ -37,8 +46,21 @@ pub struct ClusterArgs {
 }
 
 pub fn run(a: ClusterArgs, quiet: bool) -> Result<()> {
-    let mut items = read_items(&a.input)?;
-    let (vectors, _) = item_vectors(&a.source, &mut items, quiet)?;
+    let (items, vectors) = match (&a.store, &a.input) {
+        (Some(url), _) => {
+            let store = embedkit_store::Store::open(url)?;
+            let collection = a.collection.as_deref().unwrap_or("default");
+            let items = read_collection(&store, collection)?;
+            let vectors = vectors_for(&StoredVectors::new(collection), &items)?;
+            (items, vectors)
+        }
+        (None, Some(path)) => {
+            let mut items = read_items(path)?;
+            let (vectors, _) = item_vectors(&a.source, &mut items, quiet)?;
+            (items, vectors)
+        }
+        (None, None) => bail!("give --input FILE, or --store URL --collection NAME"),
+    };
     let base = KMeansOptions {
         seed: a.seed,
         ..Default::default()

@@ -26,11 +26,6 @@ pub struct PlotArgs {
     /// Words (or short texts) to map, e.g. --words apple banana car bus.
     #[arg(long, num_args = 1..)]
     pub words: Vec<String>,
-    /// Take the --words' vectors from a word-vector file (word2vec text or binary, GloVe
-    /// text, fastText .vec or .bin: the format is detected; a .bin gives vectors for words
-    /// it never saw) instead of embedding them with --model.
-    #[arg(long, requires = "words", conflicts_with_all = ["model", "vectors"])]
-    pub word_vectors: Option<PathBuf>,
     #[command(flatten)]
     pub source: SourceArgs,
     /// Projection.
@@ -86,7 +81,9 @@ pub fn run(a: PlotArgs, quiet: bool) -> Result<()> {
                 .iter_mut()
                 .zip(&a.words)
                 .for_each(|(i, w)| i.id = w.clone());
-            if let Some(path) = &a.word_vectors {
+            // --words with --word-vectors: each word's own vector, looked up as written (a
+            // word the file lacks is an error, as in `embedkit words`).
+            if let Some(path) = &a.source.word_vectors {
                 let vectors = embedkit_words::format::load(path, None)
                     .with_context(|| format!("cannot read {}", path.display()))?;
                 for item in &mut items {
@@ -96,7 +93,15 @@ pub fn run(a: PlotArgs, quiet: bool) -> Result<()> {
             items
         }
     };
-    let (vectors, model) = item_vectors(&a.source, &mut items, quiet)?;
+    let source = if a.words.is_empty() {
+        a.source.clone()
+    } else {
+        SourceArgs {
+            word_vectors: None,
+            ..a.source.clone()
+        }
+    };
+    let (vectors, model) = item_vectors(&source, &mut items, quiet)?;
     let xy = match a.method {
         Method::Pca => pca(&vectors)?,
         Method::Tsne => tsne(

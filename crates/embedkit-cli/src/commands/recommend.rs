@@ -1,14 +1,17 @@
 //! `embedkit recommend`: similar items (item-to-item), or items for users from their
-//! interaction logs (user-to-item).
+//! interaction logs (user-to-item); items from a file (neighbours by a scan) or from a store
+//! collection (neighbours through the store's index).
 
 use super::vectors::{item_vectors, SourceArgs};
 use anyhow::{bail, Result};
 use clap::Args;
 use embedkit_apps::data::{read_items, Item};
 use embedkit_apps::recommend::{
-    histories, read_interactions, recommend_for_user, similar_items, ExactIndex, Scored,
-    UserOptions,
+    histories, read_interactions, recommend_for_user, similar_items, ExactIndex, Neighbours,
+    Scored, UserOptions,
 };
+use embedkit_apps::store::{read_collection, StoreIndex};
+use embedkit_store::Store;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -16,8 +19,16 @@ use std::path::PathBuf;
 pub struct RecommendArgs {
     /// Items: .jsonl with "id" and "text" (or "embedding"), or one text per line (ids are
     /// line numbers).
-    #[arg(long)]
-    pub items: PathBuf,
+    #[arg(long, required_unless_present = "store")]
+    pub items: Option<PathBuf>,
+    /// Take the items and their vectors from a store collection instead (a file path,
+    /// sqlite://PATH or postgres://...; see `embedkit index add`), and find neighbours
+    /// through its index: HNSW on large SQLite collections, pgvector's on PostgreSQL.
+    #[arg(long, conflicts_with_all = ["items", "model", "vectors", "word_vectors"])]
+    pub store: Option<String>,
+    /// The collection of --store (default: "default").
+    #[arg(long, short, requires = "store")]
+    pub collection: Option<String>,
     #[command(flatten)]
     pub source: SourceArgs,
     /// Items to find similar ones for (ids; default: every item). Item-to-item mode.
@@ -44,9 +55,24 @@ pub struct RecommendArgs {
 }
 
 pub fn run(a: RecommendArgs, quiet: bool) -> Result<()> {
-    let mut items = read_items(&a.items)?;
-    let (vectors, _) = item_vectors(&a.source, &mut items, quiet)?;
-    let index = ExactIndex::new(&vectors)?;
+    match (&a.store, &a.items) {
+        (Some(url), _) => {
+            let store = Store::open(url)?;
+            let collection = a.collection.as_deref().unwrap_or("default");
+            let items = read_collection(&store, collection)?;
+            let index = StoreIndex::new(&store, collection, &items)?;
+            recommend(&a, &items, &index)
+        }
+        (None, Some(path)) => {
+            let mut items = read_items(path)?;
+            let (vectors, _) = item_vectors(&a.source, &mut items, quiet)?;
+            recommend(&a, &items, &ExactIndex::new(&vectors)?)
+        }
+        (None, None) => bail!("give --items FILE, or --store URL --collection NAME"),
+    }
+}
+
+fn recommend(a: &RecommendArgs, items: &[Item], index: &dyn Neighbours) -> Result<()> {
     let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
     let mut out = std::io::stdout().lock();
     let Some(log) = &a.interactions else {
@@ -66,14 +92,14 @@ pub fn run(a: RecommendArgs, quiet: bool) -> Result<()> {
                 .collect::<Result<_>>()?
         };
         for i in wanted {
-            let list = similar_items(&index, &items, i, a.k)?;
+            let list = similar_items(index, items, i, a.k)?;
             print_list(
                 &mut out,
                 a.json,
                 "item",
                 &items[i].id,
                 Some(&items[i]),
-                &items,
+                items,
                 &list,
             )?;
         }
@@ -95,8 +121,8 @@ pub fn run(a: RecommendArgs, quiet: bool) -> Result<()> {
         let Some(history) = histories.get(user) else {
             bail!("user {user} has no interactions in {}", log.display());
         };
-        let list = recommend_for_user(&index, history, &options)?;
-        print_list(&mut out, a.json, "user", user, None, &items, &list)?;
+        let list = recommend_for_user(index, history, &options)?;
+        print_list(&mut out, a.json, "user", user, None, items, &list)?;
     }
     Ok(())
 }

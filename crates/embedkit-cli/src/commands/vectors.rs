@@ -1,15 +1,18 @@
 //! Where the vectors of `classify`, `recommend`, `cluster` and `plot` come from: a model that
-//! embeds the item texts, an `.npy` file with one row per item, or `"embedding"` fields in the
-//! items themselves.
+//! embeds the item texts, word vectors averaged over each text, an `.npy` file with one row
+//! per item, or `"embedding"` fields in the items themselves.
 
 use crate::args::ModelArgs;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use embedkit_apps::data::{attach_vectors, read_npy, Item};
-use embedkit_apps::{vectors_for, StoredVectors, VectorSource};
+use embedkit_apps::{vectors_for, AveragedWords, StoredVectors, VectorSource};
 use embedkit_core::EmbedError;
 use embedkit_models::{EmbedOptions, Model};
 use std::path::PathBuf;
+
+/// How the name of averaged word vectors starts (in saved classifiers and plot titles).
+const WORDS_PREFIX: &str = "words:";
 
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
@@ -20,6 +23,12 @@ pub struct SourceArgs {
     /// One vector per item, in item order (.npy float32 matrix, e.g. from `embedkit embed`).
     #[arg(long, conflicts_with = "model")]
     pub vectors: Option<PathBuf>,
+    /// Embed each text as the mean vector of its words (word2vec text or binary, GloVe text,
+    /// fastText .vec or .bin: the format is detected). Words are the lowercased runs of
+    /// letters and digits; words the file lacks are skipped (a fastText .bin gives them
+    /// vectors from their character n-grams); a text with no known word is an error.
+    #[arg(long, conflicts_with_all = ["model", "vectors"])]
+    pub word_vectors: Option<PathBuf>,
     /// Base URL of the API for openai:NAME models (default: OPENAI_BASE_URL, else OpenAI's).
     #[arg(long)]
     pub base_url: Option<String>,
@@ -35,11 +44,17 @@ pub struct SourceArgs {
 }
 
 impl SourceArgs {
-    /// The same source with another model (a saved classifier names its own).
+    /// The same source with another model (a saved classifier names its own: a model, or
+    /// `words:FILE` for averaged word vectors).
     pub fn with_model(&self, model: String) -> Self {
+        let (model, word_vectors) = match model.strip_prefix(WORDS_PREFIX) {
+            Some(path) => (None, Some(PathBuf::from(path))),
+            None => (Some(model), None),
+        };
         Self {
-            model: Some(model),
+            model,
             vectors: None,
+            word_vectors,
             ..self.clone()
         }
     }
@@ -103,6 +118,14 @@ pub fn item_vectors(
         let rows = read_npy(path)?;
         attach_vectors(items, rows).with_context(|| format!("{}", path.display()))?;
     }
+    if let Some(path) = &a.word_vectors {
+        if a.dimensions.is_some() {
+            bail!("--dimensions applies to --model, not to --word-vectors");
+        }
+        let source = AveragedWords::load(path)?;
+        let vectors = vectors_for(&source, items)?;
+        return Ok((vectors, format!("{WORDS_PREFIX}{}", path.display())));
+    }
     let source: Box<dyn VectorSource> = match (&a.model, &a.vectors) {
         (Some(spec), _) => {
             let args = a.model_args(spec);
@@ -118,7 +141,7 @@ pub fn item_vectors(
             Box::new(StoredVectors::new("stored vectors"))
         }
         (None, None) => {
-            bail!("give --model to embed the texts, or --vectors FILE.npy (or items with \"embedding\")")
+            bail!("give --model to embed the texts, --word-vectors FILE to average word vectors, or --vectors FILE.npy (or items with \"embedding\")")
         }
     };
     let vectors = vectors_for(source.as_ref(), items)?;

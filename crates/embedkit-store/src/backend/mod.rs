@@ -36,6 +36,9 @@ pub(crate) trait Backend: Send {
     fn counts(&self, collection: &str) -> Result<Counts>;
     /// Every document's id, recorded chunk count and stored chunk count, in one snapshot.
     fn document_chunks(&self, collection: &str) -> Result<Vec<(String, usize, usize)>>;
+    /// Every document of `spec`'s collection with its chunks and their vectors (decoded
+    /// from the collection's storage), by id and then chunk, in one snapshot.
+    fn documents(&self, spec: &Collection) -> Result<Vec<StoredDocument>>;
     /// The `k` nearest chunks to `q` (the collection's width, normalized when the
     /// collection is), best first; `exact` scores every vector instead of using an index.
     fn search_vector(

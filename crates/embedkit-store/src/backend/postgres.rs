@@ -24,7 +24,7 @@ use crate::collection::{Collection, Distance, Storage};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::keywords::Keywords;
-use crate::store::{Counts, Hit, StoredDocument};
+use crate::store::{Counts, Hit, StoredChunk, StoredDocument};
 use pgvector::{HalfVector, Vector};
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, IsolationLevel, NoTls, Transaction};
@@ -570,6 +570,42 @@ impl Backend for Postgres {
     /// Exact (a sequential scan) for small collections and result lists deeper than the
     /// index searches; otherwise the HNSW index, searching `2k` candidates (at least 40,
     /// pgvector's default) and, with a filter, going on until `k` pass it.
+    fn documents(&self, spec: &Collection) -> Result<Vec<StoredDocument>> {
+        let mut client = self.client();
+        let mut tx = read_tx(&mut client)?;
+        let row = existing(&mut tx, &spec.name)?;
+        // Through `vector` (a no-op for f32 collections), as real[]: halfvec has no cast of
+        // its own to an array.
+        let rows = tx.query(
+            &format!(
+                "SELECT d.id, d.hash, d.metadata::text, c.text, c.embedding::vector::real[]
+                 FROM documents d JOIN {} c ON c.doc_id = d.id
+                 WHERE d.collection = $1 ORDER BY d.id COLLATE \"C\", c.chunk",
+                row.table()
+            ),
+            &[&spec.name],
+        )?;
+        tx.commit()?;
+        let mut docs: Vec<StoredDocument> = Vec::new();
+        for r in &rows {
+            let id: &str = r.get(0);
+            if docs.last().is_none_or(|d| d.id != id) {
+                docs.push(StoredDocument {
+                    id: id.to_string(),
+                    hash: r.get(1),
+                    metadata: serde_json::from_str(r.get(2)).unwrap_or(serde_json::Value::Null),
+                    chunks: Vec::new(),
+                });
+            }
+            let doc = docs.last_mut().expect("pushed above");
+            doc.chunks.push(StoredChunk {
+                text: r.get(3),
+                vector: r.get(4),
+            });
+        }
+        Ok(docs)
+    }
+
     fn search_vector(
         &self,
         spec: &Collection,

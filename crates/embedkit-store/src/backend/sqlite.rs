@@ -11,7 +11,7 @@ use crate::collection::Collection;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::keywords::Keywords;
-use crate::store::{push_top, score, Counts, Hit, Scored, StoredDocument};
+use crate::store::{push_top, score, Counts, Hit, Scored, StoredChunk, StoredDocument};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
@@ -274,6 +274,46 @@ impl Backend for Sqlite {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
+    }
+
+    fn documents(&self, spec: &Collection) -> Result<Vec<StoredDocument>> {
+        let tx = self.conn.unchecked_transaction()?;
+        let mut stmt = tx.prepare_cached(
+            "SELECT d.id, d.hash, d.metadata, c.text, c.vector FROM documents d
+             JOIN chunks c ON c.collection = d.collection AND c.doc_id = d.id
+             WHERE d.collection = ?1 ORDER BY d.id, c.chunk",
+        )?;
+        let mut rows = stmt.query([&spec.name])?;
+        let mut docs: Vec<StoredDocument> = Vec::new();
+        while let Some(row) = rows.next()? {
+            let id = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+            if docs.last().is_none_or(|d| d.id != id) {
+                docs.push(StoredDocument {
+                    id: id.to_string(),
+                    hash: row.get(1)?,
+                    metadata: serde_json::from_str(
+                        row.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?,
+                    )
+                    .unwrap_or(serde_json::Value::Null),
+                    chunks: Vec::new(),
+                });
+            }
+            let blob = row.get_ref(4)?.as_blob().map_err(rusqlite::Error::from)?;
+            let mut vector = Vec::with_capacity(spec.dimensions);
+            if !codec::decode_into(blob, spec.dimensions, spec.storage, &mut vector) {
+                return Err(Error::InvalidInput(format!(
+                    "damaged store: a vector of {} bytes in collection {:?}",
+                    blob.len(),
+                    spec.name
+                )));
+            }
+            let doc = docs.last_mut().expect("pushed above");
+            doc.chunks.push(StoredChunk {
+                text: row.get(3)?,
+                vector,
+            });
+        }
+        Ok(docs)
     }
 
     /// Exact: every stored vector is scored.

@@ -2,13 +2,16 @@
 //!
 //! A sentence model (local or `openai:` remote, through [`embedkit_core::Embedder`]) embeds
 //! item texts; vectors given with the items are used as they are. Word vectors (a word is
-//! looked up, a text is averaged), image models (items naming image files) and the vector
-//! store implement the same trait.
+//! looked up, a text is averaged: [`AveragedWords`]), image models (items naming image files)
+//! and the vector store implement the same trait.
 
 use crate::data::Item;
 use crate::error::{invalid, Result};
 use crate::linalg::check_matrix;
 use embedkit_core::Embedder;
+
+mod words;
+pub use words::{tokens, AveragedWords};
 
 /// Produces one vector per item.
 pub trait VectorSource {

@@ -343,6 +343,8 @@ fn exact_search_through_a_loaded_index_equals_scoring_the_rows() {
     let mut near = queries[0].clone();
     near[0] += 1e-3;
     store.upsert("c", &docs(&[near], 900_000)).unwrap();
-    let top = store.search_vector_exact("c", &queries[0], 1, &any()).unwrap();
+    let top = store
+        .search_vector_exact("c", &queries[0], 1, &any())
+        .unwrap();
     assert_eq!(top[0].id, "d900000");
 }

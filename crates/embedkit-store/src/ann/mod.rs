@@ -633,7 +633,7 @@ mod tests {
         let q = docs(0..1, 99).remove(0).chunks.remove(0).vector;
         assert_eq!(
             indexes
-                .search(&tx, &spec(), &q, 5, &Filter::default())
+                .search(&tx, &spec(), &q, 5, &Filter::default(), false)
                 .map(|r| r.len()),
             Some(5)
         );

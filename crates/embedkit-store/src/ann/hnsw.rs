@@ -87,6 +87,9 @@ impl Ord for Closest {
 /// How many neighbours' rows a layer search requests from memory ahead of scoring.
 const PREFETCH_AHEAD: usize = 2;
 
+/// How many rows ahead of the one being scored the exact scan requests from memory.
+const SCAN_AHEAD: usize = 4;
+
 /// Per-thread "seen" marks, reset in O(1) by bumping the epoch.
 struct Visited {
     marks: Vec<u32>,
@@ -321,7 +324,13 @@ impl Hnsw {
         let qn = embedkit_kernels::ops::dot(query, query);
         // A max-heap of the best k so far: its top is the one to beat.
         let mut best: BinaryHeap<Near> = BinaryHeap::with_capacity(k + 1);
-        for i in 0..self.len() {
+        let n = self.len();
+        for i in 0..n {
+            // The rows are read in order, but requesting a few ahead keeps the memory bus
+            // busy while this one is scored (the scan is bound by memory bandwidth).
+            if i + SCAN_AHEAD < n {
+                embedkit_kernels::ops::prefetch(self.vector(i + SCAN_AHEAD));
+            }
             if self.deleted[i] {
                 continue;
             }

@@ -414,6 +414,17 @@ fn changes(conn: &Connection, collection: &str, from: i64, to: i64) -> Option<Ve
     Some(rows)
 }
 
+/// The node of each chunk row the index still holds (deleted nodes left out).
+fn live_nodes(saved: &Saved) -> HashMap<i64, usize> {
+    saved
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !saved.index.is_deleted(*i))
+        .map(|(i, &r)| (r, i))
+        .collect()
+}
+
 /// Brings `start` (or, without one, an empty index) up to the collection's rows as they are
 /// in `conn`'s snapshot: through the change log when it covers `start`, else by [`update`].
 fn catch_up(
@@ -432,13 +443,7 @@ fn catch_up(
     };
     // Every changed row leaves the graph; those still in the collection come back in with
     // their current vectors.
-    let live: HashMap<i64, usize> = saved
-        .rows
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !saved.index.is_deleted(*i))
-        .map(|(i, &r)| (r, i))
-        .collect();
+    let live = live_nodes(&saved);
     for row in &changed {
         if let Some(&node) = live.get(row) {
             saved.index.delete(node);
@@ -504,13 +509,7 @@ fn update(
         Some(s) => s,
         None => empty(spec, params, store_id, generation),
     };
-    let mut known: HashMap<i64, usize> = saved
-        .rows
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !saved.index.is_deleted(*i))
-        .map(|(i, &r)| (r, i))
-        .collect();
+    let mut known = live_nodes(&saved);
     let mut new = Vec::new();
     for &(id, h, blob) in &db {
         match known.remove(&id) {

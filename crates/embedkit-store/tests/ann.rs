@@ -136,15 +136,23 @@ fn small_settings() -> AnnSettings {
     }
 }
 
+/// The store's warnings (an index that could not be built or saved) go to the output of a
+/// failing test.
+fn show_store_warnings() {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+}
+
 #[test]
 fn recall_at_10_of_20k_random_vectors_is_at_least_095() {
+    show_store_warnings();
     let dir = tempfile::tempdir().unwrap();
     let store = filled(dir.path(), &random_vectors(20_000, 1));
     let queries = random_vectors(100, 2);
     let r = recall(&store, &queries, 10);
     assert!(r >= 0.95, "recall@10 {r}");
     // It was the index that answered: its file exists.
-    assert!(index_path(&db(dir.path()), "c").exists());
+    let sidecar = index_path(&db(dir.path()), "c");
+    assert!(sidecar.exists(), "no index file {}", sidecar.display());
     // The scores are the exact ones of the chunks returned, best first.
     let exact = store
         .search_vector_exact("c", &queries[0], 10, &any())
@@ -160,6 +168,7 @@ fn recall_at_10_of_20k_random_vectors_is_at_least_095() {
 
 #[test]
 fn a_persisted_index_is_reloaded_with_the_same_results() {
+    show_store_warnings();
     let dir = tempfile::tempdir().unwrap();
     let queries = random_vectors(30, 4);
     let first: Vec<Vec<Hit>> = {
@@ -186,6 +195,7 @@ fn a_persisted_index_is_reloaded_with_the_same_results() {
 
 #[test]
 fn a_stale_index_is_extended_and_never_returns_deleted_documents() {
+    show_store_warnings();
     let dir = tempfile::tempdir().unwrap();
     let base = random_vectors(3000, 5);
     let store = filled(dir.path(), &base);
@@ -233,6 +243,7 @@ fn a_stale_index_is_extended_and_never_returns_deleted_documents() {
 
 #[test]
 fn dropping_a_collection_deletes_its_index_file() {
+    show_store_warnings();
     let dir = tempfile::tempdir().unwrap();
     let store = filled(dir.path(), &random_vectors(1000, 12));
     store.set_ann(small_settings());
@@ -263,6 +274,7 @@ fn dropping_a_collection_deletes_its_index_file() {
 
 #[test]
 fn a_damaged_index_file_is_ignored_and_rebuilt() {
+    show_store_warnings();
     let dir = tempfile::tempdir().unwrap();
     let queries = random_vectors(20, 9);
     {
@@ -295,6 +307,7 @@ fn a_damaged_index_file_is_ignored_and_rebuilt() {
 
 #[test]
 fn filters_small_collections_and_exact_requests_score_every_vector() {
+    show_store_warnings();
     let dir = tempfile::tempdir().unwrap();
     let store = filled(dir.path(), &random_vectors(1000, 10));
     let q = &random_vectors(1, 11)[0];
@@ -323,6 +336,7 @@ fn filters_small_collections_and_exact_requests_score_every_vector() {
 
 #[test]
 fn exact_search_through_a_loaded_index_equals_scoring_the_rows() {
+    show_store_warnings();
     let dir = tempfile::tempdir().unwrap();
     let store = filled(dir.path(), &random_vectors(3000, 12));
     store.set_ann(small_settings());

@@ -235,9 +235,23 @@ impl Indexes {
             let saved = match start {
                 Some(s) if s.generation == generation => s,
                 start => {
-                    let s = catch_up(conn, spec, start, settings.params, store_id, generation)?;
+                    let Some(s) =
+                        catch_up(conn, spec, start, settings.params, store_id, generation)
+                    else {
+                        tracing::warn!(
+                            collection = %spec.name,
+                            "the approximate index could not be brought up to date; searching every row"
+                        );
+                        return None;
+                    };
                     // A sidecar that cannot be written only costs a rebuild next time.
-                    let _ = file::write(&index_path(Path::new(&path), &spec.name), &s);
+                    let sidecar = index_path(Path::new(&path), &spec.name);
+                    if let Err(e) = file::write(&sidecar, &s) {
+                        tracing::warn!(
+                            file = %sidecar.display(),
+                            "the approximate index could not be saved ({e}); it is rebuilt when the store is next opened"
+                        );
+                    }
                     // Bookkeeping for the next catch-up, when due; failing costs only speed.
                     let since: Option<i64> = conn
                         .query_row(

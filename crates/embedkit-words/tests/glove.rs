@@ -39,6 +39,21 @@ fn hand_computed_counts_with_inverse_distance() {
     assert_eq!(got.len(), 6);
 }
 
+/// The original `cooccur` reads a line whole: a one-line corpus (text8, gcide) has no
+/// sentence breaks, so pairs across word 10,000 count too (word2vec's trainers cut there).
+#[test]
+fn a_long_line_is_counted_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("c.txt");
+    let n = 25_001;
+    std::fs::write(&p, "a b ".repeat(n / 2) + "a\n").unwrap();
+    let vocab = Vocab::build(&p, 1).unwrap();
+    let (got, _) = count(&p, &vocab, 1, 1 << 20);
+    // Window 1: each of the n - 1 neighbouring pairs adds 1 to X[a][b] and to X[b][a].
+    let total: f64 = got.iter().map(|c| c.x).sum();
+    assert_eq!(total, 2.0 * (n - 1) as f64);
+}
+
 #[test]
 fn spilled_and_merged_matrix_equals_the_in_memory_one() {
     let corpus =

@@ -1,5 +1,5 @@
 //! GloVe's co-occurrence counting: every pair of words at distance `d <= window` within a
-//! sentence adds `1/d` to both `X[i][j]` and `X[j][i]`. Under a memory bound, as the original
+//! line (however long, as the original counts) adds `1/d` to both `X[i][j]` and `X[j][i]`. Under a memory bound, as the original
 //! `cooccur` tool does: records accumulate in a buffer; a full buffer is sorted, its
 //! duplicates summed, and written to a temporary file; the sorted files are then merged
 //! (k-way, summing equal pairs) into one sorted stream.
@@ -56,7 +56,7 @@ pub fn count(
         Ok(())
     };
     let mut err = None;
-    corpus::scan(path, (0, u64::MAX), |t| {
+    corpus::scan_lines(path, (0, u64::MAX), |t| {
         if err.is_some() {
             return;
         }

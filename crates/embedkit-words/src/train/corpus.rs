@@ -50,7 +50,22 @@ pub(crate) fn in_parallel(
 
 /// Calls `f(token)` for every token starting in `[start, end)`, and `f(&[])` at each end of
 /// sentence (line end, or every `MAX_SENTENCE` tokens).
-pub(crate) fn scan(path: &Path, (start, end): (u64, u64), mut f: impl FnMut(&[u8])) -> Result<()> {
+pub(crate) fn scan(path: &Path, range: (u64, u64), f: impl FnMut(&[u8])) -> Result<()> {
+    scan_sentences(path, range, MAX_SENTENCE, f)
+}
+
+/// [`scan`] with sentences cut only at line ends, however long: GloVe's `cooccur` counts
+/// across a whole line.
+pub(crate) fn scan_lines(path: &Path, range: (u64, u64), f: impl FnMut(&[u8])) -> Result<()> {
+    scan_sentences(path, range, usize::MAX, f)
+}
+
+fn scan_sentences(
+    path: &Path,
+    (start, end): (u64, u64),
+    max_sentence: usize,
+    mut f: impl FnMut(&[u8]),
+) -> Result<()> {
     let mut file = open(path)?;
     // Start one byte early to know whether `start` is inside a token that began before.
     let begin = start.saturating_sub(1);
@@ -86,7 +101,7 @@ pub(crate) fn scan(path: &Path, (start, end): (u64, u64), mut f: impl FnMut(&[u8
                     f(&tok);
                     tok.clear();
                     in_sentence += 1;
-                    if in_sentence == MAX_SENTENCE {
+                    if in_sentence == max_sentence {
                         f(&[]);
                         in_sentence = 0;
                     }

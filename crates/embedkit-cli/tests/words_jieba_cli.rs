@@ -257,3 +257,35 @@ fn chinese_queries_are_segmented_and_their_output_lines_up() {
     let top = rows[0]["word"].as_str().unwrap().to_string();
     assert!(CITIES.contains(&top.as_str()), "{out}");
 }
+
+/// A training error names the user's corpus, not the temporary segmented copy, and the copy
+/// is gone afterwards.
+#[test]
+fn a_failed_jieba_training_names_the_corpus_and_leaves_no_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("zh.txt");
+    let corpus = corpus();
+    for algo in ["word2vec", "glove", "fasttext"] {
+        let tmp = dir.path().join(format!("tmp-{algo}"));
+        std::fs::create_dir(&tmp).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_embedkit"))
+            .args([
+                "--quiet", "words", "train", "--algo", algo, "--corpus", &corpus,
+            ])
+            .args(["--tokenizer", "jieba", "--min-count", "100000", "-o"])
+            .arg(&out_file)
+            .env("TMPDIR", &tmp)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{algo}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "training on {corpus}: no word of the corpus occurs"
+            )),
+            "{algo}: {err}"
+        );
+        assert!(!err.contains("embedkit-segmented"), "{algo}: {err}");
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "{algo}");
+    }
+}

@@ -12,8 +12,14 @@ use embedkit_words::WordVectors;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-/// `embedkit words train --algo fasttext`.
-pub fn train(a: &TrainArgs, threads: usize, bar: indicatif::ProgressBar) -> Result<()> {
+/// `embedkit words train --algo fasttext`, on `text` (the corpus, or its segmented copy;
+/// messages name `a.corpus`).
+pub fn train(
+    a: &TrainArgs,
+    text: &Path,
+    threads: usize,
+    bar: indicatif::ProgressBar,
+) -> Result<()> {
     let cfg = fasttext::FastTextConfig {
         skip_gram: a.model == Arch::Skipgram,
         dim: a.dim.unwrap_or(100),
@@ -41,7 +47,7 @@ pub fn train(a: &TrainArgs, threads: usize, bar: indicatif::ProgressBar) -> Resu
         bar.set_position(p.words);
         bar.set_message(format!("{:.6}", p.alpha));
     };
-    let trained = fasttext::train(&a.corpus, &cfg, &report)
+    let trained = fasttext::train(text, &cfg, &report)
         .with_context(|| format!("training on {}", a.corpus.display()))?;
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();

@@ -479,23 +479,21 @@ fn output_format(a: &TrainArgs) -> Format {
         })
 }
 
-fn train(mut a: TrainArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
+fn train(a: TrainArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
     use embedkit_words::train::{word2vec, Progress};
     let threads = threads.unwrap_or_else(|| word2vec::Word2VecConfig::default().threads);
-    // Kept until training ends: the segmented copy is removed when this is dropped.
-    let _segmented = match a.tokenizer {
+    // The text the trainers read: the corpus, or its segmented copy (kept until training
+    // ends, removed when dropped). Messages name the corpus.
+    let segmented = match a.tokenizer {
         TokenizerName::Whitespace => None,
-        TokenizerName::Jieba => {
-            let copy = segment(&a.corpus, a.tokenizer.into(), threads)?;
-            a.corpus = copy.path().to_path_buf();
-            Some(copy)
-        }
+        TokenizerName::Jieba => Some(segment(&a.corpus, a.tokenizer.into(), threads)?),
     };
+    let text = segmented.as_ref().map_or(a.corpus.as_path(), |c| c.path());
     if a.algo == Algo::Glove {
-        return train_glove(a, threads, quiet);
+        return train_glove(&a, text, threads, quiet);
     }
     if a.algo == Algo::Fasttext {
-        return crate::commands::fasttext::train(&a, threads, progress_bar(quiet, "words"));
+        return crate::commands::fasttext::train(&a, text, threads, progress_bar(quiet, "words"));
     }
     let cfg = word2vec::Word2VecConfig {
         skip_gram: a.model == Arch::Skipgram,
@@ -517,7 +515,7 @@ fn train(mut a: TrainArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
         bar.set_position(p.words);
         bar.set_message(format!("{:.6}", p.alpha));
     };
-    let model = word2vec::train(&a.corpus, &cfg, &report)
+    let model = word2vec::train(text, &cfg, &report)
         .with_context(|| format!("training on {}", a.corpus.display()))?;
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
@@ -568,7 +566,7 @@ fn segment(corpus: &Path, t: Tokenizer, threads: usize) -> Result<tempfile::Name
     Ok(copy)
 }
 
-fn train_glove(a: TrainArgs, threads: usize, quiet: bool) -> Result<()> {
+fn train_glove(a: &TrainArgs, text: &Path, threads: usize, quiet: bool) -> Result<()> {
     use embedkit_words::train::{glove, Progress};
     let cfg = glove::GloveConfig {
         dim: a.dim.unwrap_or(50),
@@ -589,10 +587,10 @@ fn train_glove(a: TrainArgs, threads: usize, quiet: bool) -> Result<()> {
         bar.set_position(p.words);
         bar.set_message(format!("{:.3}", p.alpha));
     };
-    let model = glove::train(&a.corpus, &cfg, &report)
+    let model = glove::train(text, &cfg, &report)
         .with_context(|| format!("training on {}", a.corpus.display()))?;
     bar.finish_and_clear();
-    format::save(&model.vectors, &a.output, output_format(&a))
+    format::save(&model.vectors, &a.output, output_format(a))
         .with_context(|| format!("writing {}", a.output.display()))?;
     eprintln!(
         "GloVe: {} words in the vocabulary, {} co-occurring pairs ({} chunks spilled to disk), \

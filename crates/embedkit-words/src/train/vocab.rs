@@ -37,9 +37,9 @@ impl Vocab {
             .map(|(w, c)| (String::from_utf8_lossy(&w).into_owned(), c))
             .collect();
         if kept.is_empty() {
+            // No path here: the corpus may be a segmented temporary copy of the caller's.
             return Err(WordsError::Invalid(format!(
-                "no word occurs at least {min_count} times in {}",
-                path.display()
+                "no word of the corpus occurs at least {min_count} times"
             )));
         }
         kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

@@ -100,7 +100,7 @@ impl VectorSource for CliModel {
             .collect();
         super::embed_texts(&self.model, &texts, &self.options, self.quiet).map_err(|e| {
             EmbedError {
-                message: format!("{e:#}"),
+                message: crate::error_text(&e),
                 source: None,
             }
             .into()

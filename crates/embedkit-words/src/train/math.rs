@@ -1,18 +1,16 @@
-//! The small vector kernels of the trainers, written so that they vectorize, and the
-//! original's sigmoid table.
+//! The small vector kernels of the trainers (embedkit-kernels' SIMD ones), and the original's
+//! sigmoid table.
 
-/// `a · b`, with eight accumulators.
+/// `a · b` (AVX2 + FMA where the CPU has them, chosen at run time).
 #[inline]
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    crate::vectors::dot(a, b)
+    embedkit_kernels::ops::dot(a, b)
 }
 
-/// `y += alpha * x`.
+/// `y += alpha * x` (AVX2 + FMA where the CPU has them).
 #[inline]
 pub(crate) fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
-    for (y, x) in y.iter_mut().zip(x) {
-        *y += alpha * x;
-    }
+    embedkit_kernels::ops::axpy(alpha, x, y)
 }
 
 pub(crate) const MAX_EXP: f32 = 6.0;

@@ -9,6 +9,7 @@ use super::math::{axpy, dot, Lcg, Sigmoid, MAX_EXP};
 use super::{Progress, Vocab};
 use crate::error::{Result, WordsError};
 use crate::vectors::WordVectors;
+use embedkit_kernels::ops::prefetch;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -164,6 +165,7 @@ impl Shared<'_> {
         let mut sentence: Vec<u32> = Vec::with_capacity(MAX_SENTENCE);
         let mut neu1 = vec![0.0f32; dim];
         let mut neu1e = vec![0.0f32; dim];
+        let mut negatives = Vec::with_capacity(self.cfg.negative);
         let mut alpha = self.alpha();
         let mut unreported = 0u64;
         for _ in 0..self.cfg.epochs {
@@ -189,9 +191,10 @@ impl Shared<'_> {
                     });
                 }
                 if self.cfg.skip_gram {
-                    self.skip_gram(&sentence, alpha, &mut rng, &mut neu1e);
+                    self.skip_gram(&sentence, alpha, &mut rng, &mut neu1e, &mut negatives);
                 } else {
-                    self.cbow(&sentence, alpha, &mut rng, &mut neu1, &mut neu1e);
+                    let scratch = (&mut neu1[..], &mut neu1e[..], &mut negatives);
+                    self.cbow(&sentence, alpha, &mut rng, scratch);
                 }
                 sentence.clear();
             })?;
@@ -215,7 +218,15 @@ impl Shared<'_> {
 
     /// One output-layer update for hidden vector `l1` predicting `word`: accumulates the
     /// gradient for `l1` in `neu1e` and updates the output rows.
-    fn learn(&self, word: u32, l1: &[f32], alpha: f32, rng: &mut Lcg, neu1e: &mut [f32]) {
+    fn learn(
+        &self,
+        word: u32,
+        l1: &[f32],
+        alpha: f32,
+        rng: &mut Lcg,
+        neu1e: &mut [f32],
+        negatives: &mut Vec<u32>,
+    ) {
         if let Some(syn1) = &self.syn1 {
             let (code, point) = &self.huffman[word as usize];
             for (&bit, &node) in code.iter().zip(point) {
@@ -230,16 +241,19 @@ impl Shared<'_> {
             }
         }
         if let Some(syn1neg) = &self.syn1neg {
-            for d in 0..=self.cfg.negative {
-                let (target, label) = if d == 0 {
-                    (word, 1.0)
-                } else {
-                    let t = self.table[(rng.next() >> 16) as usize & (TABLE_SIZE - 1)];
-                    if t == word {
-                        continue;
-                    }
-                    (t, 0.0)
-                };
+            // The negatives are drawn first (the same draws, in the same order, as drawing
+            // each in turn) so that their rows, random places in a matrix larger than the
+            // cache, load while the first ones train.
+            negatives.clear();
+            negatives.extend((0..self.cfg.negative).filter_map(|_| {
+                let t = self.table[(rng.next() >> 16) as usize & (TABLE_SIZE - 1)];
+                (t != word).then_some(t)
+            }));
+            for &t in negatives.iter() {
+                prefetch(syn1neg.row(t as usize));
+            }
+            let targets = std::iter::once((word, 1.0)).chain(negatives.iter().map(|&t| (t, 0.0)));
+            for (target, label) in targets {
                 let out = syn1neg.row(target as usize);
                 let g = self.sigmoid.gradient(dot(l1, out), label) * alpha;
                 axpy(g, out, neu1e);
@@ -248,27 +262,38 @@ impl Shared<'_> {
         }
     }
 
-    fn skip_gram(&self, sentence: &[u32], alpha: f32, rng: &mut Lcg, neu1e: &mut [f32]) {
+    fn skip_gram(
+        &self,
+        sentence: &[u32],
+        alpha: f32,
+        rng: &mut Lcg,
+        neu1e: &mut [f32],
+        negatives: &mut Vec<u32>,
+    ) {
         for (pos, &word) in sentence.iter().enumerate() {
             for c in self.context(pos, sentence.len(), rng) {
                 if c == pos {
                     continue;
                 }
+                // The next context word's row loads while this one trains.
+                if let Some(&next) = sentence.get(c + 1) {
+                    prefetch(self.syn0.row(next as usize));
+                }
                 let l1 = self.syn0.row(sentence[c] as usize);
                 neu1e.fill(0.0);
-                self.learn(word, l1, alpha, rng, neu1e);
+                self.learn(word, l1, alpha, rng, neu1e, negatives);
                 axpy(1.0, neu1e, l1);
             }
         }
     }
 
+    /// `scratch`: the hidden layer, its gradient, and room for the negative samples.
     fn cbow(
         &self,
         sentence: &[u32],
         alpha: f32,
         rng: &mut Lcg,
-        neu1: &mut [f32],
-        neu1e: &mut [f32],
+        (neu1, neu1e, negatives): (&mut [f32], &mut [f32], &mut Vec<u32>),
     ) {
         for (pos, &word) in sentence.iter().enumerate() {
             let ctx = self.context(pos, sentence.len(), rng);
@@ -282,7 +307,7 @@ impl Shared<'_> {
             }
             neu1.iter_mut().for_each(|x| *x /= cw as f32);
             neu1e.fill(0.0);
-            self.learn(word, neu1, alpha, rng, neu1e);
+            self.learn(word, neu1, alpha, rng, neu1e, negatives);
             for c in ctx.filter(|&c| c != pos) {
                 axpy(1.0, neu1e, self.syn0.row(sentence[c] as usize));
             }

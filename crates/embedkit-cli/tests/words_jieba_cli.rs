@@ -289,3 +289,102 @@ fn a_failed_jieba_training_names_the_corpus_and_leaves_no_copy() {
         assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "{algo}");
     }
 }
+
+/// Clauses of the corpus that name one fruit or one city, labelled so, as fastText lines:
+/// those naming the first four fruits and cities to train on, those naming the other four
+/// to test on (so every test clause is new as a whole, and only its other words, such as
+/// 的味道很甜 or 的人口很多, tell its kind).
+fn fruit_or_city_clauses() -> (String, String) {
+    let text = std::fs::read_to_string(corpus()).unwrap();
+    let (mut train, mut test) = (String::new(), String::new());
+    for clause in text.split(['，', '。', '\n']).filter(|c| !c.is_empty()) {
+        let named: Vec<(usize, &str)> = FRUIT
+            .iter()
+            .map(|w| (w, "__label__fruit"))
+            .chain(CITIES.iter().map(|w| (w, "__label__city")))
+            .enumerate()
+            .filter(|(_, (w, _))| clause.contains(*w))
+            .map(|(i, (_, label))| (i % 8, label))
+            .collect();
+        let [(i, label)] = named[..] else { continue };
+        let out = if i < 4 { &mut train } else { &mut test };
+        out.push_str(&format!("{label} {clause}\n"));
+    }
+    (train, test)
+}
+
+/// P@1 of `words supervised test` on `test` for a model trained on `train`.
+fn supervised_precision(dir: &Path, tokenizer: &str, train: &Path, test: &Path) -> f64 {
+    let model = dir.join(format!("{tokenizer}.bin"));
+    let (m, tr, te) = (
+        model.to_str().unwrap(),
+        train.to_str().unwrap(),
+        test.to_str().unwrap(),
+    );
+    let tok = ["--tokenizer", tokenizer];
+    let args = [
+        "--threads",
+        "1",
+        "words",
+        "supervised",
+        "train",
+        "-i",
+        tr,
+        "-o",
+        m,
+    ];
+    ok(&embedkit(
+        &[&args[..], &tok, &["--epoch", "20", "--dim", "16"]].concat(),
+    ));
+    let out = ok(&embedkit(
+        &[
+            &["words", "supervised", "test", "-m", m, "-i", te][..],
+            &tok,
+        ]
+        .concat(),
+    ));
+    let p1 = out.lines().find_map(|l| l.strip_prefix("P@1\t")).unwrap();
+    p1.parse().unwrap()
+}
+
+/// Supervised classification of unsegmented Chinese: with jieba the words around the new
+/// fruits and cities are known and the classifier is nearly always right; with whitespace
+/// each clause is one unseen token. `predict --tokenizer jieba` segments its text the same way.
+#[test]
+fn supervised_classification_segments_chinese_with_jieba() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = fruit_or_city_clauses();
+    let (train_path, test_path) = (dir.path().join("train.txt"), dir.path().join("test.txt"));
+    std::fs::write(&train_path, &train).unwrap();
+    std::fs::write(&test_path, &test).unwrap();
+    assert!(
+        test.lines().count() >= 50,
+        "{} test clauses",
+        test.lines().count()
+    );
+    let jieba = supervised_precision(dir.path(), "jieba", &train_path, &test_path);
+    let whitespace = supervised_precision(dir.path(), "whitespace", &train_path, &test_path);
+    assert!(jieba >= 0.9, "jieba P@1 {jieba}");
+    assert!(
+        jieba > whitespace + 0.2,
+        "jieba {jieba}, whitespace {whitespace}"
+    );
+
+    let model = dir.path().join("jieba.bin");
+    let m = model.to_str().unwrap();
+    let predict = |text: &str| {
+        let args = [
+            "words",
+            "supervised",
+            "predict",
+            "-m",
+            m,
+            "--tokenizer",
+            "jieba",
+            text,
+        ];
+        ok(&embedkit(&args))
+    };
+    assert!(predict("桃子的味道很甜。").starts_with("__label__fruit"));
+    assert!(predict("西安的人口很多。").starts_with("__label__city"));
+}

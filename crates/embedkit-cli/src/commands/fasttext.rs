@@ -2,10 +2,11 @@
 //! as fastText's `.bin` and `.vec`) and `supervised train|predict|test|cv` (text
 //! classification; models are fastText `.bin` files).
 
-use super::words::{Arch, TrainArgs};
+use super::words::{Arch, TokenizerName, TrainArgs};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use embedkit_words::format::{self, fasttext::FastTextModel, Format};
+use embedkit_words::tokenizer::Segmenter;
 use embedkit_words::train::supervised::{self, Classifier, Example, SupervisedConfig};
 use embedkit_words::train::{fasttext, Progress};
 use embedkit_words::WordVectors;
@@ -114,6 +115,23 @@ pub struct HyperArgs {
     /// Random seed (with --threads 1 the run is reproducible).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    #[command(flatten)]
+    pub tokenizer: TextTokenizer,
+}
+
+/// How the text of an example becomes words.
+#[derive(Debug, Args)]
+pub struct TextTokenizer {
+    /// jieba segments Chinese text into words (the model does not record it: give the same
+    /// --tokenizer to predict and test).
+    #[arg(long, value_enum, default_value_t)]
+    pub tokenizer: TokenizerName,
+}
+
+impl TextTokenizer {
+    fn segmenter(&self) -> Option<Segmenter> {
+        (self.tokenizer == TokenizerName::Jieba).then(|| Segmenter::new(self.tokenizer.into()))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +161,8 @@ pub enum SupervisedCommand {
         /// Print JSON lines.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        tokenizer: TextTokenizer,
         texts: Vec<String>,
     },
     /// Precision and recall at k on labelled lines, as fastText's `test`.
@@ -155,6 +175,8 @@ pub enum SupervisedCommand {
         k: usize,
         #[arg(long, default_value_t = 0.0)]
         threshold: f32,
+        #[command(flatten)]
+        tokenizer: TextTokenizer,
     },
     /// k-fold cross-validation (scikit-learn's StratifiedKFold on the first label): accuracy.
     Cv {
@@ -170,11 +192,25 @@ pub enum SupervisedCommand {
     },
 }
 
-fn read_examples(path: &Path) -> Result<Vec<Example>> {
+/// The examples of `path`, their words segmented with `tokenizer` (labels kept as they are).
+fn read_examples(path: &Path, tokenizer: &TextTokenizer) -> Result<Vec<Example>> {
     let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let examples = supervised::read_examples(BufReader::new(f))
+    let mut examples = supervised::read_examples(BufReader::new(f))
         .with_context(|| format!("reading {}", path.display()))?;
     anyhow::ensure!(!examples.is_empty(), "{} has no examples", path.display());
+    if let Some(seg) = tokenizer.segmenter() {
+        for ex in &mut examples {
+            // Whitespace-separated pieces are segmented one by one: jieba never joins
+            // characters across a space. The end-of-line marker stays last.
+            let eos = ex.words.pop();
+            ex.words = ex
+                .words
+                .iter()
+                .flat_map(|w| seg.words(w).into_iter().map(str::to_string))
+                .chain(eos)
+                .collect();
+        }
+    }
     Ok(examples)
 }
 
@@ -209,7 +245,7 @@ pub fn supervised(a: SupervisedArgs, threads: Option<usize>, _quiet: bool) -> Re
     let threads = threads.unwrap_or(1);
     match a.command {
         SupervisedCommand::Train { input, output, h } => {
-            let examples = read_examples(&input)?;
+            let examples = read_examples(&input, &h.tokenizer)?;
             let start = std::time::Instant::now();
             let pre = pretrained(&h)?;
             let model =
@@ -238,12 +274,17 @@ pub fn supervised(a: SupervisedArgs, threads: Option<usize>, _quiet: bool) -> Re
             k,
             threshold,
             json,
+            tokenizer,
             texts,
         } => {
             let model = load_classifier(&model)?;
+            let seg = tokenizer.segmenter();
             let mut out = std::io::stdout().lock();
             let mut one = |text: &str| -> Result<()> {
-                let p = model.predict(text, k, threshold);
+                let p = match &seg {
+                    Some(seg) => model.predict(&seg.words(text).join(" "), k, threshold),
+                    None => model.predict(text, k, threshold),
+                };
                 if json {
                     let rows: Vec<_> = p
                         .iter()
@@ -278,9 +319,10 @@ pub fn supervised(a: SupervisedArgs, threads: Option<usize>, _quiet: bool) -> Re
             input,
             k,
             threshold,
+            tokenizer,
         } => {
             let model = load_classifier(&model)?;
-            let r = model.test(&read_examples(&input)?, k, threshold);
+            let r = model.test(&read_examples(&input, &tokenizer)?, k, threshold);
             println!("N\t{}", r.examples);
             println!("P@{k}\t{:.3}", r.precision);
             println!("R@{k}\t{:.3}", r.recall);
@@ -292,7 +334,7 @@ pub fn supervised(a: SupervisedArgs, threads: Option<usize>, _quiet: bool) -> Re
             h,
             json,
         } => {
-            let examples = read_examples(&input)?;
+            let examples = read_examples(&input, &h.tokenizer)?;
             let first: Vec<&str> = examples
                 .iter()
                 .map(|e| e.labels.first().map_or("", String::as_str))

@@ -6,7 +6,7 @@
 
 use super::cooccur::{self, ChunkReader, Cooc, RECORD};
 use super::hogwild::SharedMatrix;
-use super::math::Lcg;
+use super::math::{dot, Lcg};
 use super::shuffle::Shuffler;
 use super::{Progress, Vocab};
 use crate::error::{Result, WordsError};
@@ -205,7 +205,7 @@ fn update(
     let dim = cfg.dim;
     let (wi, wj) = (w.row(c.i as usize), wt.row(c.j as usize));
     let (gi, gj) = (gw.row(c.i as usize), gwt.row(c.j as usize));
-    let pred: f32 = crate::vectors::dot(&wi[..dim], &wj[..dim]) + wi[dim] + wj[dim];
+    let pred: f32 = dot(&wi[..dim], &wj[..dim]) + wi[dim] + wj[dim];
     let diff = pred - c.x.ln() as f32;
     let weight = if c.x > cfg.x_max {
         1.0

@@ -9,6 +9,7 @@
 //! * [`linear`] runs `y = x · Wᵀ + b` over packed token rows with our own SGEMM (`gemm`
 //!   module: weights packed once at load, AVX2/FMA microkernel, rayon threads).
 //! * [`ops`] holds the element-wise and row-wise kernels.
+//! * [`int8`] quantizes rows to 8-bit codes and takes their inner products (memory-bound scans).
 //! * [`conv`] holds the convolutions and pools of image networks (NHWC, im2col + the GEMM).
 //!
 //! ```
@@ -22,6 +23,7 @@
 pub mod attention;
 pub mod conv;
 mod gemm;
+pub mod int8;
 pub mod isa;
 pub mod linear;
 pub mod math;

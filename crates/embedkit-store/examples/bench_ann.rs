@@ -10,6 +10,7 @@
 //! DATA and QUERIES are f32 matrices, TRUTH an i64 matrix of the exact neighbours' rows.
 
 use embedkit_store::ann::hnsw::{Hnsw, Metric, Params};
+use embedkit_store::ann::quantized::Quantized;
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -73,8 +74,19 @@ fn main() {
     );
     index.add(&data);
     let build = t.elapsed().as_secs_f64();
+    // What the quantized scan needs of its own: every row's codes (the index makes them too).
+    let t = Instant::now();
+    let mut codes = Quantized::new(dim);
+    codes.push(&data);
+    std::hint::black_box(&codes);
+    let scan_build = t.elapsed().as_secs_f64();
+    // What the store would decide: the graph's recall on 32 of its own rows at the store's
+    // default ef_search (under 0.9, it searches by the quantized scan).
+    let store_ef = Params::default().ef_search;
+    index.set_ef_search(store_ef);
+    let sampled = index.sampled_recall(k, 32);
     println!(
-        "{{\"tool\":\"embedkit\",\"n\":{n},\"build_s\":{build:.2},\"threads\":{}}}",
+        "{{\"tool\":\"embedkit\",\"n\":{n},\"build_s\":{build:.2},\"scan_build_s\":{scan_build:.2},\"sampled_recall_ef{store_ef}\":{sampled:.3},\"threads\":{}}}",
         rayon::current_num_threads()
     );
     let two = rayon::ThreadPoolBuilder::new()
@@ -112,4 +124,9 @@ fn main() {
         report(ef.to_string(), &|q| index.search_ef(q, k, ef));
     }
     report("\"exact\"".into(), &|q| index.search_exact(q, k));
+    for rerank in [20, 50, 100] {
+        report(format!("\"int8 scan, rescore {rerank}\""), &|q| {
+            index.search_scan(q, k, rerank)
+        });
+    }
 }

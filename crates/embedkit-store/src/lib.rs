@@ -9,8 +9,9 @@
 //! * [`rag`] adds models: [`Store::add_documents`] and [`Store::search`].
 //! * [`image`] does the same for image collections: [`Store::add_images`] and
 //!   [`Store::search_images`] with an image network ([`ImageStoreModel`]).
-//! * [`ann`] is the HNSW index large embedded (SQLite) collections are searched through
-//!   (PostgreSQL uses pgvector's).
+//! * [`ann`] is the approximate search of large embedded (SQLite) collections: an HNSW graph,
+//!   or a scan of 8-bit codes where the graph cannot find the neighbours (PostgreSQL uses
+//!   pgvector's HNSW).
 //! * [`chunk`], [`source`] and [`filter`] are the pieces they use.
 //!
 //! Not for: training, or serving embeddings (see embedkit-models and embedkit-server).

@@ -1,16 +1,18 @@
 //! The sidecar file an index is kept in between runs: little-endian, versioned, with a
 //! checksum over everything, so a damaged or foreign file is recognized and ignored.
 //!
-//! Layout: magic `EKHNSW01`, then u64 fields (store id, generation, dim, metric, M, ef_construction,
-//! ef_search, n, entry node + 1 or 0, entry level), then per node the chunk row id (i64),
+//! Layout: magic `EKHNSW02`, then u64 fields (store id, generation, dim, metric, M, ef_construction,
+//! ef_search, n, entry node + 1 or 0, entry level, route: 0 none / 1 graph / 2 scan, the
+//! node count and ef_search the route was chosen at), then per node the chunk row id (i64),
 //! blob hash (u64), layer (u8), deleted flag (u8); the vectors (f32); the bottom-layer
 //! links (u32); each node's upper-layer links (u32); last a u64 checksum.
 
 use super::hnsw::{Hnsw, Metric, Params, Parts};
+use super::{Route, Routed};
 use std::io::Write;
 use std::path::Path;
 
-const MAGIC: &[u8; 8] = b"EKHNSW01";
+const MAGIC: &[u8; 8] = b"EKHNSW02";
 
 /// An index with what it covers.
 pub(crate) struct Saved {
@@ -24,6 +26,8 @@ pub(crate) struct Saved {
     pub hashes: Vec<u64>,
     /// The graph.
     pub index: Hnsw,
+    /// How searches are answered, once chosen.
+    pub route: Option<Routed>,
 }
 
 /// A fast 64-bit hash (not cryptographic: it only tells apart damaged or changed bytes).
@@ -48,6 +52,13 @@ pub(crate) fn write(path: &Path, saved: &Saved) -> std::io::Result<()> {
     let mut out = Vec::with_capacity(64 + n * (18 + 4 * p.dim + 4 * (1 + 2 * p.params.m)));
     out.extend_from_slice(MAGIC);
     let (entry_node, entry_level) = p.entry.map_or((0, 0), |(e, l)| (e as u64 + 1, l as u64));
+    let (route, routed_nodes, routed_ef) = saved.route.map_or((0, 0, 0), |r| {
+        let kind = match r.route {
+            Route::Graph => 1,
+            Route::Scan => 2,
+        };
+        (kind, r.nodes as u64, r.ef as u64)
+    });
     for x in [
         saved.store_id,
         saved.generation as u64,
@@ -62,6 +73,9 @@ pub(crate) fn write(path: &Path, saved: &Saved) -> std::io::Result<()> {
         n as u64,
         entry_node,
         entry_level,
+        route,
+        routed_nodes,
+        routed_ef,
     ] {
         out.extend_from_slice(&x.to_le_bytes());
     }
@@ -90,7 +104,7 @@ pub(crate) fn write(path: &Path, saved: &Saved) -> std::io::Result<()> {
 /// Reads an index back; `None` when the file is missing, damaged or of another version.
 pub(crate) fn read(path: &Path) -> Option<Saved> {
     let bytes = std::fs::read(path).ok()?;
-    if bytes.len() < MAGIC.len() + 8 * 11 || &bytes[..8] != MAGIC {
+    if bytes.len() < MAGIC.len() + 8 * 14 || &bytes[..8] != MAGIC {
         return None;
     }
     let (body, sum) = bytes.split_at(bytes.len() - 8);
@@ -114,6 +128,18 @@ pub(crate) fn read(path: &Path) -> Option<Saved> {
     let n = r.u64()? as usize;
     let entry_node = r.u64()?;
     let entry_level = r.u64()? as usize;
+    let route = match r.u64()? {
+        0 => None,
+        1 => Some(Route::Graph),
+        2 => Some(Route::Scan),
+        _ => return None,
+    };
+    let (routed_nodes, routed_ef) = (r.u64()? as usize, r.u64()? as usize);
+    let route = route.map(|route| Routed {
+        route,
+        nodes: routed_nodes,
+        ef: routed_ef,
+    });
     // Sizes are checked against what is left before anything is allocated.
     if dim == 0 || n.checked_mul(18 + 4 * dim)? > r.0.len() || params.m > 128 {
         return None;
@@ -161,6 +187,7 @@ pub(crate) fn read(path: &Path) -> Option<Saved> {
         rows,
         hashes,
         index,
+        route,
     })
 }
 

@@ -10,6 +10,7 @@
 //!
 //! Deleted nodes stay in the graph as stepping stones but are never returned.
 
+use super::quantized::Quantized;
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::cmp::Ordering;
@@ -140,6 +141,8 @@ pub struct Hnsw {
     vectors: Vec<f32>,
     /// Squared norms (for L2 through inner products).
     norms: Vec<f32>,
+    /// The rows again in 8 bits, for [`Hnsw::search_scan`].
+    quantized: Quantized,
     levels: Vec<u8>,
     /// `n × (1 + 2M)`: count, then ids.
     links0: Vec<AtomicU32>,
@@ -181,6 +184,7 @@ impl Hnsw {
             params,
             vectors: Vec::new(),
             norms: Vec::new(),
+            quantized: Quantized::new(dim),
             levels: Vec::new(),
             links0: Vec::new(),
             upper: Vec::new(),
@@ -256,6 +260,7 @@ impl Hnsw {
         let m = self.params.m;
         let ml = 1.0 / (m as f64).ln();
         self.vectors.extend_from_slice(rows);
+        self.quantized.push(rows);
         for i in first..first + count {
             let v = &self.vectors[i * self.dim..(i + 1) * self.dim];
             self.norms.push(embedkit_kernels::ops::dot(v, v));
@@ -334,18 +339,75 @@ impl Hnsw {
             if self.deleted[i] {
                 continue;
             }
-            let d = self.dist(query, qn, i as u32);
-            if best.len() < k {
-                best.push(Near(d, i as u32));
-            } else if best.peek().is_some_and(|worst| d < worst.0) {
-                best.pop();
-                best.push(Near(d, i as u32));
-            }
+            keep_best(&mut best, Near(self.dist(query, qn, i as u32), i as u32), k);
         }
         best.into_sorted_vec()
             .into_iter()
             .map(|n| (n.1, n.0))
             .collect()
+    }
+
+    /// The `k` nearest live nodes found by the quantized scan: every live row's 8-bit codes
+    /// are scored against the query's, and the best `rerank` (at least `k`) are rescored
+    /// with their `f32` rows. Approximate: a true neighbour is missed only when quantization
+    /// error pushes it below `rerank` others.
+    pub fn search_scan(&self, query: &[f32], k: usize, rerank: usize) -> Vec<(u32, f32)> {
+        if k == 0 || query.len() != self.dim {
+            return Vec::new();
+        }
+        let rerank = rerank.max(k);
+        let qn = embedkit_kernels::ops::dot(query, query);
+        let prepared = self.quantized.query(query);
+        let mut best: BinaryHeap<Near> = BinaryHeap::with_capacity(rerank + 1);
+        for i in 0..self.len() {
+            if self.deleted[i] {
+                continue;
+            }
+            let dot = self.quantized.dot(&prepared, i);
+            let d = match self.metric {
+                Metric::Dot => -dot,
+                Metric::L2 => qn + self.norms[i] - 2.0 * dot,
+            };
+            keep_best(&mut best, Near(d, i as u32), rerank);
+        }
+        let mut rescored: Vec<Near> = best
+            .into_iter()
+            .map(|c| Near(self.dist(query, qn, c.1), c.1))
+            .collect();
+        rescored.sort_unstable();
+        rescored.truncate(k);
+        rescored.into_iter().map(|n| (n.1, n.0)).collect()
+    }
+
+    /// Share of the true `k` nearest neighbours the graph finds at its `ef_search`, with
+    /// `samples` of its own live rows (spread evenly over the nodes) as queries, each
+    /// query's own node left out of both answers; 1 for an index without live nodes.
+    pub fn sampled_recall(&self, k: usize, samples: usize) -> f64 {
+        let n = self.len();
+        let queries: Vec<usize> = (0..samples)
+            .filter_map(|j| (j * n / samples.max(1)..n).find(|&i| !self.deleted[i]))
+            .collect();
+        let without = |found: Vec<(u32, f32)>, own: usize| -> Vec<u32> {
+            found
+                .into_iter()
+                .map(|(node, _)| node)
+                .filter(|&node| node as usize != own)
+                .take(k)
+                .collect()
+        };
+        let (mut hits, mut total) = (0, 0);
+        for &i in &queries {
+            let q = self.vector(i);
+            let truth = without(self.search_exact(q, k + 1), i);
+            let found = without(self.search(q, k + 1), i);
+            total += truth.len();
+            hits += found.iter().filter(|node| truth.contains(node)).count();
+        }
+        if total == 0 {
+            1.0
+        } else {
+            hits as f64 / total as f64
+        }
     }
 
     fn entry_point(&self) -> Option<Entry> {
@@ -627,11 +689,14 @@ impl Hnsw {
             .chunks_exact(p.dim)
             .map(|v| embedkit_kernels::ops::dot(v, v))
             .collect();
+        let mut quantized = Quantized::new(p.dim);
+        quantized.push(&p.vectors);
         Some(Self {
             dim: p.dim,
             metric: p.metric,
             params: p.params,
             norms,
+            quantized,
             live: p.deleted.iter().filter(|d| !**d).count(),
             vectors: p.vectors,
             levels: p.levels,
@@ -645,6 +710,17 @@ impl Hnsw {
             entry: Mutex::new(entry),
             deleted: p.deleted,
         })
+    }
+}
+
+/// Adds `near` to `best`, a max-heap of at most `k` (its top is the one to beat).
+#[inline]
+fn keep_best(best: &mut BinaryHeap<Near>, near: Near, k: usize) {
+    if best.len() < k {
+        best.push(near);
+    } else if best.peek().is_some_and(|worst| near.0 < worst.0) {
+        best.pop();
+        best.push(near);
     }
 }
 
@@ -738,6 +814,62 @@ mod tests {
             index.search_exact(&q[..3], 5).is_empty(),
             "a query of another width"
         );
+    }
+
+    #[test]
+    fn the_quantized_scan_finds_the_exact_neighbours_with_exact_scores() {
+        let dim = 96;
+        let data = points(4000, dim, 7);
+        for metric in [Metric::L2, Metric::Dot] {
+            let mut index = Hnsw::new(dim, metric, Params::default());
+            index.add(&data);
+            let mut hit = 0;
+            for q in points(20, dim, 8).chunks_exact(dim) {
+                let truth = index.search_exact(q, 10);
+                let got = index.search_scan(q, 10, 50);
+                hit += got.iter().filter(|g| truth.contains(g)).count();
+                // Rescored with the f32 rows: a node found has its exact distance.
+                for (node, d) in &got {
+                    assert_eq!(*d, index.dist(q, embedkit_kernels::ops::dot(q, q), *node));
+                }
+                assert!(got.windows(2).all(|w| w[0].1 <= w[1].1));
+            }
+            assert!(hit >= 198, "{metric:?}: {hit} of 200");
+            let q = &data[3 * dim..4 * dim];
+            if metric == Metric::L2 {
+                assert_eq!(index.search_scan(q, 1, 10)[0].0, 3);
+            }
+            index.delete(3);
+            assert!(index.search_scan(q, 30, 10).iter().all(|x| x.0 != 3));
+            assert_eq!(
+                index.search_scan(q, 30, 10).len(),
+                30,
+                "at least k rescored"
+            );
+            assert!(index.search_scan(&q[..5], 3, 10).is_empty());
+        }
+    }
+
+    #[test]
+    fn sampled_recall_tells_a_navigable_graph_from_a_lost_one() {
+        // Points on a line through 128 dimensions: the graph walks straight to them.
+        let dim = 128;
+        let line: Vec<f32> = points(2000, 1, 9)
+            .iter()
+            .flat_map(|t| (0..dim).map(move |d| t * (1.0 + d as f32 / dim as f32)))
+            .collect();
+        let mut index = Hnsw::new(dim, Metric::L2, Params::default());
+        index.add(&line);
+        assert!(index.sampled_recall(10, 16) >= 0.95);
+        // Noise in all 128 dimensions, with a sparse graph and a short candidate list.
+        let sparse = Params {
+            m: 4,
+            ef_construction: 8,
+            ef_search: 10,
+        };
+        let mut index = Hnsw::new(dim, Metric::L2, sparse);
+        index.add(&points(2000, dim, 10));
+        assert!(index.sampled_recall(10, 16) < 0.9);
     }
 
     #[test]

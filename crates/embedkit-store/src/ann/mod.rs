@@ -22,10 +22,17 @@
 //! Searches with a metadata filter, and collections under [`AnnSettings::min_chunks`], are
 //! exact: a filter may keep only a few documents, which a graph walk would mostly miss.
 //!
+//! Each index also chooses its route ([`Route`]): when its graph, tried on a sample of its
+//! own rows, finds fewer than 9 in 10 of the true neighbours at the configured `ef_search`
+//! (vectors without neighbourhood structure, such as isotropic noise), searches scan every
+//! row's 8-bit codes and rescore the best 100 with their `f32` vectors instead ([`quantized`]);
+//! on such data that is both faster and more accurate than walking the graph further.
+//!
 //! Not for: the PostgreSQL backend (pgvector has its own HNSW).
 
 mod file;
 pub mod hnsw;
+pub mod quantized;
 
 use crate::codec;
 use crate::collection::{Collection, Distance};
@@ -106,6 +113,56 @@ CREATE TRIGGER IF NOT EXISTS ann_log_update AFTER UPDATE ON chunks BEGIN
 END;
 INSERT OR IGNORE INTO embedkit_meta(key, value) VALUES('ann_store_id', hex(randomblob(8)));
 ";
+
+/// How a collection's approximate searches are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// Through the HNSW graph.
+    Graph,
+    /// By the quantized scan ([`Hnsw::search_scan`]): for vectors the graph cannot find
+    /// its way through (isotropic noise, where it would have to visit most nodes).
+    Scan,
+}
+
+/// A route with the index size and `ef_search` it was chosen at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Routed {
+    pub route: Route,
+    pub nodes: usize,
+    pub ef: usize,
+}
+
+/// The graph answers a collection's searches when, on a sample of its own rows, it finds at
+/// least this share of the true 10 nearest neighbours at the configured `ef_search`.
+const MIN_GRAPH_RECALL: f64 = 0.9;
+
+/// Rows sampled as queries to choose the route (each costs one exact scan).
+const ROUTE_SAMPLES: usize = 32;
+
+/// The route is chosen again once the index has grown by this share.
+const REROUTE_GROWTH: f64 = 0.25;
+
+/// Rows rescored with their `f32` vectors after the quantized scan.
+const SCAN_RERANK: usize = 100;
+
+/// Chooses how `saved` is searched, unless the choice made for it still holds.
+fn route_if_due(saved: &mut Saved) {
+    let (nodes, ef) = (saved.index.len(), saved.index.params().ef_search);
+    let due = saved
+        .route
+        .is_none_or(|r| r.ef != ef || nodes as f64 > r.nodes as f64 * (1.0 + REROUTE_GROWTH));
+    if !due {
+        return;
+    }
+    let recall = saved.index.sampled_recall(10, ROUTE_SAMPLES);
+    let route = if recall >= MIN_GRAPH_RECALL {
+        Route::Graph
+    } else {
+        Route::Scan
+    };
+    tracing::debug!(recall, ?route, nodes, ef, "approximate search route chosen");
+    saved.route = Some(Routed { route, nodes, ef });
+}
 
 /// What is known about one collection.
 enum Cached {
@@ -244,6 +301,9 @@ impl Indexes {
                         );
                         return None;
                     };
+                    let mut s = s;
+                    s.index.set_ef_search(settings.params.ef_search);
+                    route_if_due(&mut s);
                     // A sidecar that cannot be written only costs a rebuild next time.
                     let sidecar = index_path(Path::new(&path), &spec.name);
                     if let Err(e) = file::write(&sidecar, &s) {
@@ -278,7 +338,11 @@ impl Indexes {
             saved.index.search_exact(q, k)
         } else {
             saved.index.set_ef_search(settings.params.ef_search);
-            saved.index.search(q, k)
+            route_if_due(saved);
+            match saved.route.map(|r| r.route) {
+                Some(Route::Scan) => saved.index.search_scan(q, k, SCAN_RERANK),
+                _ => saved.index.search(q, k),
+            }
         };
         let mut ranked: Vec<(i64, f32)> = found
             .into_iter()
@@ -548,6 +612,7 @@ fn empty(spec: &Collection, params: Params, store_id: u64, generation: i64) -> S
         rows: Vec::new(),
         hashes: Vec::new(),
         index: Hnsw::new(spec.dimensions, metric(spec.distance), params),
+        route: None,
     }
 }
 
@@ -728,5 +793,56 @@ mod tests {
         store.upsert("c", &docs(0..5, 20)).unwrap();
         search_and_check(&first, &db);
         assert!(read_rows() >= 1000);
+    }
+
+    /// The route of the index `indexes` holds for "c", after a search brought it up to date.
+    fn route_after_search(indexes: &Indexes, db: &Path) -> Option<Routed> {
+        let conn = Connection::open(db).unwrap();
+        let q = docs(0..1, 99).remove(0).chunks.remove(0).vector;
+        indexes
+            .search(&conn, &spec(), &q, 5, &Filter::default(), false)
+            .unwrap();
+        match indexes.lock().cache.get("c") {
+            Some(Cached::Index(saved)) => saved.route,
+            _ => panic!("no index"),
+        }
+    }
+
+    #[test]
+    fn the_route_is_saved_and_chosen_again_after_growth_or_a_new_ef() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("kb.db");
+        let store = Store::open(db.to_str().unwrap()).unwrap();
+        store.create_collection(&spec()).unwrap();
+        store.upsert("c", &docs(0..600, 1)).unwrap();
+        let mut settings = AnnSettings {
+            min_chunks: 100,
+            ..Default::default()
+        };
+        let indexes = Indexes::default();
+        indexes.configure(settings);
+        // 16-dimensional points: the graph finds their neighbours.
+        let chosen = Routed {
+            route: Route::Graph,
+            nodes: 600,
+            ef: 96,
+        };
+        assert_eq!(route_after_search(&indexes, &db), Some(chosen));
+        let saved = file::read(&index_path(&db, "c")).unwrap();
+        assert_eq!(saved.route, Some(chosen));
+        // Grown by less than a quarter: kept; by more: chosen again.
+        store.upsert("c", &docs(600..700, 1)).unwrap();
+        assert_eq!(route_after_search(&indexes, &db), Some(chosen));
+        store.upsert("c", &docs(700..800, 1)).unwrap();
+        assert_eq!(route_after_search(&indexes, &db).unwrap().nodes, 800);
+        // Another ef_search: chosen again (here the graph still wins, as k = 10 searches
+        // keep at least 10 candidates; tests/ann.rs has a collection routed to the scan).
+        settings.params.ef_search = 12;
+        indexes.configure(settings);
+        let again = route_after_search(&indexes, &db).unwrap();
+        assert_eq!(
+            (again.route, again.nodes, again.ef),
+            (Route::Graph, 800, 12)
+        );
     }
 }

@@ -22,7 +22,7 @@
 //! Searches with a metadata filter, and collections under [`AnnSettings::min_chunks`], are
 //! exact: a filter may keep only a few documents, which a graph walk would mostly miss.
 //!
-//! Each index also chooses its route ([`Route`]): when its graph, tried on a sample of its
+//! Each index also chooses its route: when its graph, tried on a sample of its
 //! own rows, finds fewer than 9 in 10 of the true neighbours at the configured `ef_search`
 //! (vectors without neighbourhood structure, such as isotropic noise), searches scan every
 //! row's 8-bit codes and rescore the best 100 with their `f32` vectors instead ([`quantized`]);

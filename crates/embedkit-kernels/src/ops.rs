@@ -189,14 +189,14 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// Graph searches use it on the vectors they will score next, so the memory latency of
 /// one random row overlaps the arithmetic of another (what hnswlib does too).
 #[inline]
-pub fn prefetch(data: &[f32]) {
+pub fn prefetch<T>(data: &[T]) {
     #[cfg(target_arch = "x86_64")]
-    for line in data.chunks(16) {
+    for offset in (0..std::mem::size_of_val(data)).step_by(64) {
         // SAFETY: PREFETCHT0 is part of SSE (baseline x86-64) and is only a hint: it cannot
-        // fault or write, and the address is inside `data`.
+        // fault or write, and the address (one per 64-byte line) is inside `data`.
         unsafe {
             std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                line.as_ptr().cast(),
+                data.as_ptr().cast::<i8>().add(offset),
             )
         };
     }

@@ -48,11 +48,16 @@ impl Quantized {
         QuantizedQuery { codes, scale }
     }
 
+    /// Row `i`'s codes.
+    #[inline]
+    pub fn row(&self, i: usize) -> &[i8] {
+        &self.codes[i * self.dim..(i + 1) * self.dim]
+    }
+
     /// Row `i`'s approximate inner product with the query.
     #[inline]
     pub fn dot(&self, q: &QuantizedQuery, i: usize) -> f32 {
-        let row = &self.codes[i * self.dim..(i + 1) * self.dim];
-        q.scale * self.scales[i] * int8::dot(&q.codes, row) as f32
+        q.scale * self.scales[i] * int8::dot(&q.codes, self.row(i)) as f32
     }
 }
 

@@ -17,15 +17,16 @@ pub fn quantize(x: &[f32], out: &mut [i8]) -> f32 {
         out.iter_mut().for_each(|c| *c = 0);
         return 0.0;
     }
-    let inv = 127.0 / max;
+    // Divided first: `127 / max` would overflow for the tiniest magnitudes.
     for (c, v) in out.iter_mut().zip(x) {
-        *c = (v * inv).round().clamp(-127.0, 127.0) as i8;
+        *c = (v / max * 127.0).round().clamp(-127.0, 127.0) as i8;
     }
     max / 127.0
 }
 
 /// `Σ a[i]·b[i]` over the shorter length, exactly (in `i32`: rows of up to 133,000 codes
-/// cannot overflow).
+/// cannot overflow), for codes in `-127..=127` as [`quantize`] makes them; a -128 code
+/// gives an unspecified sum on the AVX2 path (its sign cannot be moved onto the other side).
 pub fn dot(a: &[i8], b: &[i8]) -> i32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);

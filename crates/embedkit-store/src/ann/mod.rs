@@ -24,9 +24,10 @@
 //!
 //! Each index also chooses its route: when its graph, tried on a sample of its
 //! own rows, finds fewer than 9 in 10 of the true neighbours at the configured `ef_search`
-//! (vectors without neighbourhood structure, such as isotropic noise), searches scan every
-//! row's 8-bit codes and rescore the best 100 with their `f32` vectors instead ([`quantized`]);
-//! on such data that is both faster and more accurate than walking the graph further.
+//! (vectors without neighbourhood structure, such as isotropic noise) and the quantized scan
+//! finds more, searches scan every row's 8-bit codes and rescore the best 100 with their
+//! `f32` vectors instead ([`quantized`]); on such data that is both faster and more accurate
+//! than walking the graph further.
 //!
 //! Not for: the PostgreSQL backend (pgvector has its own HNSW).
 
@@ -142,26 +143,32 @@ const ROUTE_SAMPLES: usize = 32;
 /// The route is chosen again once the index has grown by this share.
 const REROUTE_GROWTH: f64 = 0.25;
 
-/// Rows rescored with their `f32` vectors after the quantized scan.
-const SCAN_RERANK: usize = 100;
-
-/// Chooses how `saved` is searched, unless the choice made for it still holds.
-fn route_if_due(saved: &mut Saved) {
+/// Chooses how `saved` is searched, unless the choice made for it still holds; true when it
+/// chose (the sidecar then has an outdated route).
+fn route_if_due(saved: &mut Saved) -> bool {
     let (nodes, ef) = (saved.index.len(), saved.index.params().ef_search);
     let due = saved
         .route
         .is_none_or(|r| r.ef != ef || nodes as f64 > r.nodes as f64 * (1.0 + REROUTE_GROWTH));
     if !due {
-        return;
+        return false;
     }
     let recall = saved.index.sampled_recall(10, ROUTE_SAMPLES);
-    let route = if recall >= MIN_GRAPH_RECALL {
-        Route::Graph
-    } else {
+    // The scan only where it does better (its codes could, in principle, fail too).
+    let route = if recall.graph < MIN_GRAPH_RECALL && recall.scan > recall.graph {
         Route::Scan
+    } else {
+        Route::Graph
     };
-    tracing::debug!(recall, ?route, nodes, ef, "approximate search route chosen");
+    tracing::debug!(
+        ?recall,
+        ?route,
+        nodes,
+        ef,
+        "approximate search route chosen"
+    );
     saved.route = Some(Routed { route, nodes, ef });
+    true
 }
 
 /// What is known about one collection.
@@ -303,7 +310,7 @@ impl Indexes {
                     };
                     let mut s = s;
                     s.index.set_ef_search(settings.params.ef_search);
-                    route_if_due(&mut s);
+                    let _ = route_if_due(&mut s);
                     // A sidecar that cannot be written only costs a rebuild next time.
                     let sidecar = index_path(Path::new(&path), &spec.name);
                     if let Err(e) = file::write(&sidecar, &s) {
@@ -338,9 +345,12 @@ impl Indexes {
             saved.index.search_exact(q, k)
         } else {
             saved.index.set_ef_search(settings.params.ef_search);
-            route_if_due(saved);
+            if route_if_due(saved) {
+                // Chosen again for another ef_search: saved, so the next process need not.
+                let _ = file::write(&index_path(Path::new(&path), &spec.name), saved);
+            }
             match saved.route.map(|r| r.route) {
-                Some(Route::Scan) => saved.index.search_scan(q, k, SCAN_RERANK),
+                Some(Route::Scan) => saved.index.search_scan(q, k, hnsw::SCAN_RERANK),
                 _ => saved.index.search(q, k),
             }
         };
@@ -844,5 +854,8 @@ mod tests {
             (again.route, again.nodes, again.ef),
             (Route::Graph, 800, 12)
         );
+        // Saved too, though no write brought the index up to date.
+        let saved = file::read(&index_path(&db, "c")).unwrap();
+        assert_eq!(saved.route, Some(again));
     }
 }

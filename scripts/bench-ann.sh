@@ -9,8 +9,9 @@
 # exact scan: embedkit's `Hnsw::search_exact` over the index's rows, hnswlib's BFIndex. A
 # second table has embedkit's quantized scan (8-bit codes, the best 20/50/100 rescored in
 # f32: what the store uses where the graph cannot reach 0.9 recall) beside hnswlib's fastest
-# configuration at the same recall. The first line also has the graph's recall on 32 of its own
-# rows at the store's default ef_search, by which the store chooses between the two.
+# configuration at the same recall. The first line also has the graph's and the scan's recall
+# on 32 of the index's own rows at the store's default ef_search, by which the store chooses
+# between the two.
 # Isotropic random vectors need a denser graph to reach recall 0.95 at all
 # (M=32 EF_CONSTRUCTION=400 EFS=1280,1920,2560), and there the exact scan, and the quantized scan
 # far more, is faster.

@@ -459,10 +459,19 @@ impl Hnsw {
 
     #[inline]
     fn dist(&self, q: &[f32], qn: f32, i: u32) -> f32 {
-        let d = embedkit_kernels::ops::dot(q, self.vector(i as usize));
+        self.dist_from_dot(
+            qn,
+            i,
+            embedkit_kernels::ops::dot(q, self.vector(i as usize)),
+        )
+    }
+
+    /// The distance of a query (squared norm `qn`) to node `i`, given their inner product.
+    #[inline]
+    fn dist_from_dot(&self, qn: f32, i: u32, dot: f32) -> f32 {
         match self.metric {
-            Metric::Dot => -d,
-            Metric::L2 => qn + self.norms[i as usize] - 2.0 * d,
+            Metric::Dot => -dot,
+            Metric::L2 => qn + self.norms[i as usize] - 2.0 * dot,
         }
     }
 
@@ -792,10 +801,7 @@ impl Scorer for Coded<'_> {
     #[inline]
     fn dist(&self, node: u32) -> f32 {
         let dot = self.index.quantized.dot(&self.q, node as usize);
-        match self.index.metric {
-            Metric::Dot => -dot,
-            Metric::L2 => self.qn + self.index.norms[node as usize] - 2.0 * dot,
-        }
+        self.index.dist_from_dot(self.qn, node, dot)
     }
     #[inline]
     fn prefetch(&self, node: u32) {

@@ -14,7 +14,7 @@
 use crate::isa::{self, Isa};
 use crate::math::{self, MulAdd};
 use crate::ops::body as ops;
-use rayon::prelude::*;
+use crate::team;
 use std::ops::Range;
 
 /// Where the heads sit inside a fused QKV row.
@@ -68,33 +68,31 @@ pub fn attention(
     let tasks: Vec<(usize, usize)> = (0..sequences.len())
         .flat_map(|s| (0..layout.heads).map(move |h| (s, h)))
         .collect();
-    let blocks: Vec<Vec<f32>> = tasks
-        .par_iter()
-        .map(|&(s, h)| {
-            let kvh = h / group.max(1);
-            let bias = options.relative_bias.map(|f| f(h, sequences[s].len()));
-            let task = HeadTask {
-                qkv,
-                width,
-                rows: sequences[s].clone(),
-                q_col: h * d,
-                k_col: layout.heads * d + kvh * d,
-                v_col: (layout.heads + layout.kv_heads) * d + kvh * d,
-                d,
-                scale,
-                causal: options.causal,
-                bias: bias.as_deref(),
-            };
-            let mut out = vec![0.0_f32; task.rows.len() * d];
-            match isa::current() {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: `Avx2Fma` is only chosen after runtime detection of avx2 and fma.
-                Isa::Avx2Fma => unsafe { avx2::head(&task, &mut out) },
-                _ => head::<math::Separate>(&task, &mut out),
-            }
-            out
-        })
-        .collect();
+    let blocks: Vec<Vec<f32>> = team::map(tasks.len(), &|t| {
+        let (s, h) = tasks[t];
+        let kvh = h / group.max(1);
+        let bias = options.relative_bias.map(|f| f(h, sequences[s].len()));
+        let task = HeadTask {
+            qkv,
+            width,
+            rows: sequences[s].clone(),
+            q_col: h * d,
+            k_col: layout.heads * d + kvh * d,
+            v_col: (layout.heads + layout.kv_heads) * d + kvh * d,
+            d,
+            scale,
+            causal: options.causal,
+            bias: bias.as_deref(),
+        };
+        let mut out = vec![0.0_f32; task.rows.len() * d];
+        match isa::current() {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Avx2Fma` is only chosen after runtime detection of avx2 and fma.
+            Isa::Avx2Fma => unsafe { avx2::head(&task, &mut out) },
+            _ => head::<math::Separate>(&task, &mut out),
+        }
+        out
+    });
     let out_width = layout.out_width();
     let mut ctx = vec![0.0_f32; tokens * out_width];
     for (&(s, h), block) in tasks.iter().zip(&blocks) {

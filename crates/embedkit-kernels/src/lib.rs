@@ -7,7 +7,7 @@
 //! * [`isa`] picks the instruction set once per process (`EMBEDKIT_ISA=scalar|avx2` forces one,
 //!   so tests can cover every path on any machine).
 //! * [`linear`] runs `y = x · Wᵀ + b` over packed token rows with our own SGEMM (`gemm`
-//!   module: weights packed once at load, AVX2/FMA microkernel, rayon threads).
+//!   module: weights packed once at load, AVX2/FMA microkernel, threads from `team`).
 //! * [`ops`] holds the element-wise and row-wise kernels.
 //! * [`int8`] quantizes rows to 8-bit codes and takes their inner products (memory-bound scans).
 //! * [`conv`] holds the convolutions and pools of image networks (NHWC, im2col + the GEMM).
@@ -28,3 +28,4 @@ pub mod isa;
 pub mod linear;
 pub mod math;
 pub mod ops;
+mod team;

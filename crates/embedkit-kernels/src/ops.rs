@@ -1,11 +1,11 @@
 //! Element-wise and row-wise kernels on `f32` slices, dispatched on [`crate::isa::current`].
 //!
 //! Each kernel has one generic body (in `body`) compiled twice: once plainly and once inside
-//! an `avx2,fma` leaf function. Work on large matrices is split across rayon threads by rows.
+//! an `avx2,fma` leaf function. Work on large matrices is split across the kernels' threads (`team`) by rows.
 
 use crate::isa::{self, Isa};
 use crate::math::{self, MulAdd};
-use rayon::prelude::*;
+use crate::team;
 
 /// Below this many elements a kernel runs on the calling thread: spreading it costs more.
 const PARALLEL_MIN_ELEMS: usize = 1 << 15;
@@ -173,8 +173,7 @@ macro_rules! dispatch {
 /// Applies `act` to every element.
 pub fn activate_in_place(x: &mut [f32], act: Activation) {
     if x.len() >= PARALLEL_MIN_ELEMS {
-        x.par_chunks_mut(PARALLEL_MIN_ELEMS / 4)
-            .for_each(|c| dispatch!(activate(c, act)));
+        team::for_each_chunk_mut(x, PARALLEL_MIN_ELEMS / 4, &|c| dispatch!(activate(c, act)));
     } else {
         dispatch!(activate(x, act))
     }
@@ -218,7 +217,7 @@ pub fn softmax_in_place(x: &mut [f32]) {
 pub fn layer_norm_rows(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
     let width = gamma.len();
     let rows_per_task = (PARALLEL_MIN_ELEMS / width.max(1)).max(1);
-    x.par_chunks_mut(rows_per_task * width).for_each(|block| {
+    team::for_each_chunk_mut(x, rows_per_task * width, &|block| {
         for row in block.chunks_exact_mut(width) {
             dispatch!(layer_norm(row, gamma, beta, eps))
         }
@@ -234,7 +233,7 @@ pub fn rms_norm_row(x: &mut [f32], gamma: &[f32], eps: f32) {
 pub fn rms_norm_rows(x: &mut [f32], gamma: &[f32], eps: f32) {
     let width = gamma.len();
     let rows_per_task = (PARALLEL_MIN_ELEMS / width.max(1)).max(1);
-    x.par_chunks_mut(rows_per_task * width).for_each(|block| {
+    team::for_each_chunk_mut(x, rows_per_task * width, &|block| {
         for row in block.chunks_exact_mut(width) {
             dispatch!(rms_norm(row, gamma, eps))
         }

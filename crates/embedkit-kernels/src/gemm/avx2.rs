@@ -7,7 +7,7 @@
 //! are well within what the load units sustain, so the FMA pipes are the bottleneck, as they
 //! should be.
 
-use super::{Bf16, Microkernel, MR, NR};
+use super::{Bf16, Microkernel, Prefetch, MR, NR};
 use std::arch::x86_64::*;
 
 /// The AVX2 + FMA `6 × 16` kernel.
@@ -29,9 +29,10 @@ impl Microkernel for Avx2Fma6x16 {
         ldc: usize,
         bias: Option<&[f32; NR]>,
         load_c: bool,
+        ahead: Prefetch,
     ) {
         // SAFETY: same contract, including the CPU support for avx2 and fma.
-        unsafe { tile_6x16::<F32Lines>(depth, a, b, c, ldc, bias, load_c) }
+        unsafe { tile_6x16::<F32Lines>(depth, a, b, c, ldc, bias, load_c, ahead) }
     }
 
     #[inline]
@@ -43,9 +44,10 @@ impl Microkernel for Avx2Fma6x16 {
         ldc: usize,
         bias: Option<&[f32; NR]>,
         load_c: bool,
+        ahead: Prefetch,
     ) {
         // SAFETY: same contract, including the CPU support for avx2 and fma.
-        unsafe { tile_6x16::<Bf16Lines>(depth, a, b, c, ldc, bias, load_c) }
+        unsafe { tile_6x16::<Bf16Lines>(depth, a, b, c, ldc, bias, load_c, ahead) }
     }
 }
 
@@ -100,6 +102,7 @@ impl LineLoad for Bf16Lines {
 /// # Safety
 ///
 /// The contract of [`Microkernel::tile`]; the CPU must support AVX2 and FMA.
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn tile_6x16<L: LineLoad>(
     depth: usize,
@@ -109,6 +112,7 @@ unsafe fn tile_6x16<L: LineLoad>(
     ldc: usize,
     bias: Option<&[f32; NR]>,
     load_c: bool,
+    ahead: Prefetch,
 ) {
     const _: () = assert!(
         MR == 6 && NR == 16,
@@ -135,7 +139,8 @@ unsafe fn tile_6x16<L: LineLoad>(
         None => [_mm256_setzero_ps(); 2],
     };
     let mut acc = [start; MR];
-    for _ in 0..depth {
+    // One k step: one line of B, MR broadcasts of A, 2 · MR FMAs.
+    let mut step = |acc: &mut [[__m256; 2]; MR]| {
         // SAFETY: each of the `depth` steps reads the next NR floats of B and MR floats of A,
         // inside the `depth · NR` and `depth · MR` floats the caller guarantees.
         unsafe {
@@ -148,6 +153,16 @@ unsafe fn tile_6x16<L: LineLoad>(
             a = a.add(MR);
             b = b.add(NR);
         }
+    };
+    // The first steps each also ask for one line of `ahead` (two loops: no branch per step).
+    let prefetched = ahead.lines.min(depth);
+    for line in 0..prefetched {
+        // Prefetching never faults, whatever the address.
+        _mm_prefetch::<_MM_HINT_T0>(ahead.start.wrapping_add(line * 64).cast());
+        step(&mut acc);
+    }
+    for _ in prefetched..depth {
+        step(&mut acc);
     }
     for (r, [lo, hi]) in acc.into_iter().enumerate() {
         // SAFETY: row `r < MR` of the tile is NR floats at `c + r · ldc`, writable and (with

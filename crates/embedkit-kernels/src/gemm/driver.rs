@@ -10,8 +10,7 @@
 //! that rayon's work stealing evens out a core that is busy with something else.
 
 use super::pack::{pack_a, PackedElem, PackedWeight};
-use super::{Dest, Microkernel, MR, NR};
-use rayon::prelude::*;
+use super::{Dest, Microkernel, Prefetch, MR, NR};
 use std::cell::RefCell;
 use std::ops::Range;
 
@@ -144,11 +143,7 @@ pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
             },
         });
     };
-    if grid.tasks() == 1 {
-        task(0);
-    } else {
-        (0..grid.tasks()).into_par_iter().for_each(task);
-    }
+    crate::team::run(grid.tasks(), &task);
 }
 
 /// Checks the operands' shapes (panics on a mismatch: callers check user input first) and
@@ -206,14 +201,17 @@ unsafe fn rectangle<K: Microkernel, E: PackedElem>(
     a_panels: &mut Vec<f32>,
 ) {
     let (n, k) = (b.n(), b.k());
-    for (k0, depth) in b.k_blocks() {
+    let blocks: Vec<(usize, usize)> = b.k_blocks().collect();
+    for (kb, &(k0, depth)) in blocks.iter().enumerate() {
         let first = k0 == 0;
         let load_c = epilogue.accumulate || !first;
         let bias = if first { epilogue.bias } else { None };
         for block_start in rows.clone().step_by(MC) {
             let block = block_start..(block_start + MC).min(rows.end);
+            let last_row_block = block.end == rows.end;
             // SAFETY: the caller vouches for `K`'s CPU features.
             unsafe { pack_a::<K>(a, k, block.clone(), k0, depth, a_panels) };
+            let tiles = a_panels.len() / (MR * depth);
             for panel in cols.clone() {
                 let j0 = panel * NR;
                 let width = NR.min(n - j0);
@@ -223,9 +221,28 @@ unsafe fn rectangle<K: Microkernel, E: PackedElem>(
                     &bias_tile
                 });
                 let b_panel = b.panel(k0, depth, panel);
+                // The panel this task multiplies next, in this loop's order.
+                let next = if panel + 1 < cols.end {
+                    Some(b.panel(k0, depth, panel + 1))
+                } else if !last_row_block {
+                    Some(b.panel(k0, depth, cols.start))
+                } else {
+                    blocks
+                        .get(kb + 1)
+                        .map(|&(k1, d1)| b.panel(k1, d1, cols.start))
+                };
+                let ahead_lines = next.map_or(0, |p| std::mem::size_of_val(p).div_ceil(64));
+                let per_tile = ahead_lines.div_ceil(tiles);
                 for (q, a_panel) in a_panels.chunks_exact(MR * depth).enumerate() {
                     let i0 = block.start + q * MR;
                     let height = MR.min(block.end - i0);
+                    let ahead = match next {
+                        Some(next) if q * per_tile < ahead_lines => Prefetch {
+                            start: next.as_ptr().cast::<u8>().wrapping_add(q * per_tile * 64),
+                            lines: per_tile.min(ahead_lines - q * per_tile),
+                        },
+                        _ => Prefetch::NONE,
+                    };
                     // SAFETY: the tile `i0.., j0..` of `height × width` lies in this task's
                     // rectangle of C (caller); the panels hold `depth · MR` and `depth · NR`
                     // floats; the caller vouches for the CPU.
@@ -234,7 +251,7 @@ unsafe fn rectangle<K: Microkernel, E: PackedElem>(
                         let operands = (depth, a_panel.as_ptr(), b_panel.as_ptr());
                         if height == MR && width == NR {
                             let (d, ap, bp) = operands;
-                            E::tile::<K>(d, ap, bp, c_tile, c.ldc, bias_tile, load_c);
+                            E::tile::<K>(d, ap, bp, c_tile, c.ldc, bias_tile, load_c, ahead);
                         } else {
                             edge_tile::<K, E>(
                                 operands, c_tile, c.ldc, height, width, bias_tile, load_c,
@@ -265,7 +282,18 @@ unsafe fn edge_tile<K: Microkernel, E: PackedElem>(
     let mut tile = [0.0_f32; MR * NR];
     // SAFETY: `tile` is a full MR × NR tile with row stride NR (the product is only added
     // to C below); the panels are the caller's.
-    unsafe { E::tile::<K>(depth, a, b, tile.as_mut_ptr(), NR, bias, false) };
+    unsafe {
+        E::tile::<K>(
+            depth,
+            a,
+            b,
+            tile.as_mut_ptr(),
+            NR,
+            bias,
+            false,
+            Prefetch::NONE,
+        )
+    };
     for (r, src) in tile.chunks_exact(NR).take(height).enumerate() {
         for (col, &value) in src[..width].iter().enumerate() {
             // SAFETY: element (r, col) with r < height, col < width is inside C and ours

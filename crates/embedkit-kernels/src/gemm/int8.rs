@@ -191,11 +191,7 @@ pub(crate) fn matmul_on(
         // rectangles are disjoint), which `c` borrows mutably for this whole call.
         unsafe { rectangle(&quantized, b, bias, shared, rows, cols, accumulate, fast) };
     };
-    if grid.tasks() == 1 {
-        task(0);
-    } else {
-        (0..grid.tasks()).into_par_iter().for_each(task);
-    }
+    crate::team::run(grid.tasks(), &task);
 }
 
 /// [`matmul_on`] on the instruction set chosen for this process.

@@ -36,6 +36,30 @@ pub(crate) const MR: usize = 6;
 /// Columns of a C tile (and of a B panel): two AVX2 registers.
 pub(crate) const NR: usize = 16;
 
+/// Lines of memory a tile asks the cache for while it computes: its share of the B panel the
+/// task multiplies next.
+///
+/// Why: with a few token rows (one short query) every weight is read from memory once per
+/// forward pass and then used by only a handful of tiles, so the first tile on each panel
+/// used to wait on DRAM while the other tiles left the memory bus idle. Spreading the next
+/// panel's lines over the current panel's tiles, one line per k step, keeps the bus busy
+/// during the arithmetic (batch-1 latency: see `examples/gemm_bench.rs ... cold`).
+#[derive(Clone, Copy)]
+pub(crate) struct Prefetch {
+    /// First byte of the lines (64-byte aligned in packed storage).
+    pub(crate) start: *const u8,
+    /// How many 64-byte lines, from `start`.
+    pub(crate) lines: usize,
+}
+
+impl Prefetch {
+    /// Nothing to bring in.
+    pub(crate) const NONE: Self = Self {
+        start: std::ptr::null(),
+        lines: 0,
+    };
+}
+
 /// A `MR × NR` register-tile kernel: `C[tile] = (load_c ? C[tile] : 0) + bias + A · B` over
 /// one k block, and the packing of A panels it reads.
 pub(crate) trait Microkernel {
@@ -49,7 +73,7 @@ pub(crate) trait Microkernel {
         pack::interleave_rows(rows, out)
     }
 
-    /// Computes one full tile.
+    /// Computes one full tile, prefetching `ahead`'s lines (one per k step) as it goes.
     ///
     /// # Safety
     ///
@@ -58,6 +82,9 @@ pub(crate) trait Microkernel {
     /// * For every `r < MR`, `c + r · ldc` points to `NR` floats, writable, initialized when
     ///   `load_c` (otherwise possibly not), that no other thread touches during the call.
     /// * The CPU supports the instructions the implementation was compiled for.
+    ///
+    /// `ahead` may point anywhere: prefetching never faults.
+    #[allow(clippy::too_many_arguments)]
     unsafe fn tile(
         depth: usize,
         a: *const f32,
@@ -66,6 +93,7 @@ pub(crate) trait Microkernel {
         ldc: usize,
         bias: Option<&[f32; NR]>,
         load_c: bool,
+        ahead: Prefetch,
     );
 
     /// [`Microkernel::tile`] with a bf16 B panel (lines stored in
@@ -74,6 +102,7 @@ pub(crate) trait Microkernel {
     /// # Safety
     ///
     /// As [`Microkernel::tile`], with `b` pointing to `depth · NR` readable [`Bf16`] values.
+    #[allow(clippy::too_many_arguments)]
     unsafe fn tile_bf16(
         depth: usize,
         a: *const f32,
@@ -82,6 +111,7 @@ pub(crate) trait Microkernel {
         ldc: usize,
         bias: Option<&[f32; NR]>,
         load_c: bool,
+        ahead: Prefetch,
     );
 }
 

@@ -13,7 +13,7 @@
 //! Packed B sits in 64-byte aligned storage so that each `NR = 16` float row of a panel is
 //! exactly one cache line (half of one for bf16 weights, see [`Bf16`]).
 
-use super::{Microkernel, MR, NR};
+use super::{Microkernel, Prefetch, MR, NR};
 use std::fmt;
 
 /// Deepest k block multiplied in one pass. A `KC_MAX × NR` panel of B (24 KiB) stays
@@ -55,6 +55,7 @@ pub(crate) unsafe trait PackedElem: Copy + Send + Sync + 'static {
         ldc: usize,
         bias: Option<&[f32; NR]>,
         load_c: bool,
+        ahead: Prefetch,
     );
 }
 
@@ -76,9 +77,10 @@ unsafe impl PackedElem for f32 {
         ldc: usize,
         bias: Option<&[f32; NR]>,
         load_c: bool,
+        ahead: Prefetch,
     ) {
         // SAFETY: forwarded contract.
-        unsafe { K::tile(depth, a, b, c, ldc, bias, load_c) }
+        unsafe { K::tile(depth, a, b, c, ldc, bias, load_c, ahead) }
     }
 }
 
@@ -136,9 +138,10 @@ unsafe impl PackedElem for Bf16 {
         ldc: usize,
         bias: Option<&[f32; NR]>,
         load_c: bool,
+        ahead: Prefetch,
     ) {
         // SAFETY: forwarded contract.
-        unsafe { K::tile_bf16(depth, a, b, c, ldc, bias, load_c) }
+        unsafe { K::tile_bf16(depth, a, b, c, ldc, bias, load_c, ahead) }
     }
 }
 

@@ -5,9 +5,10 @@
 //! quick (the fixed-size loops below vectorize to SSE on baseline x86-64), but it only has to
 //! be correct.
 
-use super::{Bf16, Microkernel, PackedElem, MR, NR};
+use super::{Bf16, Microkernel, PackedElem, Prefetch, MR, NR};
 
 /// Plain Rust `MR × NR` kernel with separate multiply and add (no FMA on baseline targets).
+/// It ignores prefetch requests: they only ever change speed.
 pub(crate) struct Portable6x16;
 
 impl Microkernel for Portable6x16 {
@@ -19,6 +20,7 @@ impl Microkernel for Portable6x16 {
         ldc: usize,
         bias: Option<&[f32; NR]>,
         load_c: bool,
+        _ahead: Prefetch,
     ) {
         // SAFETY: the caller guarantees `depth · MR` floats at `a`, `depth · NR` at `b`, and
         // the C rows `tile` writes.
@@ -33,6 +35,7 @@ impl Microkernel for Portable6x16 {
         ldc: usize,
         bias: Option<&[f32; NR]>,
         load_c: bool,
+        _ahead: Prefetch,
     ) {
         // SAFETY: as above, with `depth · NR` bf16 values at `b`.
         unsafe { tile(depth, a, b, c, ldc, bias, load_c) }

@@ -5,10 +5,10 @@
 //! 300 µs each. With rayon each one was injected into the pool from outside it, the calling
 //! thread slept on a latch, and idle workers had to be woken with a futex: on a 2-vCPU VM a
 //! wake-up costs tens of µs, and the median GEMM call took 1.5× its best time (see
-//! `examples/gemm_bench.rs`). Here the caller works on its own job, and helpers that finished
-//! a job recently are still spinning on an atomic when the next one comes, so handing out a
-//! job is a few stores. Helpers idle for [`SPIN`] go to sleep, so an idle process costs
-//! nothing; the next job wakes them (one futex, as before) but does not wait for them.
+//! `examples/gemm_bench.rs`). Here the caller publishes its job and works on it; helpers that
+//! finished a job recently are still watching for the next one and join it within a few
+//! hundred nanoseconds. Helpers idle for [`SPIN`] go to sleep, so an idle process costs
+//! nothing; a job wakes them and they join it late (long jobs) or not at all (short ones).
 //!
 //! One job runs at a time. A thread that finds the team busy (two requests at once, or a
 //! kernel called from inside a job) runs its job alone, so nothing ever waits on the team.
@@ -16,7 +16,7 @@
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
@@ -27,22 +27,14 @@ const SPIN: Duration = Duration::from_millis(2);
 /// so that other threads of the process (tokenization) can run.
 const PURE_SPIN: Duration = Duration::from_micros(100);
 
-/// A helper is awake and free.
-const FREE: u8 = 0;
-/// A helper has been handed a job (its `job` slot is set) and not yet taken it: the caller
-/// may take it back, so that it never waits for a helper that is not running.
-const HANDED: u8 = 1;
-/// A helper works on the job handed to it.
-const WORKING: u8 = 2;
-/// A helper sleeps; whoever moves it back to `FREE` unparks it.
-const ASLEEP: u8 = 3;
-
 /// One job: `f(i)` for every `i < tasks`, handed out one index at a time.
 struct Job<'f> {
     f: &'f (dyn Fn(usize) + Sync),
     tasks: usize,
     next: AtomicUsize,
     done: AtomicUsize,
+    /// Helpers that may still join (the job's thread count minus the caller).
+    seats: AtomicUsize,
     panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
@@ -51,7 +43,7 @@ impl Job<'_> {
     /// kept for the caller, so the caller never waits forever and always outlives the job.
     fn work(&self) {
         loop {
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let i = self.next.fetch_add(1, Relaxed);
             if i >= self.tasks {
                 return;
             }
@@ -59,22 +51,34 @@ impl Job<'_> {
                 let mut slot = self.panic.lock().unwrap_or_else(|e| e.into_inner());
                 slot.get_or_insert(payload);
             }
-            self.done.fetch_add(1, Ordering::Release);
+            self.done.fetch_add(1, Release);
         }
+    }
+
+    /// Takes one of the job's helper seats, if any is left.
+    fn take_seat(&self) -> bool {
+        self.seats
+            .fetch_update(AcqRel, Acquire, |n| n.checked_sub(1))
+            .is_ok()
     }
 }
 
-/// A helper thread's mailbox.
+/// A helper thread, as the team sees it.
 struct Helper {
-    state: AtomicU8,
-    /// The job being handed over, type-erased; valid while `state` is `WORKING`.
-    job: AtomicPtr<()>,
+    asleep: AtomicBool,
     thread: Thread,
 }
 
 struct Team {
     /// Held by the thread whose job the team runs.
     busy: Mutex<()>,
+    /// The job in progress (type-erased `Job`), or null.
+    current: AtomicPtr<()>,
+    /// Counts published jobs, so a helper can tell a new job from one it has finished even
+    /// when both sit at the same address.
+    epoch: AtomicU64,
+    /// Helpers looking at `current` right now: the caller returns only when none is.
+    joined: AtomicUsize,
     helpers: Mutex<Vec<Arc<Helper>>>,
 }
 
@@ -82,6 +86,9 @@ fn team() -> &'static Team {
     static TEAM: OnceLock<Team> = OnceLock::new();
     TEAM.get_or_init(|| Team {
         busy: Mutex::new(()),
+        current: AtomicPtr::new(std::ptr::null_mut()),
+        epoch: AtomicU64::new(0),
+        joined: AtomicUsize::new(0),
         helpers: Mutex::new(Vec::new()),
     })
 }
@@ -109,47 +116,22 @@ pub(crate) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
         tasks,
         next: AtomicUsize::new(0),
         done: AtomicUsize::new(0),
+        seats: AtomicUsize::new(threads - 1),
         panic: Mutex::new(None),
     };
-    let helpers = helpers(team, threads - 1);
-    let mut handed = Vec::with_capacity(helpers.len());
-    for helper in &helpers {
-        helper.job.store(
-            std::ptr::from_ref(&job).cast_mut().cast(),
-            Ordering::Relaxed,
-        );
-        match helper
-            .state
-            .compare_exchange(FREE, HANDED, Ordering::AcqRel, Ordering::Relaxed)
-        {
-            Ok(_) => handed.push(helper),
-            // Asleep: wake it for the jobs to come, but do not wait for it now.
-            Err(_) => {
-                if helper
-                    .state
-                    .compare_exchange(ASLEEP, FREE, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    helper.thread.unpark();
-                }
-            }
+    team.epoch.fetch_add(1, SeqCst);
+    team.current
+        .store(std::ptr::from_ref(&job).cast_mut().cast(), SeqCst);
+    for helper in helpers(team, threads - 1) {
+        if helper.asleep.swap(false, SeqCst) {
+            helper.thread.unpark();
         }
     }
     job.work();
-    // Helpers that have not taken the job yet are not waited for: it is taken back.
-    handed.retain(|h| {
-        h.state
-            .compare_exchange(HANDED, FREE, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
-    });
-    // Every task has run once `done` reaches `tasks`; the helpers working on the job may
-    // still be looking at it (to find no more tasks), so it must outlive their return to
-    // `FREE`.
-    while job.done.load(Ordering::Acquire) < tasks
-        || handed
-            .iter()
-            .any(|h| h.state.load(Ordering::Acquire) == WORKING)
-    {
+    // Once `current` is null no helper joins any more; the ones that did may still be
+    // looking at the job (to find no more tasks), so it must outlive `joined` reaching 0.
+    team.current.store(std::ptr::null_mut(), SeqCst);
+    while job.done.load(Acquire) < tasks || team.joined.load(SeqCst) > 0 {
         std::hint::spin_loop();
     }
     drop(busy);
@@ -220,10 +202,10 @@ unsafe impl<T: Send> Send for SendPtr<T> {}
 unsafe impl<T: Send> Sync for SendPtr<T> {}
 
 /// The first `count` helpers, starting threads for the missing ones.
-fn helpers(team: &Team, count: usize) -> Vec<Arc<Helper>> {
+fn helpers(team: &'static Team, count: usize) -> Vec<Arc<Helper>> {
     let mut helpers = team.helpers.lock().unwrap_or_else(|e| e.into_inner());
     while helpers.len() < count {
-        match spawn_helper(helpers.len()) {
+        match spawn_helper(team, helpers.len()) {
             Some(helper) => helpers.push(helper),
             // No thread could be started: the caller does the remaining share itself.
             None => break,
@@ -232,72 +214,81 @@ fn helpers(team: &Team, count: usize) -> Vec<Arc<Helper>> {
     helpers.iter().take(count).cloned().collect()
 }
 
-fn spawn_helper(index: usize) -> Option<Arc<Helper>> {
+fn spawn_helper(team: &'static Team, index: usize) -> Option<Arc<Helper>> {
     let (tx, rx) = std::sync::mpsc::channel();
     thread::Builder::new()
         .name(format!("embedkit-kernels-{index}"))
         .spawn(move || {
             let helper = Arc::new(Helper {
-                state: AtomicU8::new(FREE),
-                job: AtomicPtr::new(std::ptr::null_mut()),
+                asleep: AtomicBool::new(false),
                 thread: thread::current(),
             });
             if tx.send(Arc::clone(&helper)).is_ok() {
-                serve(&helper);
+                serve(team, &helper);
             }
         })
         .ok()?;
     rx.recv().ok()
 }
 
-/// A helper's life: do the jobs handed to it; spin, then yield, then sleep while there are
-/// none.
-fn serve(helper: &Helper) {
+/// A helper's life: join each new job; spin, then yield, then sleep while there is none.
+fn serve(team: &Team, helper: &Helper) {
+    let mut last_epoch = team.epoch.load(SeqCst);
     let mut idle_since = Instant::now();
     loop {
-        match helper.state.load(Ordering::Acquire) {
-            HANDED => {
-                if helper
-                    .state
-                    .compare_exchange(HANDED, WORKING, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    let job = helper.job.load(Ordering::Relaxed).cast::<Job<'_>>();
-                    // SAFETY: `run` stored a pointer to its live `Job` before handing the job
-                    // over (the Acquire exchange above sees that store), and does not return,
-                    // so the job lives, until this helper has moved back to FREE below.
-                    unsafe { (*job).work() };
-                    helper.state.store(FREE, Ordering::Release);
-                }
-                idle_since = Instant::now();
+        if try_join(team, &mut last_epoch) {
+            idle_since = Instant::now();
+            continue;
+        }
+        let idle = idle_since.elapsed();
+        if idle < PURE_SPIN {
+            std::hint::spin_loop();
+        } else if idle < SPIN {
+            thread::yield_now();
+        } else {
+            helper.asleep.store(true, SeqCst);
+            // A job published before the store above must not be slept through: look once
+            // more. One published after it finds `asleep` set and unparks this thread.
+            if !team.current.load(SeqCst).is_null() {
+                helper.asleep.store(false, SeqCst);
             }
-            FREE => {
-                let idle = idle_since.elapsed();
-                if idle < PURE_SPIN {
-                    std::hint::spin_loop();
-                } else if idle < SPIN {
-                    thread::yield_now();
-                } else if helper
-                    .state
-                    .compare_exchange(FREE, ASLEEP, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    while helper.state.load(Ordering::Acquire) == ASLEEP {
-                        thread::park();
-                    }
-                    idle_since = Instant::now();
-                }
+            while helper.asleep.load(SeqCst) {
+                thread::park();
             }
-            // WORKING and ASLEEP are only ever left by this thread itself (above).
-            _ => unreachable!("a helper found itself working or asleep between jobs"),
+            idle_since = Instant::now();
         }
     }
+}
+
+/// Works on the current job if there is one this helper has not seen and it has a free seat.
+/// Returns whether there was a new job.
+fn try_join(team: &Team, last_epoch: &mut u64) -> bool {
+    let epoch = team.epoch.load(SeqCst);
+    let job = team.current.load(SeqCst);
+    if job.is_null() || epoch == *last_epoch {
+        return false;
+    }
+    team.joined.fetch_add(1, SeqCst);
+    // Re-read under `joined`: if the job is still current, its caller has not yet retracted
+    // it, and will not return before `joined` drops back.
+    if team.current.load(SeqCst) == job && team.epoch.load(SeqCst) == epoch {
+        *last_epoch = epoch;
+        // SAFETY: `run` published a pointer to its live `Job`, and keeps it alive until it
+        // has retracted it and seen `joined` at 0; the re-read above saw it still published
+        // after this thread was counted in `joined`.
+        let job = unsafe { &*job.cast::<Job<'_>>() };
+        if job.take_seat() {
+            job.work();
+        }
+    }
+    team.joined.fetch_sub(1, SeqCst);
+    *last_epoch == epoch
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicU64;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     #[test]
     fn every_task_runs_exactly_once() {

@@ -8,6 +8,7 @@
 use crate::gemm::int8::PackedInt8;
 pub use crate::gemm::Bf16;
 use crate::gemm::{self, Dest, PackedWeight};
+use crate::ops::Activation;
 
 /// How a layer keeps its weight in memory. Products always accumulate in f32.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -204,6 +205,24 @@ impl Linear {
         out
     }
 
+    /// Returns `act(x · Wᵀ + b)`: [`Linear::forward`] then [`crate::ops::activate_in_place`],
+    /// in one pass (each block of the output is activated while it is still in cache).
+    pub fn forward_activated(&self, x: &[f32], rows: usize, act: Activation) -> Vec<f32> {
+        self.check_shapes(x, rows);
+        let len = rows * self.out_features;
+        let mut out = Vec::with_capacity(len);
+        self.weight.matmul(
+            x,
+            rows,
+            self.bias.as_deref(),
+            Dest::Activated(&mut out.spare_capacity_mut()[..len], act),
+        );
+        // SAFETY: `Dest::Activated` initializes every one of the `len` elements it is given,
+        // which are the first `len` of `out`'s capacity.
+        unsafe { out.set_len(len) };
+        out
+    }
+
     /// Adds `x · Wᵀ + b` to `out` (the residual connection fused into the product).
     pub fn forward_add(&self, x: &[f32], rows: usize, out: &mut [f32]) {
         self.check_shapes(x, rows);
@@ -244,6 +263,31 @@ mod tests {
         let mut acc = vec![1.0; 6];
         l.forward_add(&[1.0, 1.0, 2.0, -1.0], 2, &mut acc);
         assert_eq!(acc, vec![4.5, 7.0, 12.0, 1.5, 2.0, 5.0]);
+        let relu = l.forward_activated(&[1.0, -1.0, 0.0, 0.0], 2, Activation::Relu);
+        assert_eq!(relu, vec![0.0, 0.0, 0.0, 0.5, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn fused_activation_equals_forward_then_activate_in_every_format() {
+        // Sizes with ragged edges, several k blocks and more rows than one row block.
+        for &(rows, n, k) in &[(1, 37, 300), (200, 70, 800), (7, 1536, 384)] {
+            let w: Vec<f32> = (0..n * k)
+                .map(|i| ((i * 7919) % 1000) as f32 / 997.0 - 0.5)
+                .collect();
+            let b: Vec<f32> = (0..n).map(|i| (i % 7) as f32 / 7.0 - 0.4).collect();
+            let x: Vec<f32> = (0..rows * k)
+                .map(|i| ((i * 104_729) % 100) as f32 / 50.0 - 1.0)
+                .collect();
+            for format in [WeightFormat::F32, WeightFormat::Bf16, WeightFormat::Int8] {
+                let l = Linear::with_format(w.clone(), Some(b.clone()), n, k, format).unwrap();
+                for act in [Activation::GeluErf, Activation::Tanh] {
+                    let mut want = l.forward(&x, rows);
+                    crate::ops::activate_in_place(&mut want, act);
+                    let got = l.forward_activated(&x, rows, act);
+                    assert_eq!(got, want, "{rows}x{n}x{k} {format:?} {act:?}");
+                }
+            }
+        }
     }
 
     #[test]

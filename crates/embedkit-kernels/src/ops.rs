@@ -170,6 +170,22 @@ macro_rules! dispatch {
     };
 }
 
+/// [`activate_in_place`] on a given instruction set (one the CPU lacks runs the portable body),
+/// so that a product computed on one path is also activated on it.
+pub(crate) fn activate_on(isa: Isa, x: &mut [f32], act: Activation) {
+    let one = |c: &mut [f32]| match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the guard just checked that the CPU has AVX2 and FMA.
+        Isa::Avx2Fma if isa::cpu_has_avx2_fma() => unsafe { avx2::activate(c, act) },
+        _ => body::activate::<math::Separate>(c, act),
+    };
+    if x.len() >= PARALLEL_MIN_ELEMS {
+        team::for_each_chunk_mut(x, PARALLEL_MIN_ELEMS / 4, &one);
+    } else {
+        one(x)
+    }
+}
+
 /// Applies `act` to every element.
 pub fn activate_in_place(x: &mut [f32], act: Activation) {
     if x.len() >= PARALLEL_MIN_ELEMS {

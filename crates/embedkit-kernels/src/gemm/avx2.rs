@@ -8,6 +8,7 @@
 //! should be.
 
 use super::{Bf16, Microkernel, Prefetch, MR, NR};
+use crate::ops::Activation;
 use std::arch::x86_64::*;
 
 /// The AVX2 + FMA `6 × 16` kernel.
@@ -18,6 +19,12 @@ impl Microkernel for Avx2Fma6x16 {
     unsafe fn pack_panel(rows: [&[f32]; MR], out: &mut [f32]) {
         // SAFETY: the caller guarantees AVX2 support.
         unsafe { pack_panel_6(rows, out) }
+    }
+
+    #[inline]
+    unsafe fn activate(x: &mut [f32], act: Activation) {
+        // SAFETY: the caller guarantees AVX2 and FMA support.
+        unsafe { activate_fused(x, act) }
     }
 
     #[inline]
@@ -49,6 +56,16 @@ impl Microkernel for Avx2Fma6x16 {
         // SAFETY: same contract, including the CPU support for avx2 and fma.
         unsafe { tile_6x16::<Bf16Lines>(depth, a, b, c, ldc, bias, load_c, ahead) }
     }
+}
+
+/// The activations' portable body compiled with AVX2 + FMA (what `ops` runs on this path).
+///
+/// # Safety
+///
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn activate_fused(x: &mut [f32], act: Activation) {
+    crate::ops::body::activate::<crate::math::Fused>(x, act)
 }
 
 /// Reads one packed line of B as two registers of 8 f32 columns.

@@ -11,6 +11,7 @@
 
 use super::pack::{pack_a, PackedElem, PackedWeight};
 use super::{Dest, Microkernel, Prefetch, MR, NR};
+use crate::ops::Activation;
 use std::cell::RefCell;
 use std::ops::Range;
 
@@ -106,9 +107,12 @@ struct Epilogue<'a> {
     /// C holds values to add to (otherwise it may be uninitialized and is only written
     /// until the first k block has stored each tile).
     accumulate: bool,
+    /// Applied to each finished block of C.
+    activation: Option<Activation>,
 }
 
-/// `C (+)= A · Bᵀ + bias` with microkernel `K`, threaded over rayon.
+/// `C (+)= A · Bᵀ + bias` (then the activation, if any) with microkernel `K`, on the kernels'
+/// threads.
 ///
 /// # Safety
 ///
@@ -121,14 +125,29 @@ pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
     c: Dest<'_>,
 ) {
     let (n, k) = (b.n(), b.k());
-    let Some((shared, accumulate)) = checked_c(a, m, (n, k), bias, c) else {
+    let Some(CheckedC {
+        shared,
+        accumulate,
+        activation,
+    }) = checked_c(a, m, (n, k), bias, c)
+    else {
         return;
     };
-    let epilogue = Epilogue { bias, accumulate };
+    let epilogue = Epilogue {
+        bias,
+        accumulate,
+        activation,
+    };
     if k == 0 {
         // An empty product: only the epilogue remains.
-        // SAFETY: C is m × n (asserted) and borrowed mutably by `c` for this whole call.
-        unsafe { bias_only(shared, m, n, epilogue) };
+        // SAFETY: C is m × n (asserted) and borrowed mutably by `c` for this whole call; the
+        // caller vouches for `K`'s CPU features.
+        unsafe {
+            bias_only(shared, m, n, epilogue);
+            if let Some(act) = activation {
+                K::activate(std::slice::from_raw_parts_mut(shared.ptr, m * n), act);
+            }
+        }
         return;
     }
     let panels = b.panels();
@@ -151,26 +170,39 @@ pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
     crate::team::run(grid.tasks(), &task);
 }
 
+/// C as the tasks see it.
+pub(super) struct CheckedC {
+    pub(super) shared: SharedC,
+    /// C's values take part (`C +=`).
+    pub(super) accumulate: bool,
+    /// To apply to C once computed.
+    pub(super) activation: Option<Activation>,
+}
+
 /// Checks the operands' shapes (panics on a mismatch: callers check user input first) and
-/// returns C as shared by the tasks and whether its values take part, or `None` when C is
-/// empty.
+/// returns C as shared by the tasks, or `None` when C is empty.
 pub(super) fn checked_c(
     a: &[f32],
     m: usize,
     (n, k): (usize, usize),
     bias: Option<&[f32]>,
     c: Dest<'_>,
-) -> Option<(SharedC, bool)> {
-    let (ptr, len, accumulate) = match c {
-        Dest::Overwrite(c) => (c.as_mut_ptr().cast::<f32>(), c.len(), false),
-        Dest::Accumulate(c) => (c.as_mut_ptr(), c.len(), true),
+) -> Option<CheckedC> {
+    let (ptr, len, accumulate, activation) = match c {
+        Dest::Overwrite(c) => (c.as_mut_ptr().cast::<f32>(), c.len(), false, None),
+        Dest::Activated(c, act) => (c.as_mut_ptr().cast::<f32>(), c.len(), false, Some(act)),
+        Dest::Accumulate(c) => (c.as_mut_ptr(), c.len(), true, None),
     };
     assert_eq!(a.len(), m * k, "gemm: A is not m x k");
     assert_eq!(len, m * n, "gemm: C is not m x n");
     if let Some(bias) = bias {
         assert_eq!(bias.len(), n, "gemm: bias is not n long");
     }
-    (m > 0 && n > 0).then_some((SharedC { ptr, ldc: n }, accumulate))
+    (m > 0 && n > 0).then_some(CheckedC {
+        shared: SharedC { ptr, ldc: n },
+        accumulate,
+        activation,
+    })
 }
 
 /// `C = bias` (or zeros), or `C += bias`, when k = 0.
@@ -211,6 +243,8 @@ unsafe fn rectangle<K: Microkernel, E: PackedElem>(
         let first = k0 == 0;
         let load_c = epilogue.accumulate || !first;
         let bias = if first { epilogue.bias } else { None };
+        // Applied to each tile of the last k block, once the tile is final.
+        let activation = epilogue.activation.filter(|_| kb + 1 == blocks.len());
         for block_start in rows.clone().step_by(MC) {
             let block = block_start..(block_start + MC).min(rows.end);
             let last_row_block = block.end == rows.end;
@@ -263,6 +297,13 @@ unsafe fn rectangle<K: Microkernel, E: PackedElem>(
                             edge_tile::<K, E>(
                                 operands, c_tile, c.ldc, height, width, bias_tile, load_c,
                             );
+                        }
+                        if let Some(act) = activation {
+                            // The tile is final and still in L1.
+                            for r in 0..height {
+                                let row = c_tile.add(r * c.ldc);
+                                K::activate(std::slice::from_raw_parts_mut(row, width), act);
+                            }
                         }
                     }
                 }

@@ -14,7 +14,7 @@
 //! libraries cut weights or activations to 7 bits), and AVX2 has no instruction that avoids
 //! it. With 16-bit lanes nothing saturates, at the same multiply-add rate.
 
-use super::driver::{checked_c, Grid, SharedC};
+use super::driver::{checked_c, CheckedC, Grid, SharedC};
 use super::{Dest, MR, NR};
 use crate::isa::{self, Isa};
 use rayon::prelude::*;
@@ -178,7 +178,12 @@ pub(crate) fn matmul_on(
     c: Dest<'_>,
 ) {
     let (n, k) = (b.n, b.k);
-    let Some((shared, accumulate)) = checked_c(a, m, (n, k), bias, c) else {
+    let Some(CheckedC {
+        shared,
+        accumulate,
+        activation,
+    }) = checked_c(a, m, (n, k), bias, c)
+    else {
         return;
     };
     let quantized = quantize_a(a, m, k);
@@ -192,6 +197,12 @@ pub(crate) fn matmul_on(
         unsafe { rectangle(&quantized, b, bias, shared, rows, cols, accumulate, fast) };
     };
     crate::team::run(grid.tasks(), &task);
+    if let Some(act) = activation {
+        // SAFETY: C is the m × n output `c` borrows mutably for this whole call, every
+        // element written by the tasks above, which have all finished.
+        let c = unsafe { std::slice::from_raw_parts_mut(shared.ptr, m * n) };
+        crate::ops::activate_on(isa, c, act);
+    }
 }
 
 /// [`matmul_on`] on the instruction set chosen for this process.

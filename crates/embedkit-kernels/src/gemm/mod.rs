@@ -27,6 +27,7 @@ mod avx2;
 mod tests;
 
 use crate::isa::{self, Isa};
+use crate::ops::Activation;
 pub use pack::Bf16;
 pub(crate) use pack::{PackedElem, PackedWeight};
 use std::mem::MaybeUninit;
@@ -71,6 +72,15 @@ pub(crate) trait Microkernel {
     /// The CPU supports the instructions the implementation was compiled for.
     unsafe fn pack_panel(rows: [&[f32]; MR], out: &mut [f32]) {
         pack::interleave_rows(rows, out)
+    }
+
+    /// Applies `act` to `x` with this kernel's instruction set.
+    ///
+    /// # Safety
+    ///
+    /// The CPU supports the instructions the implementation was compiled for.
+    unsafe fn activate(x: &mut [f32], act: Activation) {
+        crate::ops::body::activate::<crate::math::Separate>(x, act)
     }
 
     /// Computes one full tile, prefetching `ahead`'s lines (one per k step) as it goes.
@@ -120,6 +130,10 @@ pub(crate) enum Dest<'c> {
     /// `C = A · Bᵀ + bias`: C's current contents are never read, so a freshly allocated
     /// output needs no zeroing pass (that pass was ~1.3% of a MiniLM run).
     Overwrite(&'c mut [MaybeUninit<f32>]),
+    /// `C = act(A · Bᵀ + bias)`: as [`Dest::Overwrite`], with the activation applied to each
+    /// block of C by the thread that computed it, while the block is still in cache (the
+    /// feed-forward's first layer: no separate pass over a `tokens × intermediate` matrix).
+    Activated(&'c mut [MaybeUninit<f32>], Activation),
     /// `C += A · Bᵀ + bias` (the residual connection of `forward_add`).
     Accumulate(&'c mut [f32]),
 }

@@ -119,8 +119,7 @@ impl EncoderBlock {
         );
         self.attn_out.forward_add(&ctx, tokens, h);
         ops::layer_norm_rows(h, &self.attn_norm.0, &self.attn_norm.1, s.eps);
-        let mut inner = self.ffn_in.forward(h, tokens);
-        ops::activate_in_place(&mut inner, s.act);
+        let inner = self.ffn_in.forward_activated(h, tokens, s.act);
         self.ffn_out.forward_add(&inner, tokens, h);
         ops::layer_norm_rows(h, &self.ffn_norm.0, &self.ffn_norm.1, s.eps);
     }

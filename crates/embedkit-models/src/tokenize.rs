@@ -121,10 +121,13 @@ impl TextTokenizer {
                 EncodeInput::Single(if self.lowercase { s.to_lowercase() } else { s }.into())
             })
             .collect();
-        let encodings = self
-            .inner
-            .encode_batch(inputs, true)
-            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        // One text (a search query) is encoded on this thread: `encode_batch` hands even a
+        // single input to rayon's pool, and waking a pool thread costs more than encoding it.
+        let encodings = match <[EncodeInput; 1]>::try_from(inputs) {
+            Ok([input]) => self.inner.encode(input, true).map(|e| vec![e]),
+            Err(inputs) => self.inner.encode_batch(inputs, true),
+        }
+        .map_err(|e| Error::Tokenizer(e.to_string()))?;
         Ok(encodings
             .into_iter()
             .map(|e| {

@@ -29,6 +29,11 @@ fn check_model(model: &str, has_query_prompt: bool) {
         .map(|e| e.ids)
         .collect();
     assert_eq!(got_ids, want_ids, "{model}: token ids");
+    // A text on its own takes the tokenizer's single-text path: the same ids.
+    for (text, want) in texts.iter().zip(&want_ids) {
+        let alone = m.tokenize(&[text], &Prompt::None).unwrap();
+        assert_eq!(&alone[0].ids, want, "{model}: {text:?} tokenized alone");
+    }
 
     let got = embed(&m, &texts, EmbedOptions::default());
     assert_rows_match(

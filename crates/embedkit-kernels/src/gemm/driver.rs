@@ -49,6 +49,7 @@ unsafe impl Sync for SharedC {}
 pub(super) struct Grid {
     row_step: usize,
     panel_step: usize,
+    /// Bands of rows (1: every task multiplies all of them).
     row_tasks: usize,
     panel_tasks: usize,
 }
@@ -152,11 +153,29 @@ pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
     }
     let panels = b.panels();
     let grid = Grid::plan(m, n, k, panels, rayon::current_num_threads());
+    // A short query's C is cut by columns only, so every task would pack the same rows of A:
+    // pack them once, here, when they fit one row block.
+    let packed: Option<Vec<Vec<f32>>> =
+        (grid.row_tasks == 1 && grid.tasks() > 1 && m <= MC).then(|| {
+            b.k_blocks()
+                .map(|(k0, depth)| {
+                    let mut panels = Vec::new();
+                    // SAFETY: the caller vouches for `K`'s CPU features.
+                    unsafe { pack_a::<K>(a, k, 0..m, k0, depth, &mut panels) };
+                    panels
+                })
+                .collect()
+        });
+    let a = AOperand {
+        rows: a,
+        packed: packed.as_deref(),
+    };
     let task = |index: usize| {
         let (rows, cols) = grid.task(index, m, panels);
         A_PANELS.with(|buf| match buf.try_borrow_mut() {
             // SAFETY: the caller vouches for `K`'s CPU features; `rows × cols` is this task's
-            // own rectangle of C, which has `m × n` elements (asserted above).
+            // own rectangle of C, which has `m × n` elements (asserted above); `packed`, if
+            // any, holds rows 0..m, which are the task's rows (one row task).
             Ok(mut buf) => unsafe {
                 rectangle::<K, E>(a, b, shared, rows, cols, epilogue, &mut buf)
             },
@@ -168,6 +187,15 @@ pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
         });
     };
     crate::team::run(grid.tasks(), &task);
+}
+
+/// A as the tasks see it: its rows, and their packed panels when [`run`] packed them once for
+/// every task.
+#[derive(Clone, Copy)]
+struct AOperand<'a> {
+    rows: &'a [f32],
+    /// Per k block, the panels of all rows `0..m` (only when every task multiplies them all).
+    packed: Option<&'a [Vec<f32>]>,
 }
 
 /// C as the tasks see it.
@@ -228,8 +256,9 @@ unsafe fn bias_only(c: SharedC, m: usize, n: usize, epilogue: Epilogue) {
 ///
 /// The CPU supports `K`'s instructions; `shared` points to an `m × n` C with `ldc = n`, where
 /// `rows` ⊂ `0..m` and `cols` ⊂ `0..b.panels()`, and no other thread touches the rectangle.
+/// If `a.packed` is set, `rows` is `0..m` with `m ≤ MC`.
 unsafe fn rectangle<K: Microkernel, E: PackedElem>(
-    a: &[f32],
+    a: AOperand,
     b: &PackedWeight<E>,
     c: SharedC,
     rows: Range<usize>,
@@ -248,8 +277,14 @@ unsafe fn rectangle<K: Microkernel, E: PackedElem>(
         for block_start in rows.clone().step_by(MC) {
             let block = block_start..(block_start + MC).min(rows.end);
             let last_row_block = block.end == rows.end;
-            // SAFETY: the caller vouches for `K`'s CPU features.
-            unsafe { pack_a::<K>(a, k, block.clone(), k0, depth, a_panels) };
+            let a_panels: &[f32] = match a.packed {
+                Some(packed) => &packed[kb],
+                None => {
+                    // SAFETY: the caller vouches for `K`'s CPU features.
+                    unsafe { pack_a::<K>(a.rows, k, block.clone(), k0, depth, a_panels) };
+                    a_panels
+                }
+            };
             let tiles = a_panels.len() / (MR * depth);
             for panel in cols.clone() {
                 let j0 = panel * NR;

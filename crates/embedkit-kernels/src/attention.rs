@@ -181,48 +181,79 @@ fn head_any<M: MulAdd>(task: &HeadTask<'_>, out: &mut [f32]) {
     }
 }
 
-/// Keys scored together by [`head_fixed`]: four 8-lane accumulators.
-const KEY_BLOCK: usize = 32;
+/// Queries scored together by [`head_fixed`].
+const QUERY_ROWS: usize = 4;
+/// Keys per score tile of [`head_fixed`]: two 8-lane registers per query.
+const KEY_TILE: usize = 16;
+/// Floats of output accumulated at once by [`head_fixed`]'s weighted sum: eight 8-lane
+/// registers, i.e. the rows of `64 / D` queries (one or two).
+const SUM_WIDTH: usize = 64;
 
-/// Head width `D` known at compile time.
+/// Head width `D` known at compile time and dividing [`SUM_WIDTH`] (32 and 64: MiniLM, BGE,
+/// E5...): the two small matrix
+/// products around the softmax, each tiled so that eight independent accumulators keep both
+/// FMA pipes busy (one query at a time left them half idle behind four dependent chains).
 ///
-/// Scores: K is transposed once per task (`kt[t][j]`, zero-padded to whole key blocks), so a
-/// query's scores against 32 keys are 32 lanes of `Σ_t q[t] · kt[t][j..j + 32]`: broadcast
-/// multiply-adds into registers, no horizontal sums. Weighted sum: the output row stays in
-/// registers, two copies (even and odd keys) so consecutive multiply-adds do not wait on
-/// each other.
+/// * Scores `Q·Kᵀ`: K is transposed once per task (`kt[t][j]`, zero-padded to whole tiles);
+///   a tile of [`QUERY_ROWS`] queries × [`KEY_TILE`] keys lives in registers, fed per step
+///   by one line of Kᵀ and one broadcast value per query.
+/// * Weighted sum `P·V`: the output rows of `64 / D` queries live in registers, fed per key
+///   by one row of V and one weight per query. Weights past a query's last visible key are
+///   zeroed, so every query of the block runs the same loop.
 #[inline(always)]
 fn head_fixed<M: MulAdd, const D: usize>(task: &HeadTask<'_>, out: &mut [f32]) {
     let len = task.rows.len();
-    let padded = len.next_multiple_of(KEY_BLOCK);
+    let padded = len.next_multiple_of(KEY_TILE);
     let kt = transposed_keys::<D>(task, padded);
-    let mut scores = vec![0.0_f32; padded];
-    for (i, o) in out.chunks_exact_mut(D).enumerate() {
-        let visible = visible(task, i);
-        let q = &task.row(i, task.q_col)[..D];
-        for block in (0..visible).step_by(KEY_BLOCK) {
-            let mut acc = [0.0_f32; KEY_BLOCK];
-            for (t, &q_t) in q.iter().enumerate() {
-                let keys = &kt[t * padded + block..][..KEY_BLOCK];
-                for (a, &k) in acc.iter_mut().zip(keys) {
-                    *a = M::mul_add(q_t, k, *a);
+    let per_sum = (SUM_WIDTH / D).max(1);
+    let mut scores = vec![0.0_f32; QUERY_ROWS * padded];
+    for (qb, out_block) in out.chunks_mut(QUERY_ROWS * D).enumerate() {
+        let first = qb * QUERY_ROWS;
+        let count = out_block.len() / D;
+        let mut q = [[0.0_f32; D]; QUERY_ROWS];
+        for (r, q) in q.iter_mut().enumerate().take(count) {
+            q.copy_from_slice(&task.row(first + r, task.q_col)[..D]);
+        }
+        let reach = visible(task, first + count - 1);
+        for tile in (0..reach).step_by(KEY_TILE) {
+            let mut acc = [[0.0_f32; KEY_TILE]; QUERY_ROWS];
+            for t in 0..D {
+                let keys = &kt[t * padded + tile..][..KEY_TILE];
+                for (acc, q) in acc.iter_mut().zip(&q) {
+                    add_scaled::<M, KEY_TILE>(acc, q[t], keys);
                 }
             }
-            scores[block..block + KEY_BLOCK].copy_from_slice(&acc);
+            for (r, acc) in acc.iter().enumerate() {
+                scores[r * padded + tile..][..KEY_TILE].copy_from_slice(acc);
+            }
         }
-        let scores = &mut scores[..visible];
-        normalize::<M>(task, i, scores);
-        let (mut even, mut odd) = ([0.0_f32; D], [0.0_f32; D]);
-        let pairs = scores.chunks_exact(2);
-        if let [p] = *pairs.remainder() {
-            add_scaled::<M, D>(&mut even, p, task.row(visible - 1, task.v_col));
+        for r in 0..QUERY_ROWS {
+            let row = &mut scores[r * padded..][..reach];
+            // Rows past the last query (a ragged last block) weigh nothing.
+            let seen = if r < count {
+                let seen = visible(task, first + r);
+                normalize::<M>(task, first + r, &mut row[..seen]);
+                seen
+            } else {
+                0
+            };
+            row[seen..].fill(0.0);
         }
-        for (pair, weights) in pairs.enumerate() {
-            add_scaled::<M, D>(&mut even, weights[0], task.row(2 * pair, task.v_col));
-            add_scaled::<M, D>(&mut odd, weights[1], task.row(2 * pair + 1, task.v_col));
-        }
-        for ((o, even), odd) in o.iter_mut().zip(&even).zip(&odd) {
-            *o = even + odd;
+        for (g, out_rows) in out_block.chunks_mut(per_sum * D).enumerate() {
+            // One or two rows (`per_sum` is a constant for each `D`), as separate arrays:
+            // the compiler keeps each in registers.
+            let (first_row, two) = (g * per_sum, per_sum == 2);
+            let (mut acc0, mut acc1) = ([0.0_f32; D], [0.0_f32; D]);
+            for j in 0..reach {
+                let v = task.row(j, task.v_col);
+                add_scaled::<M, D>(&mut acc0, scores[first_row * padded + j], v);
+                if two {
+                    add_scaled::<M, D>(&mut acc1, scores[(first_row + 1) * padded + j], v);
+                }
+            }
+            for (o, acc) in out_rows.chunks_exact_mut(D).zip([&acc0, &acc1]) {
+                o.copy_from_slice(acc);
+            }
         }
     }
 }
@@ -239,6 +270,8 @@ fn transposed_keys<const D: usize>(task: &HeadTask<'_>, padded: usize) -> Vec<f3
     kt
 }
 
+/// Keys scored together by [`head_blocked`]: four 8-lane accumulators per query.
+const KEY_BLOCK: usize = 32;
 /// Queries handled together by [`head_blocked`].
 const QUERY_BLOCK: usize = 8;
 
@@ -403,9 +436,13 @@ mod tests {
     #[test]
     fn every_head_width_and_path_matches_naive_attention() {
         for d in [8, 24, 32, 64, 128] {
-            for (len, causal, with_bias) in
-                [(1, false, false), (29, false, true), (13, true, false)]
-            {
+            for (len, causal, with_bias) in [
+                (1, false, false),
+                (29, false, true),
+                (13, true, false),
+                (70, true, true),
+                (45, false, false),
+            ] {
                 let width = 3 * d + 5; // extra columns: rows are strided, as in a real model
                 let qkv: Vec<f32> = (0..(len + 2) * width)
                     .map(|i| ((i * 7919 % 1000) as f32 / 500.0 - 1.0) * 0.7)

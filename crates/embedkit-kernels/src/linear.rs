@@ -190,35 +190,28 @@ impl Linear {
 
     /// Returns `x · Wᵀ + b` for `x` of `rows × in_features`.
     pub fn forward(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        self.check_shapes(x, rows);
-        let len = rows * self.out_features;
-        let mut out = Vec::with_capacity(len);
-        self.weight.matmul(
-            x,
-            rows,
-            self.bias.as_deref(),
-            Dest::Overwrite(&mut out.spare_capacity_mut()[..len]),
-        );
-        // SAFETY: `Dest::Overwrite` initializes every one of the `len` elements it is given,
-        // which are the first `len` of `out`'s capacity.
-        unsafe { out.set_len(len) };
-        out
+        self.forward_fresh(x, rows, None)
     }
 
     /// Returns `act(x · Wᵀ + b)`: [`Linear::forward`] then [`crate::ops::activate_in_place`],
     /// in one pass (each block of the output is activated while it is still in cache).
     pub fn forward_activated(&self, x: &[f32], rows: usize, act: Activation) -> Vec<f32> {
+        self.forward_fresh(x, rows, Some(act))
+    }
+
+    /// The product (then `activation`) into a freshly allocated output, never zeroed first.
+    fn forward_fresh(&self, x: &[f32], rows: usize, activation: Option<Activation>) -> Vec<f32> {
         self.check_shapes(x, rows);
         let len = rows * self.out_features;
         let mut out = Vec::with_capacity(len);
-        self.weight.matmul(
-            x,
-            rows,
-            self.bias.as_deref(),
-            Dest::Activated(&mut out.spare_capacity_mut()[..len], act),
-        );
-        // SAFETY: `Dest::Activated` initializes every one of the `len` elements it is given,
-        // which are the first `len` of `out`'s capacity.
+        let fresh = &mut out.spare_capacity_mut()[..len];
+        let dest = match activation {
+            Some(act) => Dest::Activated(fresh, act),
+            None => Dest::Overwrite(fresh),
+        };
+        self.weight.matmul(x, rows, self.bias.as_deref(), dest);
+        // SAFETY: `Dest::Overwrite` and `Dest::Activated` initialize every one of the `len`
+        // elements they are given, which are the first `len` of `out`'s capacity.
         unsafe { out.set_len(len) };
         out
     }

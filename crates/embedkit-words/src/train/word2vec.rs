@@ -163,9 +163,11 @@ impl Shared<'_> {
         let dim = self.cfg.dim;
         let mut rng = Lcg(self.cfg.seed.wrapping_add(thread.wrapping_mul(0x9E37_79B9)));
         let mut sentence: Vec<u32> = Vec::with_capacity(MAX_SENTENCE);
-        let mut neu1 = vec![0.0f32; dim];
-        let mut neu1e = vec![0.0f32; dim];
-        let mut negatives = Vec::with_capacity(self.cfg.negative);
+        let mut scratch = Scratch {
+            neu1: vec![0.0f32; dim],
+            neu1e: vec![0.0f32; dim],
+            negatives: Vec::with_capacity(self.cfg.negative),
+        };
         let mut alpha = self.alpha();
         let mut unreported = 0u64;
         for _ in 0..self.cfg.epochs {
@@ -191,10 +193,9 @@ impl Shared<'_> {
                     });
                 }
                 if self.cfg.skip_gram {
-                    self.skip_gram(&sentence, alpha, &mut rng, &mut neu1e, &mut negatives);
+                    self.skip_gram(&sentence, alpha, &mut rng, &mut scratch);
                 } else {
-                    let scratch = (&mut neu1[..], &mut neu1e[..], &mut negatives);
-                    self.cbow(&sentence, alpha, &mut rng, scratch);
+                    self.cbow(&sentence, alpha, &mut rng, &mut scratch);
                 }
                 sentence.clear();
             })?;
@@ -262,14 +263,10 @@ impl Shared<'_> {
         }
     }
 
-    fn skip_gram(
-        &self,
-        sentence: &[u32],
-        alpha: f32,
-        rng: &mut Lcg,
-        neu1e: &mut [f32],
-        negatives: &mut Vec<u32>,
-    ) {
+    fn skip_gram(&self, sentence: &[u32], alpha: f32, rng: &mut Lcg, scratch: &mut Scratch) {
+        let Scratch {
+            neu1e, negatives, ..
+        } = scratch;
         for (pos, &word) in sentence.iter().enumerate() {
             for c in self.context(pos, sentence.len(), rng) {
                 if c == pos {
@@ -287,14 +284,12 @@ impl Shared<'_> {
         }
     }
 
-    /// `scratch`: the hidden layer, its gradient, and room for the negative samples.
-    fn cbow(
-        &self,
-        sentence: &[u32],
-        alpha: f32,
-        rng: &mut Lcg,
-        (neu1, neu1e, negatives): (&mut [f32], &mut [f32], &mut Vec<u32>),
-    ) {
+    fn cbow(&self, sentence: &[u32], alpha: f32, rng: &mut Lcg, scratch: &mut Scratch) {
+        let Scratch {
+            neu1,
+            neu1e,
+            negatives,
+        } = scratch;
         for (pos, &word) in sentence.iter().enumerate() {
             let ctx = self.context(pos, sentence.len(), rng);
             let cw = ctx.len() - 1;
@@ -313,4 +308,14 @@ impl Shared<'_> {
             }
         }
     }
+}
+
+/// One training thread's buffers, reused for every word.
+struct Scratch {
+    /// CBOW's hidden layer: the mean of the context rows.
+    neu1: Vec<f32>,
+    /// The gradient for the hidden layer (or the context row, in skip-gram).
+    neu1e: Vec<f32>,
+    /// Room for the negative samples of one update.
+    negatives: Vec<u32>,
 }

@@ -5,10 +5,10 @@
 use embedkit_core::Embedder;
 use embedkit_models::SentenceEmbedder;
 use embedkit_server::{routes, AppState, ModelSpec, ServerConfig};
+use embedkit_store::testing::TestSchema;
 use embedkit_store::{Collection, Distance, Modality, Storage, Store};
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 const KEY: &str = "sk-store-test";
 
@@ -143,7 +143,7 @@ fn for_each_store(test: impl Fn(&str)) {
         let (store, _schema) = match server {
             None => (dir.path().join("kb.db").to_str().unwrap().to_string(), None),
             Some(server) => {
-                let schema = Schema::new(&server);
+                let schema = TestSchema::new(&server, "server");
                 (schema.url(), Some(schema))
             }
         };
@@ -151,47 +151,6 @@ fn for_each_store(test: impl Fn(&str)) {
         let start = std::time::Instant::now();
         test(&store);
         eprintln!("-- on {backend}: {:.1} s", start.elapsed().as_secs_f64());
-    }
-}
-
-/// A PostgreSQL schema no other test uses, dropped with everything in it on drop.
-struct Schema {
-    server: String,
-    name: String,
-}
-
-impl Schema {
-    fn new(server: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        Schema {
-            server: server.to_string(),
-            name: format!(
-                "server_{}_{nanos}_{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            ),
-        }
-    }
-
-    /// The store URL that selects this schema.
-    fn url(&self) -> String {
-        let sep = if self.server.contains('?') { '&' } else { '?' };
-        format!("{}{sep}schema={}", self.server, self.name)
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let dropped = postgres::Client::connect(&self.server, postgres::NoTls).and_then(|mut c| {
-            c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name))
-        });
-        if let Err(e) = dropped {
-            eprintln!("could not drop test schema {}: {e}", self.name);
-        }
     }
 }
 

@@ -13,6 +13,7 @@
 //!   or a scan of 8-bit codes where the graph cannot find the neighbours (PostgreSQL uses
 //!   pgvector's HNSW).
 //! * [`chunk`], [`source`] and [`filter`] are the pieces they use.
+//! * `testing` (feature `testing`) gives other crates' tests a PostgreSQL schema of their own.
 //!
 //! Not for: training, or serving embeddings (see embedkit-models and embedkit-server).
 //!
@@ -40,6 +41,8 @@ mod keywords;
 pub mod rag;
 pub mod source;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use ann::AnnSettings;
 pub use collection::{Collection, Distance, Modality, Storage};

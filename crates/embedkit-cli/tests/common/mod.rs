@@ -2,10 +2,10 @@
 //! backends a store test runs against, and starting `embedkit serve` on a free loopback port.
 #![allow(dead_code)]
 
+use embedkit_store::testing::TestSchema;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub fn root() -> PathBuf {
@@ -138,7 +138,7 @@ pub fn for_each_store(test: impl Fn(&str, &Path)) {
         let (store, _schema) = match server {
             None => (dir.path().join("kb.db").to_str().unwrap().to_string(), None),
             Some(server) => {
-                let schema = Schema::new(&server);
+                let schema = TestSchema::new(&server, "cli");
                 (schema.url(), Some(schema))
             }
         };
@@ -146,46 +146,5 @@ pub fn for_each_store(test: impl Fn(&str, &Path)) {
         let start = Instant::now();
         test(&store, dir.path());
         eprintln!("-- on {backend}: {:.1} s", start.elapsed().as_secs_f64());
-    }
-}
-
-/// A PostgreSQL schema no other test uses, dropped with everything in it on drop.
-struct Schema {
-    server: String,
-    name: String,
-}
-
-impl Schema {
-    fn new(server: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        Schema {
-            server: server.to_string(),
-            name: format!(
-                "cli_{}_{nanos}_{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            ),
-        }
-    }
-
-    /// The store URL that selects this schema.
-    fn url(&self) -> String {
-        let sep = if self.server.contains('?') { '&' } else { '?' };
-        format!("{}{sep}schema={}", self.server, self.name)
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let dropped = postgres::Client::connect(&self.server, postgres::NoTls).and_then(|mut c| {
-            c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name))
-        });
-        if let Err(e) = dropped {
-            eprintln!("could not drop test schema {}: {e}", self.name);
-        }
     }
 }

@@ -17,8 +17,8 @@
 use super::driver::{checked_c, CheckedC, Grid, SharedC};
 use super::{Dest, MR, NR};
 use crate::isa::{self, Isa};
-use rayon::prelude::*;
 use std::ops::Range;
+use std::sync::Mutex;
 
 /// Largest activation level.
 const ACT_MAX: f32 = 32767.0;
@@ -144,23 +144,29 @@ fn quantize_a(a: &[f32], m: usize, k: usize) -> QuantizedA {
             pairs,
         };
     }
-    panels
-        .par_chunks_mut(pairs * MR)
-        .zip(scales.par_chunks_mut(MR))
-        .enumerate()
-        .for_each(|(panel, (out, scales))| {
-            for (r, scale) in scales.iter_mut().enumerate() {
-                let row = &a[(panel * MR + r) * k..][..k];
-                let max = row.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
-                *scale = max / levels;
-                let inv = if max > 0.0 { levels / max } else { 0.0 };
-                for p in 0..pairs {
-                    let lo = (row[2 * p] * inv).round() as i16;
-                    let hi = row.get(2 * p + 1).map_or(0, |v| (v * inv).round() as i16);
-                    out[p * MR + r] = i32::from(lo as u16) | (i32::from(hi as u16) << 16);
-                }
+    // One task per panel, on the kernels' threads; each locks only its own (uncontended)
+    // piece of the two outputs.
+    let pieces: Vec<Mutex<(&mut [i32], &mut [f32])>> = panels
+        .chunks_mut(pairs * MR)
+        .zip(scales.chunks_mut(MR))
+        .map(Mutex::new)
+        .collect();
+    crate::team::run(pieces.len(), &|panel| {
+        let mut piece = pieces[panel].lock().unwrap_or_else(|e| e.into_inner());
+        let (out, scales) = &mut *piece;
+        for (r, scale) in scales.iter_mut().enumerate() {
+            let row = &a[(panel * MR + r) * k..][..k];
+            let max = row.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
+            *scale = max / levels;
+            let inv = if max > 0.0 { levels / max } else { 0.0 };
+            for p in 0..pairs {
+                let lo = (row[2 * p] * inv).round() as i16;
+                let hi = row.get(2 * p + 1).map_or(0, |v| (v * inv).round() as i16);
+                out[p * MR + r] = i32::from(lo as u16) | (i32::from(hi as u16) << 16);
             }
-        });
+        }
+    });
+    drop(pieces);
     QuantizedA {
         panels,
         scales,

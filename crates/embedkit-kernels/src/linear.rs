@@ -2,8 +2,8 @@
 //!
 //! The weight is packed for the GEMM microkernel once, here at construction, so a forward
 //! call only packs its activations; one call covers every token of a packed batch (no
-//! padding rows are ever multiplied) and is threaded over rayon by the crate's `gemm`
-//! module.
+//! padding rows are ever multiplied) and is split over the kernels' threads by the crate's
+//! `gemm` module.
 
 use crate::gemm::int8::PackedInt8;
 pub use crate::gemm::Bf16;

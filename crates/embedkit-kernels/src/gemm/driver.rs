@@ -7,7 +7,8 @@
 //!
 //! Threads get rectangles of C: bands of rows when there are enough rows (every token of a
 //! batch), otherwise bands of column panels as well (one short query), a few per thread so
-//! that rayon's work stealing evens out a core that is busy with something else.
+//! that the team's threads, taking them one at a time, even out a core that is busy with
+//! something else.
 
 use super::pack::{pack_a, PackedElem, PackedWeight};
 use super::{Dest, Microkernel, Prefetch, MR, NR};
@@ -18,12 +19,12 @@ use std::ops::Range;
 /// Rows of A packed at a time: `MC × KC_MAX` floats (216 KiB) stay in the 512 KiB L2.
 const MC: usize = 144;
 /// Below this many multiply-adds the whole product runs on the calling thread (~15 µs on one
-/// core): handing work to rayon costs a few microseconds.
+/// core): handing work to the other threads costs a few microseconds.
 const PARALLEL_MIN_FMAS: usize = 1 << 19;
 /// Most row tiles per B panel for which the next panel is prefetched (see [`Prefetch`]).
 /// With more, the panel is reused long enough for the hardware prefetcher to keep up, and
-/// prefetching the next 24 KiB into L1 would evict the current panel (measured: 128-token
-/// documents in batches of 32 ran 20% slower with it).
+/// the next 24 KiB brought into L1 would compete with the current panel, which those tiles
+/// keep reading; so batches keep the kernel's behaviour from before prefetching.
 const PREFETCH_MAX_TILES: usize = 8;
 /// Tasks per thread, so one slow core does not leave the other idle at the end.
 const TASKS_PER_THREAD: usize = 4;

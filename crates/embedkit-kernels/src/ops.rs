@@ -188,11 +188,7 @@ pub(crate) fn activate_on(isa: Isa, x: &mut [f32], act: Activation) {
 
 /// Applies `act` to every element.
 pub fn activate_in_place(x: &mut [f32], act: Activation) {
-    if x.len() >= PARALLEL_MIN_ELEMS {
-        team::for_each_chunk_mut(x, PARALLEL_MIN_ELEMS / 4, &|c| dispatch!(activate(c, act)));
-    } else {
-        dispatch!(activate(x, act))
-    }
+    activate_on(isa::current(), x, act)
 }
 
 /// `Σ a[i]·b[i]` over the shorter length.

@@ -44,7 +44,9 @@ pub fn exp<M: MulAdd>(x: f32) -> f32 {
     const C1: f32 = 0.693_359_4;
     const C2: f32 = -2.121_944_4e-4;
     let x = x.clamp(-87.0, 88.0);
-    let n = M::mul_add(x, LOG2E, ROUND) - ROUND;
+    // `shifted` holds round(x·log2 e) in its low mantissa bits: ROUND's bits plus n.
+    let shifted = M::mul_add(x, LOG2E, ROUND);
+    let n = shifted - ROUND;
     let r = M::mul_add(n, -C2, M::mul_add(n, -C1, x));
     let mut p = 1.987_569_1e-4_f32;
     p = M::mul_add(p, r, 1.398_199_9e-3);
@@ -53,7 +55,10 @@ pub fn exp<M: MulAdd>(x: f32) -> f32 {
     p = M::mul_add(p, r, 1.666_666_5e-1);
     p = M::mul_add(p, r, 0.5);
     let y = M::mul_add(p, r * r, r) + 1.0;
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // 2^n built from those bits, n in -126..=127 after the clamp. Not `n as i32`: Rust's
+    // saturating float-to-int cast does not vectorize, and made GELU ~3x slower per element.
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    let scale = f32::from_bits(n_bits.wrapping_add(127) << 23);
     y * scale
 }
 

@@ -130,9 +130,9 @@ struct QuantizedA {
     pairs: usize,
 }
 
-/// Quantizes each row of `a` (`m × k`) to `±ACT_MAX` and packs `MR`-row panels.
-fn quantize_a(a: &[f32], m: usize, k: usize) -> QuantizedA {
-    let levels = ACT_MAX;
+/// Quantizes each row of `a` (`m × k`) to `±ACT_MAX` and packs `MR`-row panels, with AVX2
+/// when `fast`.
+fn quantize_a(a: &[f32], m: usize, k: usize, fast: bool) -> QuantizedA {
     let pairs = k.div_ceil(2);
     let row_panels = m.div_ceil(MR);
     let mut panels = vec![0_i32; row_panels * pairs * MR];
@@ -154,16 +154,15 @@ fn quantize_a(a: &[f32], m: usize, k: usize) -> QuantizedA {
     crate::team::run(pieces.len(), &|panel| {
         let mut piece = pieces[panel].lock().unwrap_or_else(|e| e.into_inner());
         let (out, scales) = &mut *piece;
-        for (r, scale) in scales.iter_mut().enumerate() {
-            let row = &a[(panel * MR + r) * k..][..k];
-            let max = row.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
-            *scale = max / levels;
-            let inv = if max > 0.0 { levels / max } else { 0.0 };
-            for p in 0..pairs {
-                let lo = (row[2 * p] * inv).round() as i16;
-                let hi = row.get(2 * p + 1).map_or(0, |v| (v * inv).round() as i16);
-                out[p * MR + r] = i32::from(lo as u16) | (i32::from(hi as u16) << 16);
-            }
+        let rows = &a[panel * MR * k..][..scales.len() * k];
+        if fast {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `fast` means AVX2 and FMA were detected.
+            unsafe {
+                quantize_panel_avx2(rows, k, out, scales)
+            };
+        } else {
+            quantize_panel(rows, k, out, scales);
         }
     });
     drop(pieces);
@@ -172,6 +171,64 @@ fn quantize_a(a: &[f32], m: usize, k: usize) -> QuantizedA {
         scales,
         pairs,
     }
+}
+
+/// [`quantize_panel`] compiled with AVX2.
+///
+/// # Safety
+///
+/// The CPU supports AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn quantize_panel_avx2(rows: &[f32], k: usize, out: &mut [i32], scales: &mut [f32]) {
+    quantize_panel(rows, k, out, scales)
+}
+
+/// Quantizes the rows of one panel (`scales.len() ≤ MR` rows of `k`, row-major in `rows`) into
+/// `out`'s interleaved 16-bit pairs (`out[p · MR + r]` = levels `2p`, `2p + 1` of row `r`).
+/// Written so that every per-element loop vectorizes: this runs on every call of an int8
+/// product, and a scalar version took ~17% of an int8 forward pass.
+#[inline(always)]
+fn quantize_panel(rows: &[f32], k: usize, out: &mut [i32], scales: &mut [f32]) {
+    // A row's levels, contiguous; an odd k's padding level stays 0.
+    let mut levels = vec![0_i16; 2 * k.div_ceil(2)];
+    for (r, (row, scale)) in rows.chunks_exact(k).zip(scales.iter_mut()).enumerate() {
+        let max = abs_max(row);
+        *scale = max / ACT_MAX;
+        let inv = if max > 0.0 { ACT_MAX / max } else { 0.0 };
+        for (level, v) in levels.iter_mut().zip(row) {
+            *level = round_to_level(v * inv);
+        }
+        for (p, pair) in levels.chunks_exact(2).enumerate() {
+            out[p * MR + r] = i32::from(pair[0] as u16) | (i32::from(pair[1] as u16) << 16);
+        }
+    }
+}
+
+/// The largest `|v|` (NaNs ignored), in eight independent lanes so that it vectorizes.
+#[inline(always)]
+fn abs_max(row: &[f32]) -> f32 {
+    let mut lanes = [0.0_f32; 8];
+    let chunks = row.chunks_exact(8);
+    let tail = chunks
+        .remainder()
+        .iter()
+        .fold(0.0_f32, |m, v| m.max(v.abs()));
+    for chunk in chunks {
+        for (lane, v) in lanes.iter_mut().zip(chunk) {
+            *lane = lane.max(v.abs());
+        }
+    }
+    lanes.iter().fold(tail, |m, v| m.max(*v))
+}
+
+/// `x` rounded to the nearest integer (ties to even), for `|x| ≤ ACT_MAX`: adding 1.5 · 2²³
+/// leaves that integer in the low bits of the mantissa. Unlike `x.round() as i16` (a libm
+/// call and a saturating cast) this is two vector instructions.
+#[inline(always)]
+fn round_to_level(x: f32) -> i16 {
+    const SHIFT: f32 = 12_582_912.0;
+    (x + SHIFT).to_bits().wrapping_sub(SHIFT.to_bits()) as i16
 }
 
 /// `C (+)= A · Bᵀ + bias` with int8 `B`, on `isa` (an ISA the CPU lacks runs portable code).
@@ -192,10 +249,10 @@ pub(crate) fn matmul_on(
     else {
         return;
     };
-    let quantized = quantize_a(a, m, k);
+    let fast = isa == Isa::Avx2Fma && isa::cpu_has_avx2_fma();
+    let quantized = quantize_a(a, m, k, fast);
     let panels = b.panels();
     let grid = Grid::plan(m, n, k, panels, rayon::current_num_threads());
-    let fast = isa == Isa::Avx2Fma && isa::cpu_has_avx2_fma();
     let task = |index: usize| {
         let (rows, cols) = grid.task(index, m, panels);
         // SAFETY: `rows × cols` is this task's own rectangle of the `m × n` C (the grid's
@@ -238,6 +295,10 @@ unsafe fn rectangle(
         let (b_panel, group_scales) = b.panel(panel);
         let j0 = panel * NR;
         let width = NR.min(n - j0);
+        let mut bias_tile = [0.0_f32; NR];
+        if let Some(bias) = bias {
+            bias_tile[..width].copy_from_slice(&bias[j0..j0 + width]);
+        }
         for i0 in rows.clone().step_by(MR) {
             let a_panel = &a.panels[(i0 / MR) * a.pairs * MR..][..a.pairs * MR];
             let mut acc = [[0.0_f32; NR]; MR];
@@ -260,19 +321,40 @@ unsafe fn rectangle(
             let height = MR.min(rows.end - i0);
             for (r, acc_row) in acc.iter().enumerate().take(height) {
                 let row_scale = a.scales[i0 + r];
-                for (col, &v) in acc_row.iter().enumerate().take(width) {
-                    let mut value = v * row_scale;
-                    if let Some(bias) = bias {
-                        value += bias[j0 + col];
-                    }
-                    // SAFETY: (i0 + r, j0 + col) lies in this task's rectangle (caller); it
-                    // is read only when initialized (`accumulate`).
-                    unsafe {
-                        let dst = c.ptr.add((i0 + r) * c.ldc + j0 + col);
-                        dst.write(if accumulate { *dst + value } else { value });
+                let values: [f32; NR] =
+                    std::array::from_fn(|col| acc_row[col] * row_scale + bias_tile[col]);
+                // SAFETY: row i0 + r, columns j0..j0 + width lie in this task's rectangle
+                // (caller), read only when initialized (`accumulate`).
+                unsafe {
+                    let dst = c.ptr.add((i0 + r) * c.ldc + j0);
+                    if width == NR {
+                        store_row(dst, &values, accumulate);
+                    } else {
+                        store_row(dst, &values[..width], accumulate);
                     }
                 }
             }
+        }
+    }
+}
+
+/// Writes (or, when `accumulate`, adds) `values` to the floats at `dst`. Separate loops per
+/// case, so that a full 16-column row is a few vector instructions.
+///
+/// # Safety
+///
+/// `dst` points to `values.len()` writable floats, initialized when `accumulate`, that no
+/// other thread touches during the call.
+#[inline(always)]
+unsafe fn store_row(dst: *mut f32, values: &[f32], accumulate: bool) {
+    // SAFETY (both loops): `col < values.len()` (caller).
+    if accumulate {
+        for (col, &value) in values.iter().enumerate() {
+            unsafe { *dst.add(col) += value };
+        }
+    } else {
+        for (col, &value) in values.iter().enumerate() {
+            unsafe { dst.add(col).write(value) };
         }
     }
 }
@@ -375,7 +457,7 @@ mod tests {
     fn reference(a: &[f32], b: &PackedInt8, m: usize, bias: &[f32], c0: &[f32]) -> Vec<f64> {
         let (n, k) = (b.n, b.k);
         let w = b.to_row_major();
-        let q = quantize_a(a, m, k);
+        let q = quantize_a(a, m, k, false);
         let mut out = vec![0.0; m * n];
         for i in 0..m {
             // Each activation within half a level of its value.
@@ -458,6 +540,43 @@ mod tests {
             "relative error {}",
             (err / norm).sqrt()
         );
+    }
+
+    #[test]
+    fn levels_round_to_nearest_with_ties_to_even() {
+        for (x, want) in [
+            (0.0, 0),
+            (0.49, 0),
+            (0.5, 0),
+            (1.5, 2),
+            (2.5, 2),
+            (-0.5, 0),
+            (-1.5, -2),
+            (-2.51, -3),
+            (32766.6, 32767),
+            (-32767.0, -32767),
+        ] {
+            assert_eq!(round_to_level(x), want, "{x}");
+        }
+    }
+
+    #[test]
+    fn quantization_is_the_same_on_every_path() {
+        // Odd k (a padding level), a ragged last panel, an all-zero row and a row whose
+        // largest magnitude is negative.
+        let (m, k) = (13, 385);
+        let mut a = values(m * k, 7);
+        a[2 * k..3 * k].fill(0.0);
+        a[5 * k + 100] = -3.0;
+        let portable = quantize_a(&a, m, k, false);
+        assert_eq!(portable.scales[2], 0.0);
+        assert_eq!(quantized(&portable, 5, 100), -32767);
+        assert_eq!(quantized(&portable, 12, 385), 0, "padding level");
+        if isa::cpu_has_avx2_fma() {
+            let fast = quantize_a(&a, m, k, true);
+            assert_eq!(fast.panels, portable.panels);
+            assert_eq!(fast.scales, portable.scales);
+        }
     }
 
     #[test]

@@ -100,6 +100,10 @@ impl Grid {
 thread_local! {
     /// Each thread's packed-A buffer, kept between calls (up to `MC × KC_MAX` floats).
     static A_PANELS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// The calling thread's A packed once for every task (a short query: up to `MC × k`
+    /// floats), kept between calls: a fresh buffer per product cost a zero fill and, for the
+    /// larger ones, page faults.
+    static SHARED_A: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// What every task needs to know about C besides its own rectangle.
@@ -156,38 +160,51 @@ pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
     let grid = Grid::plan(m, n, k, panels, rayon::current_num_threads());
     // A short query's C is cut by columns only, so every task would pack the same rows of A:
     // pack them once, here, when they fit one row block.
-    let packed: Option<Vec<Vec<f32>>> =
-        (grid.row_tasks == 1 && grid.tasks() > 1 && m <= MC).then(|| {
-            b.k_blocks()
-                .map(|(k0, depth)| {
-                    let mut panels = Vec::new();
-                    // SAFETY: the caller vouches for `K`'s CPU features.
-                    unsafe { pack_a::<K>(a, k, 0..m, k0, depth, &mut panels) };
-                    panels
-                })
-                .collect()
-        });
-    let a = AOperand {
-        rows: a,
-        packed: packed.as_deref(),
+    let pack_once = grid.row_tasks == 1 && grid.tasks() > 1 && m <= MC;
+    let run_tasks = |packed: Option<&[f32]>| {
+        let a = AOperand { rows: a, packed };
+        let task = |index: usize| {
+            let (rows, cols) = grid.task(index, m, panels);
+            A_PANELS.with(|buf| match buf.try_borrow_mut() {
+                // SAFETY: the caller vouches for `K`'s CPU features; `rows × cols` is this
+                // task's own rectangle of C, which has `m × n` elements (asserted above);
+                // `packed`, if any, holds rows 0..m, which are the task's rows (one row task).
+                Ok(mut buf) => unsafe {
+                    rectangle::<K, E>(a, b, shared, rows, cols, epilogue, &mut buf)
+                },
+                // Only reachable if a task re-entered this thread's buffer; never blocks.
+                // SAFETY: as above.
+                Err(_) => unsafe {
+                    rectangle::<K, E>(a, b, shared, rows, cols, epilogue, &mut Vec::new())
+                },
+            });
+        };
+        crate::team::run(grid.tasks(), &task);
     };
-    let task = |index: usize| {
-        let (rows, cols) = grid.task(index, m, panels);
-        A_PANELS.with(|buf| match buf.try_borrow_mut() {
-            // SAFETY: the caller vouches for `K`'s CPU features; `rows × cols` is this task's
-            // own rectangle of C, which has `m × n` elements (asserted above); `packed`, if
-            // any, holds rows 0..m, which are the task's rows (one row task).
-            Ok(mut buf) => unsafe {
-                rectangle::<K, E>(a, b, shared, rows, cols, epilogue, &mut buf)
-            },
-            // Only reachable if a task re-entered this thread's buffer; never blocks.
-            // SAFETY: as above.
-            Err(_) => unsafe {
-                rectangle::<K, E>(a, b, shared, rows, cols, epilogue, &mut Vec::new())
-            },
-        });
+    if !pack_once {
+        return run_tasks(None);
+    }
+    let pack_all = |buf: &mut Vec<f32>| {
+        let block_floats = m.div_ceil(MR) * MR;
+        buf.resize(block_floats * k, 0.0);
+        for (k0, depth) in b.k_blocks() {
+            let dst = &mut buf[block_floats * k0..][..block_floats * depth];
+            // SAFETY: the caller vouches for `K`'s CPU features.
+            unsafe { pack_a::<K>(a, k, 0..m, k0, depth, dst) };
+        }
     };
-    crate::team::run(grid.tasks(), &task);
+    SHARED_A.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut buf) => {
+            pack_all(&mut buf);
+            run_tasks(Some(&buf));
+        }
+        // Only if a task multiplies on its own: never blocks.
+        Err(_) => {
+            let mut buf = Vec::new();
+            pack_all(&mut buf);
+            run_tasks(Some(&buf));
+        }
+    });
 }
 
 /// A as the tasks see it: its rows, and their packed panels when [`run`] packed them once for
@@ -195,8 +212,9 @@ pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
 #[derive(Clone, Copy)]
 struct AOperand<'a> {
     rows: &'a [f32],
-    /// Per k block, the panels of all rows `0..m` (only when every task multiplies them all).
-    packed: Option<&'a [Vec<f32>]>,
+    /// The panels of all rows `0..m`, k block after k block (only when every task multiplies
+    /// them all).
+    packed: Option<&'a [f32]>,
 }
 
 /// C as the tasks see it.
@@ -278,9 +296,11 @@ unsafe fn rectangle<K: Microkernel, E: PackedElem>(
         for block_start in rows.clone().step_by(MC) {
             let block = block_start..(block_start + MC).min(rows.end);
             let last_row_block = block.end == rows.end;
+            let block_floats = block.len().div_ceil(MR) * MR;
             let a_panels: &[f32] = match a.packed {
-                Some(packed) => &packed[kb],
+                Some(packed) => &packed[block_floats * k0..][..block_floats * depth],
                 None => {
+                    a_panels.resize(block_floats * depth, 0.0);
                     // SAFETY: the caller vouches for `K`'s CPU features.
                     unsafe { pack_a::<K>(a.rows, k, block.clone(), k0, depth, a_panels) };
                     a_panels

@@ -290,7 +290,7 @@ static ZEROS: [f32; KC_MAX] = [0.0; KC_MAX];
 /// `MR`-row panels, `depth × MR` each, zero-filling rows past the end of `rows`. `depth` is
 /// at most [`KC_MAX`], as every block of a [`PackedWeight`] is.
 ///
-/// `dst` is resized as needed and reused between calls to avoid reallocating.
+/// `dst` holds exactly those panels: `rows.len().div_ceil(MR) · MR · depth` floats.
 ///
 /// # Safety
 ///
@@ -301,10 +301,9 @@ pub(crate) unsafe fn pack_a<K: Microkernel>(
     rows: std::ops::Range<usize>,
     k0: usize,
     depth: usize,
-    dst: &mut Vec<f32>,
+    dst: &mut [f32],
 ) {
-    let panels = rows.len().div_ceil(MR);
-    dst.resize(panels * MR * depth, 0.0);
+    assert_eq!(dst.len(), rows.len().div_ceil(MR) * MR * depth);
     let row = |i: usize| &a[i * lda + k0..][..depth];
     for (panel, out) in dst.chunks_exact_mut(MR * depth).enumerate() {
         let first = rows.start + panel * MR;

@@ -43,6 +43,24 @@ pub(crate) mod body {
         }
     }
 
+    /// The largest value (NaNs ignored; −∞ for none), in eight independent lanes: one
+    /// running maximum is a chain of dependent compares.
+    #[inline(always)]
+    pub fn max(a: &[f32]) -> f32 {
+        let mut lanes = [f32::NEG_INFINITY; 8];
+        let chunks = a.chunks_exact(8);
+        let tail = chunks
+            .remainder()
+            .iter()
+            .fold(f32::NEG_INFINITY, |m, v| m.max(*v));
+        for c in chunks {
+            for (lane, v) in lanes.iter_mut().zip(c) {
+                *lane = lane.max(*v);
+            }
+        }
+        lanes.iter().fold(tail, |m, v| m.max(*v))
+    }
+
     #[inline(always)]
     pub fn sum(a: &[f32]) -> f32 {
         let mut acc = [0.0_f32; 16];
@@ -85,7 +103,7 @@ pub(crate) mod body {
 
     #[inline(always)]
     pub fn softmax<M: MulAdd>(x: &mut [f32]) {
-        let max = x.iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v));
+        let max = max(x);
         x.iter_mut().for_each(|v| *v = math::exp::<M>(*v - max));
         let inv = 1.0 / sum(x);
         x.iter_mut().for_each(|v| *v *= inv);
@@ -284,5 +302,22 @@ mod tests {
             assert!((x - y).abs() < 1e-7);
         }
         assert!((b.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn softmax_matches_f64_with_the_maximum_in_a_lane_or_the_tail() {
+        // 30 values: three 8-lane chunks and a tail of 6; large values would overflow `exp`
+        // if the wrong maximum were subtracted.
+        for peak in [13, 27] {
+            let mut x: Vec<f32> = (0..30).map(|i| 80.0 + (i % 7) as f32 * 0.5).collect();
+            x[peak] = 95.0;
+            let max = f64::from(x[peak]);
+            let e: Vec<f64> = x.iter().map(|&v| (f64::from(v) - max).exp()).collect();
+            let total: f64 = e.iter().sum();
+            softmax_in_place(&mut x);
+            for (got, e) in x.iter().zip(&e) {
+                assert!((f64::from(*got) - e / total).abs() < 1e-6, "peak {peak}");
+            }
+        }
     }
 }

@@ -108,13 +108,14 @@ thread_local! {
 
 /// What every task needs to know about C besides its own rectangle.
 #[derive(Clone, Copy)]
-struct Epilogue<'a> {
-    bias: Option<&'a [f32]>,
+pub(super) struct Epilogue<'a> {
+    pub(super) bias: Option<&'a [f32]>,
     /// C holds values to add to (otherwise it may be uninitialized and is only written
     /// until the first k block has stored each tile).
-    accumulate: bool,
-    /// Applied to each finished block of C.
-    activation: Option<Activation>,
+    pub(super) accumulate: bool,
+    /// Applied to each finished block of C (never with `accumulate`: an activated
+    /// destination is overwritten).
+    pub(super) activation: Option<Activation>,
 }
 
 /// `C (+)= A · Bᵀ + bias` (then the activation, if any) with microkernel `K`, on the kernels'
@@ -131,18 +132,8 @@ pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
     c: Dest<'_>,
 ) {
     let (n, k) = (b.n(), b.k());
-    let Some(CheckedC {
-        shared,
-        accumulate,
-        activation,
-    }) = checked_c(a, m, (n, k), bias, c)
-    else {
+    let Some((shared, epilogue)) = checked_c(a, m, (n, k), bias, c) else {
         return;
-    };
-    let epilogue = Epilogue {
-        bias,
-        accumulate,
-        activation,
     };
     if k == 0 {
         // An empty product: only the epilogue remains.
@@ -150,7 +141,7 @@ pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
         // caller vouches for `K`'s CPU features.
         unsafe {
             bias_only(shared, m, n, epilogue);
-            if let Some(act) = activation {
+            if let Some(act) = epilogue.activation {
                 K::activate(std::slice::from_raw_parts_mut(shared.ptr, m * n), act);
             }
         }
@@ -217,24 +208,15 @@ struct AOperand<'a> {
     packed: Option<&'a [f32]>,
 }
 
-/// C as the tasks see it.
-pub(super) struct CheckedC {
-    pub(super) shared: SharedC,
-    /// C's values take part (`C +=`).
-    pub(super) accumulate: bool,
-    /// To apply to C once computed.
-    pub(super) activation: Option<Activation>,
-}
-
 /// Checks the operands' shapes (panics on a mismatch: callers check user input first) and
-/// returns C as shared by the tasks, or `None` when C is empty.
-pub(super) fn checked_c(
+/// returns C as shared by the tasks with what to do to its tiles, or `None` when C is empty.
+pub(super) fn checked_c<'b>(
     a: &[f32],
     m: usize,
     (n, k): (usize, usize),
-    bias: Option<&[f32]>,
+    bias: Option<&'b [f32]>,
     c: Dest<'_>,
-) -> Option<CheckedC> {
+) -> Option<(SharedC, Epilogue<'b>)> {
     let (ptr, len, accumulate, activation) = match c {
         Dest::Overwrite(c) => (c.as_mut_ptr().cast::<f32>(), c.len(), false, None),
         Dest::Activated(c, act) => (c.as_mut_ptr().cast::<f32>(), c.len(), false, Some(act)),
@@ -245,11 +227,12 @@ pub(super) fn checked_c(
     if let Some(bias) = bias {
         assert_eq!(bias.len(), n, "gemm: bias is not n long");
     }
-    (m > 0 && n > 0).then_some(CheckedC {
-        shared: SharedC { ptr, ldc: n },
+    let epilogue = Epilogue {
+        bias,
         accumulate,
         activation,
-    })
+    };
+    (m > 0 && n > 0).then_some((SharedC { ptr, ldc: n }, epilogue))
 }
 
 /// `C = bias` (or zeros), or `C += bias`, when k = 0.

@@ -14,7 +14,7 @@
 //! libraries cut weights or activations to 7 bits), and AVX2 has no instruction that avoids
 //! it. With 16-bit lanes nothing saturates, at the same multiply-add rate.
 
-use super::driver::{checked_c, CheckedC, Grid, SharedC};
+use super::driver::{checked_c, Epilogue, Grid, SharedC};
 use super::{Dest, MR, NR};
 use crate::isa::{self, Isa};
 use std::ops::Range;
@@ -241,31 +241,24 @@ pub(crate) fn matmul_on(
     c: Dest<'_>,
 ) {
     let (n, k) = (b.n, b.k);
-    let Some(CheckedC {
-        shared,
-        accumulate,
-        activation,
-    }) = checked_c(a, m, (n, k), bias, c)
-    else {
+    let Some((shared, epilogue)) = checked_c(a, m, (n, k), bias, c) else {
         return;
     };
-    let fast = isa == Isa::Avx2Fma && isa::cpu_has_avx2_fma();
-    let quantized = quantize_a(a, m, k, fast);
+    let quantized = quantize_a(a, m, k, runs_avx2(isa));
     let panels = b.panels();
     let grid = Grid::plan(m, n, k, panels, rayon::current_num_threads());
     let task = |index: usize| {
         let (rows, cols) = grid.task(index, m, panels);
         // SAFETY: `rows × cols` is this task's own rectangle of the `m × n` C (the grid's
         // rectangles are disjoint), which `c` borrows mutably for this whole call.
-        unsafe { rectangle(&quantized, b, bias, shared, rows, cols, accumulate, fast) };
+        unsafe { rectangle(&quantized, b, shared, rows, cols, epilogue, isa) };
     };
     crate::team::run(grid.tasks(), &task);
-    if let Some(act) = activation {
-        // SAFETY: C is the m × n output `c` borrows mutably for this whole call, every
-        // element written by the tasks above, which have all finished.
-        let c = unsafe { std::slice::from_raw_parts_mut(shared.ptr, m * n) };
-        crate::ops::activate_on(isa, c, act);
-    }
+}
+
+/// Whether `isa` asks for the AVX2 code and the CPU has it (otherwise: portable code).
+fn runs_avx2(isa: Isa) -> bool {
+    isa == Isa::Avx2Fma && isa::cpu_has_avx2_fma()
 }
 
 /// [`matmul_on`] on the instruction set chosen for this process.
@@ -277,20 +270,28 @@ pub(crate) fn matmul(a: &[f32], m: usize, b: &PackedInt8, bias: Option<&[f32]>, 
 ///
 /// # Safety
 ///
-/// `c` points to an `m × n` C (`ldc = n`), initialized when `accumulate`; `rows` ⊂ `0..m`
+/// `c` points to an `m × n` C (`ldc = n`), initialized when `epilogue.accumulate`; `rows` ⊂ `0..m`
 /// starts on a multiple of `MR`, `cols` ⊂ `0..b.panels()`; nobody else touches the rectangle.
-#[allow(clippy::too_many_arguments)]
 unsafe fn rectangle(
     a: &QuantizedA,
     b: &PackedInt8,
-    bias: Option<&[f32]>,
     c: SharedC,
     rows: Range<usize>,
     cols: Range<usize>,
-    accumulate: bool,
-    fast: bool,
+    epilogue: Epilogue,
+    isa: Isa,
 ) {
     let n = b.n;
+    let fast = runs_avx2(isa);
+    let Epilogue {
+        bias,
+        accumulate,
+        activation,
+    } = epilogue;
+    debug_assert!(
+        !(accumulate && activation.is_some()),
+        "activated C is overwritten"
+    );
     for panel in cols {
         let (b_panel, group_scales) = b.panel(panel);
         let j0 = panel * NR;
@@ -321,8 +322,12 @@ unsafe fn rectangle(
             let height = MR.min(rows.end - i0);
             for (r, acc_row) in acc.iter().enumerate().take(height) {
                 let row_scale = a.scales[i0 + r];
-                let values: [f32; NR] =
+                let mut values: [f32; NR] =
                     std::array::from_fn(|col| acc_row[col] * row_scale + bias_tile[col]);
+                if let Some(act) = activation {
+                    // The row's final values, still in registers.
+                    crate::ops::activate_on(isa, &mut values[..width], act);
+                }
                 // SAFETY: row i0 + r, columns j0..j0 + width lie in this task's rectangle
                 // (caller), read only when initialized (`accumulate`).
                 unsafe {

@@ -57,6 +57,21 @@ pub fn attention(
     scale: f32,
     options: ScoreOptions<'_>,
 ) -> Vec<f32> {
+    let mut ctx = Vec::new();
+    attention_into(qkv, sequences, layout, scale, options, &mut ctx);
+    ctx
+}
+
+/// [`attention`] into `ctx`, replacing its contents and reusing its allocation (see
+/// [`crate::linear::Linear::forward_into`] for why).
+pub fn attention_into(
+    qkv: &[f32],
+    sequences: &[Range<usize>],
+    layout: QkvLayout,
+    scale: f32,
+    options: ScoreOptions<'_>,
+    ctx: &mut Vec<f32>,
+) {
     let width = layout.row_width();
     let d = layout.head_dim;
     let tokens = sequences.last().map_or(0, |r| r.end);
@@ -94,14 +109,14 @@ pub fn attention(
         out
     });
     let out_width = layout.out_width();
-    let mut ctx = vec![0.0_f32; tokens * out_width];
+    ctx.clear();
+    ctx.resize(tokens * out_width, 0.0);
     for (&(s, h), block) in tasks.iter().zip(&blocks) {
         for (i, src) in block.chunks_exact(d).enumerate() {
             let start = (sequences[s].start + i) * out_width + h * d;
             ctx[start..start + d].copy_from_slice(src);
         }
     }
-    ctx
 }
 
 /// One (sequence, head) pair: where its q, k and v columns sit in the fused rows.

@@ -190,20 +190,51 @@ impl Linear {
 
     /// Returns `x · Wᵀ + b` for `x` of `rows × in_features`.
     pub fn forward(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        self.forward_fresh(x, rows, None)
+        let mut out = Vec::new();
+        self.forward_reusing(x, rows, None, &mut out);
+        out
     }
 
     /// Returns `act(x · Wᵀ + b)`: [`Linear::forward`] then [`crate::ops::activate_in_place`],
     /// in one pass (each block of the output is activated while it is still in cache).
     pub fn forward_activated(&self, x: &[f32], rows: usize, act: Activation) -> Vec<f32> {
-        self.forward_fresh(x, rows, Some(act))
+        let mut out = Vec::new();
+        self.forward_reusing(x, rows, Some(act), &mut out);
+        out
     }
 
-    /// The product (then `activation`) into a freshly allocated output, never zeroed first.
-    fn forward_fresh(&self, x: &[f32], rows: usize, activation: Option<Activation>) -> Vec<f32> {
+    /// [`Linear::forward`] into `out`, replacing its contents and reusing its allocation.
+    ///
+    /// Why: a batch's outputs run to tens of MB (32 × 128 tokens × 1536 floats = 25 MB), which
+    /// the allocator takes fresh from the kernel each time, so every page is faulted in and
+    /// zeroed again; a model that reuses one buffer across its layers skips that.
+    pub fn forward_into(&self, x: &[f32], rows: usize, out: &mut Vec<f32>) {
+        self.forward_reusing(x, rows, None, out)
+    }
+
+    /// [`Linear::forward_activated`] into `out`, as [`Linear::forward_into`].
+    pub fn forward_activated_into(
+        &self,
+        x: &[f32],
+        rows: usize,
+        act: Activation,
+        out: &mut Vec<f32>,
+    ) {
+        self.forward_reusing(x, rows, Some(act), out)
+    }
+
+    /// The product (then `activation`) into `out`'s storage, never zeroed first.
+    fn forward_reusing(
+        &self,
+        x: &[f32],
+        rows: usize,
+        activation: Option<Activation>,
+        out: &mut Vec<f32>,
+    ) {
         self.check_shapes(x, rows);
         let len = rows * self.out_features;
-        let mut out = Vec::with_capacity(len);
+        out.clear();
+        out.reserve(len);
         let fresh = &mut out.spare_capacity_mut()[..len];
         let dest = match activation {
             Some(act) => Dest::Activated(fresh, act),
@@ -213,7 +244,6 @@ impl Linear {
         // SAFETY: `Dest::Overwrite` and `Dest::Activated` initialize every one of the `len`
         // elements they are given, which are the first `len` of `out`'s capacity.
         unsafe { out.set_len(len) };
-        out
     }
 
     /// Adds `x · Wᵀ + b` to `out` (the residual connection fused into the product).

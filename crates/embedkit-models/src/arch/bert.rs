@@ -2,7 +2,7 @@
 //! embeddings, token types, post-LN encoder blocks.
 //! Follows transformers' `modeling_bert.py` / `modeling_roberta.py`.
 
-use super::block::{self, BlockNames, BlockShape, EncoderBlock};
+use super::block::{self, BlockNames, BlockScratch, BlockShape, EncoderBlock};
 use super::{Encoder, PackedBatch};
 use crate::error::{Error, Result};
 use crate::weights::{Table, WeightFile};
@@ -170,13 +170,10 @@ impl Encoder for Bert {
             }
         }
         ops::layer_norm_rows(&mut x, &self.emb_norm.0, &self.emb_norm.1, self.shape.eps);
+        let mut scratch = BlockScratch::default();
         for b in &self.blocks {
-            b.forward(
-                &mut x,
-                &batch.sequences,
-                self.shape,
-                ScoreOptions::default(),
-            );
+            let options = ScoreOptions::default();
+            b.forward(&mut x, &batch.sequences, self.shape, options, &mut scratch);
             each_layer(&x);
         }
         Ok(x)

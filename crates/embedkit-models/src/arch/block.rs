@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::weights::WeightFile;
-use embedkit_kernels::attention::{attention, QkvLayout, ScoreOptions};
+use embedkit_kernels::attention::{attention_into, QkvLayout, ScoreOptions};
 use embedkit_kernels::linear::Linear;
 use embedkit_kernels::ops::{self, Activation};
 use std::ops::Range;
@@ -37,6 +37,15 @@ pub struct BlockNames {
     pub o: &'static str,
     /// LayerNorm after attention.
     pub attn_norm: &'static str,
+}
+
+/// The intermediate activations of a block, kept from one layer to the next so that a batch's
+/// tens of MB are allocated (and faulted in) once per forward pass rather than per layer.
+#[derive(Default)]
+pub struct BlockScratch {
+    qkv: Vec<f32>,
+    ctx: Vec<f32>,
+    inner: Vec<f32>,
 }
 
 /// Self-attention + feed-forward, each followed by residual add and LayerNorm.
@@ -94,33 +103,31 @@ impl EncoderBlock {
         })
     }
 
-    /// Runs the block in place on `h` (`[tokens, hidden]`).
+    /// Runs the block in place on `h` (`[tokens, hidden]`), with `scratch` for its
+    /// intermediate activations.
     pub fn forward(
         &self,
         h: &mut [f32],
         sequences: &[Range<usize>],
         s: BlockShape,
         options: ScoreOptions<'_>,
+        scratch: &mut BlockScratch,
     ) {
+        let BlockScratch { qkv, ctx, inner } = scratch;
         let tokens = h.len() / s.hidden;
         let head_dim = s.hidden / s.heads;
-        let qkv = self.qkv.forward(h, tokens);
+        self.qkv.forward_into(h, tokens, qkv);
         let layout = QkvLayout {
             heads: s.heads,
             kv_heads: s.heads,
             head_dim,
         };
-        let ctx = attention(
-            &qkv,
-            sequences,
-            layout,
-            1.0 / (head_dim as f32).sqrt(),
-            options,
-        );
-        self.attn_out.forward_add(&ctx, tokens, h);
+        let scale = 1.0 / (head_dim as f32).sqrt();
+        attention_into(qkv, sequences, layout, scale, options, ctx);
+        self.attn_out.forward_add(ctx, tokens, h);
         ops::layer_norm_rows(h, &self.attn_norm.0, &self.attn_norm.1, s.eps);
-        let inner = self.ffn_in.forward_activated(h, tokens, s.act);
-        self.ffn_out.forward_add(&inner, tokens, h);
+        self.ffn_in.forward_activated_into(h, tokens, s.act, inner);
+        self.ffn_out.forward_add(inner, tokens, h);
         ops::layer_norm_rows(h, &self.ffn_norm.0, &self.ffn_norm.1, s.eps);
     }
 }

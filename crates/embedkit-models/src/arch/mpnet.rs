@@ -1,7 +1,7 @@
 //! MPNet (all-mpnet-base-v2): BERT-like blocks plus a relative position bias shared by all
 //! layers. Follows transformers' `modeling_mpnet.py`.
 
-use super::block::{self, BlockNames, BlockShape, EncoderBlock};
+use super::block::{self, BlockNames, BlockScratch, BlockShape, EncoderBlock};
 use super::{Encoder, PackedBatch};
 use crate::error::{Error, Result};
 use crate::weights::{Table, WeightFile};
@@ -179,8 +179,9 @@ impl Encoder for MpNet {
             causal: false,
             relative_bias: Some(&bias),
         };
+        let mut scratch = BlockScratch::default();
         for b in &self.blocks {
-            b.forward(&mut x, &batch.sequences, self.shape, options);
+            b.forward(&mut x, &batch.sequences, self.shape, options, &mut scratch);
             each_layer(&x);
         }
         Ok(x)

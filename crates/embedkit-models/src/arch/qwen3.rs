@@ -6,7 +6,7 @@
 use super::{Encoder, PackedBatch};
 use crate::error::{Error, Result};
 use crate::weights::{Table, WeightFile};
-use embedkit_kernels::attention::{attention, QkvLayout, ScoreOptions};
+use embedkit_kernels::attention::{attention_into, QkvLayout, ScoreOptions};
 use embedkit_kernels::linear::Linear;
 use embedkit_kernels::ops::{self, Activation};
 use rayon::prelude::*;
@@ -267,19 +267,21 @@ impl Encoder for Qwen3 {
         let scale = 1.0 / (self.head_dim as f32).sqrt();
         let mut normed = vec![0.0_f32; tokens * h];
         let rotary = self.rotary_tables(tokens, &batch.sequences);
+        // Intermediate activations, reused by every layer (see `Linear::forward_into`).
+        let (mut qkv, mut ctx, mut gate_up) = (Vec::new(), Vec::new(), Vec::new());
+        let i = self.intermediate;
+        let mut act = vec![0.0_f32; tokens * i];
         for layer in &self.layers {
             normed.copy_from_slice(&x);
             ops::rms_norm_rows(&mut normed, &layer.input_norm, self.eps);
-            let mut qkv = layer.qkv.forward(&normed, tokens);
+            layer.qkv.forward_into(&normed, tokens, &mut qkv);
             self.norm_and_rotate(&mut qkv, &rotary, layer);
-            let ctx = attention(&qkv, &batch.sequences, layout, scale, causal);
+            attention_into(&qkv, &batch.sequences, layout, scale, causal, &mut ctx);
             layer.o.forward_add(&ctx, tokens, &mut x);
 
             normed.copy_from_slice(&x);
             ops::rms_norm_rows(&mut normed, &layer.post_norm, self.eps);
-            let gate_up = layer.gate_up.forward(&normed, tokens);
-            let i = self.intermediate;
-            let mut act = vec![0.0_f32; tokens * i];
+            layer.gate_up.forward_into(&normed, tokens, &mut gate_up);
             act.par_chunks_mut(i)
                 .zip(gate_up.par_chunks(2 * i))
                 .for_each(|(out, gu)| {

@@ -159,11 +159,14 @@ fn head<M: MulAdd>(task: &HeadTask<'_>, out: &mut [f32]) {
 #[inline(always)]
 fn normalize<M: MulAdd>(task: &HeadTask<'_>, i: usize, scores: &mut [f32]) {
     let len = task.rows.len();
-    for (j, sc) in scores.iter_mut().enumerate() {
-        *sc *= task.scale;
-        if let Some(b) = task.bias {
-            *sc += b[j + len - 1 - i];
+    // Two plain loops rather than one with the bias test inside, which stayed scalar.
+    match task.bias {
+        Some(bias) => {
+            for (sc, b) in scores.iter_mut().zip(&bias[len - 1 - i..]) {
+                *sc = *sc * task.scale + b;
+            }
         }
+        None => scores.iter_mut().for_each(|sc| *sc *= task.scale),
     }
     ops::softmax::<M>(scores);
 }
@@ -220,6 +223,7 @@ fn head_fixed<M: MulAdd, const D: usize>(task: &HeadTask<'_>, out: &mut [f32]) {
     let len = task.rows.len();
     let padded = len.next_multiple_of(KEY_TILE);
     let kt = transposed_keys::<D>(task, padded);
+    let values = packed_values::<D>(task);
     let per_sum = (SUM_WIDTH / D).max(1);
     let mut scores = vec![0.0_f32; QUERY_ROWS * padded];
     for (qb, out_block) in out.chunks_mut(QUERY_ROWS * D).enumerate() {
@@ -259,8 +263,7 @@ fn head_fixed<M: MulAdd, const D: usize>(task: &HeadTask<'_>, out: &mut [f32]) {
             // the compiler keeps each in registers.
             let (first_row, two) = (g * per_sum, per_sum == 2);
             let (mut acc0, mut acc1) = ([0.0_f32; D], [0.0_f32; D]);
-            for j in 0..reach {
-                let v = task.row(j, task.v_col);
+            for (j, v) in values.chunks_exact(D).take(reach).enumerate() {
                 add_scaled::<M, D>(&mut acc0, scores[first_row * padded + j], v);
                 if two {
                     add_scaled::<M, D>(&mut acc1, scores[(first_row + 1) * padded + j], v);
@@ -283,6 +286,20 @@ fn transposed_keys<const D: usize>(task: &HeadTask<'_>, padded: usize) -> Vec<f3
         }
     }
     kt
+}
+
+/// The head's value rows, contiguous: `values[j · D..][..D]` is key `j`'s.
+///
+/// Why a copy: in the fused QKV rows consecutive keys' values are a whole row apart (1152
+/// floats for MiniLM, a multiple of 64 bytes), so a 128-key sequence's values fall into a few
+/// L1 sets and evict each other while the weighted sums read them over and over.
+#[inline(always)]
+fn packed_values<const D: usize>(task: &HeadTask<'_>) -> Vec<f32> {
+    let mut values = Vec::with_capacity(task.rows.len() * D);
+    for j in 0..task.rows.len() {
+        values.extend_from_slice(&task.row(j, task.v_col)[..D]);
+    }
+    values
 }
 
 /// Keys scored together by [`head_blocked`]: four 8-lane accumulators per query.

@@ -86,7 +86,16 @@ pub fn attention_into(
     let blocks: Vec<Vec<f32>> = team::map(tasks.len(), &|t| {
         let (s, h) = tasks[t];
         let kvh = h / group.max(1);
-        let bias = options.relative_bias.map(|f| f(h, sequences[s].len()));
+        let len = sequences[s].len();
+        let bias = options.relative_bias.map(|f| f(h, len));
+        if let Some(bias) = &bias {
+            // `normalize` reads a window of it per query (and would silently stop short).
+            assert_eq!(
+                bias.len(),
+                (2 * len).saturating_sub(1),
+                "relative bias length"
+            );
+        }
         let task = HeadTask {
             qkv,
             width,

@@ -314,6 +314,21 @@ mod tests {
     }
 
     #[test]
+    fn forward_into_reuses_a_buffer_across_sizes() {
+        let (n, k) = (40, 300);
+        let w: Vec<f32> = (0..n * k).map(|i| ((i * 31) % 17) as f32 - 8.0).collect();
+        let l = Linear::new(w, Some(vec![0.25; n]), n, k).unwrap();
+        let mut out = Vec::new();
+        for rows in [50, 3, 20, 0, 7] {
+            let x: Vec<f32> = (0..rows * k).map(|i| ((i * 7) % 11) as f32 * 0.1).collect();
+            l.forward_into(&x, rows, &mut out);
+            assert_eq!(out, l.forward(&x, rows), "{rows} rows");
+            l.forward_activated_into(&x, rows, Activation::GeluErf, &mut out);
+            assert_eq!(out, l.forward_activated(&x, rows, Activation::GeluErf));
+        }
+    }
+
+    #[test]
     fn concat_puts_outputs_side_by_side() {
         let a = Linear::new(vec![1., 0.], None, 1, 2).unwrap();
         let b = Linear::new(vec![0., 1., 1., 1.], Some(vec![1., 2.]), 2, 2).unwrap();

@@ -305,9 +305,20 @@ mod tests {
     }
 
     #[test]
+    fn max_finds_the_peak_in_a_lane_or_the_tail() {
+        for peak in [0, 7, 13, 23, 24, 29] {
+            let mut x: Vec<f32> = (0..30).map(|i| (i % 7) as f32 * 0.5).collect();
+            x[peak] = 9.0;
+            assert_eq!(body::max(&x), 9.0, "peak {peak}");
+            x[peak] = f32::NAN;
+            assert_eq!(body::max(&x), 3.0, "NaN at {peak} is ignored");
+        }
+        assert_eq!(body::max(&[]), f32::NEG_INFINITY);
+    }
+
+    #[test]
     fn softmax_matches_f64_with_the_maximum_in_a_lane_or_the_tail() {
-        // 30 values: three 8-lane chunks and a tail of 6; large values would overflow `exp`
-        // if the wrong maximum were subtracted.
+        // 30 values: three 8-lane chunks and a tail of 6.
         for peak in [13, 27] {
             let mut x: Vec<f32> = (0..30).map(|i| 80.0 + (i % 7) as f32 * 0.5).collect();
             x[peak] = 95.0;

@@ -123,8 +123,8 @@ impl TextTokenizer {
             .collect();
         // One text (a search query) is encoded on this thread: `encode_batch` hands even a
         // single input to rayon's pool, and waking a pool thread costs more than encoding it.
-        // The `_fast` variants skip the character offsets, which nothing here reads (~20% of
-        // the tokenizer's time on a 30-token sentence).
+        // The `_fast` variants skip the tokens' byte offsets, which nothing here reads (~20%
+        // of the tokenizer's time on a 30-token sentence).
         let encodings = match <[EncodeInput; 1]>::try_from(inputs) {
             Ok([input]) => self.inner.encode_fast(input, true).map(|e| vec![e]),
             Err(inputs) => self.inner.encode_batch_fast(inputs, true),

@@ -195,7 +195,10 @@ fn quantize_panel(rows: &[f32], k: usize, out: &mut [i32], scales: &mut [f32]) {
     for (r, (row, scale)) in rows.chunks_exact(k).zip(scales.iter_mut()).enumerate() {
         let max = abs_max(row);
         *scale = max / ACT_MAX;
-        let inv = if max > 0.0 { ACT_MAX / max } else { 0.0 };
+        // An all-zero row, or one so small that the inverse overflows, quantizes to zeros
+        // (`round_to_level` needs |x| ≤ ACT_MAX).
+        let inv = ACT_MAX / max;
+        let inv = if inv.is_finite() { inv } else { 0.0 };
         for (level, v) in levels.iter_mut().zip(row) {
             *level = round_to_level(v * inv);
         }
@@ -567,16 +570,20 @@ mod tests {
 
     #[test]
     fn quantization_is_the_same_on_every_path() {
-        // Odd k (a padding level), a ragged last panel, an all-zero row and a row whose
-        // largest magnitude is negative.
+        // Odd k (a padding level), a ragged last panel, an all-zero row, a row whose
+        // largest magnitude is negative and one too small to scale.
         let (m, k) = (13, 385);
         let mut a = values(m * k, 7);
         a[2 * k..3 * k].fill(0.0);
         a[5 * k + 100] = -3.0;
+        // A row whose inverse scale overflows f32.
+        a[7 * k..8 * k].fill(0.0);
+        a[7 * k + 3] = 1e-36;
         let portable = quantize_a(&a, m, k, false);
         assert_eq!(portable.scales[2], 0.0);
         assert_eq!(quantized(&portable, 5, 100), -32767);
         assert_eq!(quantized(&portable, 12, 385), 0, "padding level");
+        assert!((0..k).all(|p| quantized(&portable, 7, p) == 0), "tiny row");
         if isa::cpu_has_avx2_fma() {
             let fast = quantize_a(&a, m, k, true);
             assert_eq!(fast.panels, portable.panels);

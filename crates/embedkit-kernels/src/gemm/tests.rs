@@ -121,6 +121,9 @@ const ALL_SHAPES: &[(usize, usize, usize)] = &[
     (5, 33, 7),
     (6, 16, 16),
     (7, 17, 385),
+    // A short query's A packed once for all tasks, over several k blocks (ragged n and m too).
+    (8, 384, 1536),
+    (31, 40, 800),
     (12, 48, 256),
     (13, 31, 257),
     (37, 100, 64),

@@ -142,16 +142,17 @@ pub(crate) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
 }
 
 /// Runs `f(i)` for every `i < tasks` on the team and returns the results in index order.
-pub(crate) fn map<T: Send>(tasks: usize, f: &(dyn Fn(usize) -> T + Sync)) -> Vec<T> {
-    let slots: Vec<Mutex<Option<T>>> = (0..tasks).map(|_| Mutex::new(None)).collect();
+pub(crate) fn map<T: Send + Sync>(tasks: usize, f: &(dyn Fn(usize) -> T + Sync)) -> Vec<T> {
+    // One write-once cell per task: task `i` is the only writer of slot `i`.
+    let slots: Vec<OnceLock<T>> = (0..tasks).map(|_| OnceLock::new()).collect();
     run(tasks, &|i| {
-        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(f(i));
+        // `run` calls each index exactly once, so the slot is always empty here.
+        let _ = slots[i].set(f(i));
     });
     slots
         .into_iter()
         .map(|slot| {
             slot.into_inner()
-                .unwrap_or_else(|e| e.into_inner())
                 .expect("run returns only after every task has stored its result")
         })
         .collect()

@@ -43,19 +43,25 @@ pub(crate) mod body {
         }
     }
 
-    /// The largest value (NaNs ignored; −∞ for none), in eight independent lanes: one
-    /// running maximum is a chain of dependent compares.
+    /// The largest value (NaNs ignored; −∞ for none).
     #[inline(always)]
     pub fn max(a: &[f32]) -> f32 {
+        max_of(a, |v| v)
+    }
+
+    /// The largest `f(v)` (NaNs ignored; −∞ for none), in eight independent lanes: one
+    /// running maximum is a chain of dependent compares.
+    #[inline(always)]
+    pub fn max_of(a: &[f32], f: impl Fn(f32) -> f32) -> f32 {
         let mut lanes = [f32::NEG_INFINITY; 8];
         let chunks = a.chunks_exact(8);
         let tail = chunks
             .remainder()
             .iter()
-            .fold(f32::NEG_INFINITY, |m, v| m.max(*v));
+            .fold(f32::NEG_INFINITY, |m, v| m.max(f(*v)));
         for c in chunks {
             for (lane, v) in lanes.iter_mut().zip(c) {
-                *lane = lane.max(*v);
+                *lane = lane.max(f(*v));
             }
         }
         lanes.iter().fold(tail, |m, v| m.max(*v))

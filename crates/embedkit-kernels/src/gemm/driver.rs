@@ -10,7 +10,7 @@
 //! that the team's threads, taking them one at a time, even out a core that is busy with
 //! something else.
 
-use super::pack::{pack_a, PackedElem, PackedWeight};
+use super::pack::{a_panels_len, pack_a, PackedElem, PackedWeight};
 use super::{Dest, Microkernel, Prefetch, MR, NR};
 use crate::ops::Activation;
 use std::cell::RefCell;
@@ -176,10 +176,9 @@ pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
         return run_tasks(None);
     }
     let pack_all = |buf: &mut Vec<f32>| {
-        let block_floats = m.div_ceil(MR) * MR;
-        buf.resize(block_floats * k, 0.0);
+        buf.resize(a_panels_len(m, k), 0.0);
         for (k0, depth) in b.k_blocks() {
-            let dst = &mut buf[block_floats * k0..][..block_floats * depth];
+            let dst = &mut buf[a_panels_len(m, k0)..][..a_panels_len(m, depth)];
             // SAFETY: the caller vouches for `K`'s CPU features.
             unsafe { pack_a::<K>(a, k, 0..m, k0, depth, dst) };
         }
@@ -279,11 +278,11 @@ unsafe fn rectangle<K: Microkernel, E: PackedElem>(
         for block_start in rows.clone().step_by(MC) {
             let block = block_start..(block_start + MC).min(rows.end);
             let last_row_block = block.end == rows.end;
-            let block_floats = block.len().div_ceil(MR) * MR;
+            let panels_len = a_panels_len(block.len(), depth);
             let a_panels: &[f32] = match a.packed {
-                Some(packed) => &packed[block_floats * k0..][..block_floats * depth],
+                Some(packed) => &packed[a_panels_len(block.len(), k0)..][..panels_len],
                 None => {
-                    a_panels.resize(block_floats * depth, 0.0);
+                    a_panels.resize(panels_len, 0.0);
                     // SAFETY: the caller vouches for `K`'s CPU features.
                     unsafe { pack_a::<K>(a.rows, k, block.clone(), k0, depth, a_panels) };
                     a_panels

@@ -193,7 +193,8 @@ fn quantize_panel(rows: &[f32], k: usize, out: &mut [i32], scales: &mut [f32]) {
     // A row's levels, contiguous; an odd k's padding level stays 0.
     let mut levels = vec![0_i16; 2 * k.div_ceil(2)];
     for (r, (row, scale)) in rows.chunks_exact(k).zip(scales.iter_mut()).enumerate() {
-        let max = abs_max(row);
+        // Zero, not −∞, for a row of NaNs.
+        let max = crate::ops::body::max_of(row, f32::abs).max(0.0);
         *scale = max / ACT_MAX;
         // An all-zero row, or one so small that the inverse overflows, quantizes to zeros
         // (`round_to_level` needs |x| ≤ ACT_MAX).
@@ -206,23 +207,6 @@ fn quantize_panel(rows: &[f32], k: usize, out: &mut [i32], scales: &mut [f32]) {
             out[p * MR + r] = i32::from(pair[0] as u16) | (i32::from(pair[1] as u16) << 16);
         }
     }
-}
-
-/// The largest `|v|` (NaNs ignored), in eight independent lanes so that it vectorizes.
-#[inline(always)]
-fn abs_max(row: &[f32]) -> f32 {
-    let mut lanes = [0.0_f32; 8];
-    let chunks = row.chunks_exact(8);
-    let tail = chunks
-        .remainder()
-        .iter()
-        .fold(0.0_f32, |m, v| m.max(v.abs()));
-    for chunk in chunks {
-        for (lane, v) in lanes.iter_mut().zip(chunk) {
-            *lane = lane.max(v.abs());
-        }
-    }
-    lanes.iter().fold(tail, |m, v| m.max(*v))
 }
 
 /// `x` rounded to the nearest integer (ties to even), for `|x| ≤ ACT_MAX`: adding 1.5 · 2²³

@@ -290,7 +290,7 @@ static ZEROS: [f32; KC_MAX] = [0.0; KC_MAX];
 /// `MR`-row panels, `depth × MR` each, zero-filling rows past the end of `rows`. `depth` is
 /// at most [`KC_MAX`], as every block of a [`PackedWeight`] is.
 ///
-/// `dst` holds exactly those panels: `rows.len().div_ceil(MR) · MR · depth` floats.
+/// `dst` holds exactly those panels: [`a_panels_len`]`(rows.len(), depth)` floats.
 ///
 /// # Safety
 ///
@@ -303,7 +303,7 @@ pub(crate) unsafe fn pack_a<K: Microkernel>(
     depth: usize,
     dst: &mut [f32],
 ) {
-    assert_eq!(dst.len(), rows.len().div_ceil(MR) * MR * depth);
+    assert_eq!(dst.len(), a_panels_len(rows.len(), depth));
     let row = |i: usize| &a[i * lda + k0..][..depth];
     for (panel, out) in dst.chunks_exact_mut(MR * depth).enumerate() {
         let first = rows.start + panel * MR;
@@ -323,6 +323,13 @@ pub(crate) unsafe fn pack_a<K: Microkernel>(
             interleave_rows(rows, out);
         }
     }
+}
+
+/// Floats of the `MR`-row panels [`pack_a`] makes of `rows` rows × `depth` columns (the last
+/// panel padded to `MR` rows). Panels of consecutive k blocks laid end to end put block
+/// `(k0, depth)` at `a_panels_len(rows, k0)`.
+pub(crate) fn a_panels_len(rows: usize, depth: usize) -> usize {
+    rows.div_ceil(MR) * MR * depth
 }
 
 /// Portable [`Microkernel::pack_panel`]: `out[p · MR + r] = rows[r][p]`.

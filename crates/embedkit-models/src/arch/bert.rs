@@ -170,9 +170,8 @@ impl Encoder for Bert {
             }
         }
         ops::layer_norm_rows(&mut x, &self.emb_norm.0, &self.emb_norm.1, self.shape.eps);
-        let mut scratch = BlockScratch::default();
+        let (options, mut scratch) = (ScoreOptions::default(), BlockScratch::default());
         for b in &self.blocks {
-            let options = ScoreOptions::default();
             b.forward(&mut x, &batch.sequences, self.shape, options, &mut scratch);
             each_layer(&x);
         }

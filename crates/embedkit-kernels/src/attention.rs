@@ -113,6 +113,9 @@ pub fn attention_into(
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Avx2Fma` is only chosen after runtime detection of avx2 and fma.
             Isa::Avx2Fma => unsafe { avx2::head(&task, &mut out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Avx512` is only chosen after runtime detection of its features.
+            Isa::Avx512 => unsafe { avx2::head_avx512(&task, &mut out) },
             _ => head::<math::Separate>(&task, &mut out),
         }
         out
@@ -381,7 +384,7 @@ fn add_scaled<M: MulAdd, const D: usize>(acc: &mut [f32; D], p: f32, v: &[f32]) 
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    //! The attention task compiled with AVX2 + FMA enabled.
+    //! The attention task compiled with AVX2 + FMA enabled (and with AVX-512 on top).
     use super::HeadTask;
     use crate::math::Fused;
 
@@ -392,6 +395,16 @@ mod avx2 {
     /// The CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn head(task: &HeadTask<'_>, out: &mut [f32]) {
+        super::head::<Fused>(task, out)
+    }
+
+    /// [`super::head`] with fused multiply-adds and 512-bit vectors.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support AVX-512 (F, BW, VL), AVX2 and FMA.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma")]
+    pub unsafe fn head_avx512(task: &HeadTask<'_>, out: &mut [f32]) {
         super::head::<Fused>(task, out)
     }
 }
@@ -510,6 +523,13 @@ mod tests {
                     // SAFETY: AVX2 and FMA were just detected.
                     unsafe { avx2::head(&task, &mut out) };
                     runs.push(("avx2", out));
+                }
+                #[cfg(target_arch = "x86_64")]
+                if crate::isa::cpu_has_avx512() {
+                    let mut out = vec![0.0; len * d];
+                    // SAFETY: AVX-512 was just detected.
+                    unsafe { avx2::head_avx512(&task, &mut out) };
+                    runs.push(("avx512", out));
                 }
                 for (path, got) in runs {
                     for (g, w) in got.iter().zip(&want) {

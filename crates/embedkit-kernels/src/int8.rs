@@ -32,8 +32,8 @@ pub fn dot(a: &[i8], b: &[i8]) -> i32 {
     let (a, b) = (&a[..n], &b[..n]);
     match isa::current() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Avx2Fma` is only chosen after runtime detection of avx2 (and fma).
-        Isa::Avx2Fma => unsafe { avx2::dot(a, b) },
+        // SAFETY: `Avx2Fma` and `Avx512` are only chosen after runtime detection of avx2.
+        Isa::Avx2Fma | Isa::Avx512 => unsafe { avx2::dot(a, b) },
         _ => dot_portable(a, b),
     }
 }

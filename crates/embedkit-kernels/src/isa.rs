@@ -1,8 +1,8 @@
-//! Runtime choice of the instruction set used by the element-wise kernels.
+//! Runtime choice of the instruction set used by the kernels.
 //!
-//! Detected once and cached. `EMBEDKIT_ISA=scalar` or `EMBEDKIT_ISA=avx2` forces a path (a
-//! forced path the CPU lacks falls back to scalar), so the test suite can prove every path
-//! against the same references.
+//! Detected once and cached. `EMBEDKIT_ISA=scalar`, `EMBEDKIT_ISA=avx2` or
+//! `EMBEDKIT_ISA=avx512` forces a path (a forced path the CPU lacks falls back to the best
+//! one it has below it), so the test suite can prove every path against the same references.
 
 use std::sync::OnceLock;
 
@@ -13,6 +13,10 @@ pub enum Isa {
     Scalar,
     /// x86-64 AVX2 with FMA (the kernels are the same Rust code compiled with these features).
     Avx2Fma,
+    /// x86-64 AVX-512 (F, BW, VL, VNNI) on top of AVX2 + FMA: 16-float registers for the
+    /// matrix products, `vpdpwssd` for the int8 ones. Kernels without a 512-bit version run
+    /// their AVX2 code, which every such CPU also has.
+    Avx512,
 }
 
 impl Isa {
@@ -21,7 +25,19 @@ impl Isa {
         match self {
             Isa::Scalar => "scalar",
             Isa::Avx2Fma => "avx2",
+            Isa::Avx512 => "avx512",
         }
+    }
+
+    /// Whether this path may run AVX2 + FMA code (checked against the CPU, so a value a test
+    /// passes explicitly is safe whatever the machine).
+    pub(crate) fn runs_avx2(self) -> bool {
+        matches!(self, Isa::Avx2Fma | Isa::Avx512) && cpu_has_avx2_fma()
+    }
+
+    /// Whether this path may run the AVX-512 code (checked against the CPU).
+    pub(crate) fn runs_avx512(self) -> bool {
+        self == Isa::Avx512 && cpu_has_avx512()
     }
 }
 
@@ -37,19 +53,44 @@ pub(crate) fn cpu_has_avx2_fma() -> bool {
     }
 }
 
+/// Whether this CPU has everything [`Isa::Avx512`] uses (Ice Lake, Sapphire Rapids and later
+/// Xeons; AMD Zen 4 and later).
+pub fn cpu_has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        cpu_has_avx2_fma()
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// The instruction set in use for this process.
 pub fn current() -> Isa {
     static CHOSEN: OnceLock<Isa> = OnceLock::new();
     *CHOSEN.get_or_init(|| {
-        let best = if cpu_has_avx2_fma() {
+        let best = if cpu_has_avx512() {
+            Isa::Avx512
+        } else if cpu_has_avx2_fma() {
             Isa::Avx2Fma
         } else {
             Isa::Scalar
         };
-        match std::env::var("EMBEDKIT_ISA").as_deref() {
+        let forced = match std::env::var("EMBEDKIT_ISA").as_deref() {
             Ok("scalar") => Isa::Scalar,
-            Ok("avx2") if best == Isa::Avx2Fma => Isa::Avx2Fma,
+            Ok("avx2") => Isa::Avx2Fma,
             _ => best,
+        };
+        // Never above what the CPU has.
+        match forced {
+            Isa::Avx512 if best == Isa::Avx512 => Isa::Avx512,
+            Isa::Avx512 | Isa::Avx2Fma if best != Isa::Scalar => Isa::Avx2Fma,
+            _ => Isa::Scalar,
         }
     })
 }

@@ -5,6 +5,8 @@
 //! padding rows are ever multiplied) and is split over the kernels' threads by the crate's
 //! `gemm` module.
 
+#[cfg(target_arch = "x86_64")]
+use crate::gemm::amx::{self, PackedAmx};
 use crate::gemm::int8::PackedInt8;
 pub use crate::gemm::Bf16;
 use crate::gemm::{self, Dest, PackedWeight};
@@ -17,7 +19,8 @@ pub enum WeightFormat {
     #[default]
     F32,
     /// 2 bytes per weight (round to nearest even): half the memory and memory traffic; exact
-    /// for weights that were bf16 in the first place.
+    /// for weights that were bf16 in the first place. On CPUs with AMX (and the AVX-512 path
+    /// in use) the products run on the tile unit, which rounds the activations to bf16 too.
     Bf16,
     /// 1 byte per weight (symmetric, per output channel), activations quantized per token at
     /// run time: integer products, a quarter of f32's memory, approximate.
@@ -29,6 +32,9 @@ pub enum WeightFormat {
 enum Packed {
     F32(PackedWeight<f32>),
     Bf16(PackedWeight<Bf16>),
+    /// bf16 weights for the AMX tile unit, whose products also round the activations to bf16.
+    #[cfg(target_arch = "x86_64")]
+    AmxBf16(PackedAmx),
     Int8(PackedInt8),
 }
 
@@ -36,6 +42,12 @@ impl Packed {
     fn new(weight: &[f32], n: usize, k: usize, format: WeightFormat) -> Self {
         match format {
             WeightFormat::F32 => Packed::F32(PackedWeight::new(weight, n, k)),
+            #[cfg(target_arch = "x86_64")]
+            WeightFormat::Bf16
+                if crate::isa::current() == crate::isa::Isa::Avx512 && amx::ready() =>
+            {
+                Packed::AmxBf16(PackedAmx::new(weight, n, k))
+            }
             WeightFormat::Bf16 => Packed::Bf16(PackedWeight::new(weight, n, k)),
             WeightFormat::Int8 => Packed::Int8(PackedInt8::new(weight, n, k)),
         }
@@ -45,6 +57,8 @@ impl Packed {
         match self {
             Packed::F32(_) => WeightFormat::F32,
             Packed::Bf16(_) => WeightFormat::Bf16,
+            #[cfg(target_arch = "x86_64")]
+            Packed::AmxBf16(_) => WeightFormat::Bf16,
             Packed::Int8(_) => WeightFormat::Int8,
         }
     }
@@ -53,6 +67,8 @@ impl Packed {
         match self {
             Packed::F32(w) => w.to_row_major(),
             Packed::Bf16(w) => w.to_row_major(),
+            #[cfg(target_arch = "x86_64")]
+            Packed::AmxBf16(w) => w.to_row_major(),
             Packed::Int8(w) => w.to_row_major(),
         }
     }
@@ -61,6 +77,8 @@ impl Packed {
         match self {
             Packed::F32(w) => w.bytes(),
             Packed::Bf16(w) => w.bytes(),
+            #[cfg(target_arch = "x86_64")]
+            Packed::AmxBf16(w) => w.bytes(),
             Packed::Int8(w) => w.bytes(),
         }
     }
@@ -69,6 +87,8 @@ impl Packed {
         match self {
             Packed::F32(w) => gemm::matmul(x, rows, w, bias, out),
             Packed::Bf16(w) => gemm::matmul(x, rows, w, bias, out),
+            #[cfg(target_arch = "x86_64")]
+            Packed::AmxBf16(w) => amx::matmul(x, rows, w, bias, out),
             Packed::Int8(w) => gemm::int8::matmul(x, rows, w, bias, out),
         }
     }

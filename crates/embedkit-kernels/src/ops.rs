@@ -148,44 +148,63 @@ pub(crate) mod body {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    //! The same bodies compiled with AVX2 + FMA enabled.
-    use super::{body, Activation};
-    use crate::math::Fused;
+/// Declares a module of the portable bodies compiled with the target features `$features`.
+macro_rules! compiled_bodies {
+    ($name:ident, $features:literal, $doc:literal) => {
+        #[cfg(target_arch = "x86_64")]
+        mod $name {
+            #![doc = $doc]
+            use super::{body, Activation};
+            use crate::math::Fused;
 
-    // SAFETY (all functions): callers reach these only after `isa::current()` returned
-    // `Avx2Fma`, which requires runtime detection of both features.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn activate(x: &mut [f32], act: Activation) {
-        body::activate::<Fused>(x, act)
-    }
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
-        body::dot::<Fused>(a, b)
-    }
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
-        body::axpy::<Fused>(alpha, x, y)
-    }
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn softmax(x: &mut [f32]) {
-        body::softmax::<Fused>(x)
-    }
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn layer_norm(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
-        body::layer_norm::<Fused>(x, gamma, beta, eps)
-    }
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn rms_norm(x: &mut [f32], gamma: &[f32], eps: f32) {
-        body::rms_norm::<Fused>(x, gamma, eps)
-    }
+            // SAFETY (all functions): callers reach these only after `isa::current()` (or an
+            // `Isa::runs_*` guard) confirmed the features at run time.
+            #[target_feature(enable = $features)]
+            pub unsafe fn activate(x: &mut [f32], act: Activation) {
+                body::activate::<Fused>(x, act)
+            }
+            #[target_feature(enable = $features)]
+            pub unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+                body::dot::<Fused>(a, b)
+            }
+            #[target_feature(enable = $features)]
+            pub unsafe fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+                body::axpy::<Fused>(alpha, x, y)
+            }
+            #[target_feature(enable = $features)]
+            pub unsafe fn softmax(x: &mut [f32]) {
+                body::softmax::<Fused>(x)
+            }
+            #[target_feature(enable = $features)]
+            pub unsafe fn layer_norm(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+                body::layer_norm::<Fused>(x, gamma, beta, eps)
+            }
+            #[target_feature(enable = $features)]
+            pub unsafe fn rms_norm(x: &mut [f32], gamma: &[f32], eps: f32) {
+                body::rms_norm::<Fused>(x, gamma, eps)
+            }
+        }
+    };
 }
 
-/// Calls `$f` from the AVX2 module when the process runs that path, the portable body otherwise.
+compiled_bodies!(
+    avx2,
+    "avx2,fma",
+    "The same bodies compiled with AVX2 + FMA enabled."
+);
+compiled_bodies!(
+    avx512,
+    "avx512f,avx512bw,avx512vl,avx2,fma",
+    "The same bodies compiled with AVX-512 enabled (16-float vectors)."
+);
+
+/// Calls `$f` from the module of the process's instruction set, the portable body otherwise.
 macro_rules! dispatch {
     ($f:ident($($arg:expr),*)) => {
         match isa::current() {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Avx512` is only chosen after runtime detection of its features.
+            Isa::Avx512 => unsafe { avx512::$f($($arg),*) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Avx2Fma` is only chosen after runtime detection of avx2 and fma.
             Isa::Avx2Fma => unsafe { avx2::$f($($arg),*) },
@@ -194,13 +213,27 @@ macro_rules! dispatch {
     };
 }
 
+/// [`activate_in_place`]'s AVX-512 body, for the AVX-512 GEMM's fused activations.
+///
+/// # Safety
+///
+/// The CPU supports AVX-512 (F, BW, VL), AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+pub(crate) unsafe fn activate_avx512(x: &mut [f32], act: Activation) {
+    // SAFETY: forwarded contract.
+    unsafe { avx512::activate(x, act) }
+}
+
 /// [`activate_in_place`] on a given instruction set (one the CPU lacks runs the portable body),
 /// so that a product computed on one path is also activated on it.
 pub(crate) fn activate_on(isa: Isa, x: &mut [f32], act: Activation) {
     let one = |c: &mut [f32]| match isa {
         #[cfg(target_arch = "x86_64")]
+        // SAFETY: the guard just checked that the CPU has AVX-512.
+        _ if isa.runs_avx512() => unsafe { avx512::activate(c, act) },
+        #[cfg(target_arch = "x86_64")]
         // SAFETY: the guard just checked that the CPU has AVX2 and FMA.
-        Isa::Avx2Fma if isa::cpu_has_avx2_fma() => unsafe { avx2::activate(c, act) },
+        _ if isa.runs_avx2() => unsafe { avx2::activate(c, act) },
         _ => body::activate::<math::Separate>(c, act),
     };
     if x.len() >= PARALLEL_MIN_ELEMS {

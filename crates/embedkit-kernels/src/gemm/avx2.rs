@@ -209,7 +209,7 @@ unsafe fn tile_6x16<L: LineLoad>(
 ///
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn pack_panel_6(rows: [&[f32]; MR], out: &mut [f32]) {
+pub(super) unsafe fn pack_panel_6(rows: [&[f32]; MR], out: &mut [f32]) {
     let depth = out.len() / MR;
     assert!(
         rows.iter().all(|r| r.len() >= depth),

@@ -12,7 +12,7 @@
 //! The structure follows the BLIS / matrixmultiply design: the driver ([`driver`]) cuts k
 //! into blocks whose B panel stays in L1, packs `MC` rows of A (L2) per block, and calls a
 //! `MR × NR` microkernel that keeps the whole C tile in registers. Only the microkernel
-//! differs between instruction sets ([`avx2`], [`scalar`]); packing, blocking, edge tiles and
+//! differs between instruction sets ([`avx512`], [`avx2`], [`scalar`]); packing, blocking, edge tiles and
 //! threading are shared, so the portable path also tests the driver.
 
 mod driver;
@@ -21,7 +21,11 @@ pub(crate) mod pack;
 mod scalar;
 
 #[cfg(target_arch = "x86_64")]
+pub(crate) mod amx;
+#[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 #[cfg(test)]
 mod tests;
@@ -165,10 +169,13 @@ pub(crate) fn matmul_on<E: PackedElem>(
 ) {
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the guard just checked that the CPU has AVX2 and FMA.
-        Isa::Avx2Fma if isa::cpu_has_avx2_fma() => unsafe {
-            driver::run::<avx2::Avx2Fma6x16, E>(a, m, b, bias, c)
+        // SAFETY: the guard just checked that the CPU has AVX-512.
+        _ if isa.runs_avx512() => unsafe {
+            driver::run::<avx512::Avx512Fma6x16, E>(a, m, b, bias, c)
         },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the guard just checked that the CPU has AVX2 and FMA.
+        _ if isa.runs_avx2() => unsafe { driver::run::<avx2::Avx2Fma6x16, E>(a, m, b, bias, c) },
         // SAFETY: the portable kernel needs nothing beyond the compilation target.
         _ => unsafe { driver::run::<scalar::Portable6x16, E>(a, m, b, bias, c) },
     }

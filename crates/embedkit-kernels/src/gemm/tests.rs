@@ -154,6 +154,17 @@ fn avx2_path_matches_naive_product() {
 }
 
 #[test]
+fn avx512_path_matches_naive_product() {
+    if !isa::cpu_has_avx512() {
+        eprintln!("skipped: this CPU has no AVX-512 (F, BW, VL, VNNI)");
+        return;
+    }
+    for &(m, n, k) in SHAPES {
+        check(Isa::Avx512, m, n, k);
+    }
+}
+
+#[test]
 fn single_threaded_pool_gives_the_same_result() {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
@@ -163,7 +174,7 @@ fn single_threaded_pool_gives_the_same_result() {
         if cfg!(miri) {
             return;
         }
-        for isa in [Isa::Scalar, Isa::Avx2Fma] {
+        for isa in [Isa::Scalar, Isa::Avx2Fma, Isa::Avx512] {
             check(isa, 200, 1152, 384);
             check(isa, 7, 17, 385);
         }

@@ -76,7 +76,8 @@ pub struct MpNet {
 impl MpNet {
     /// Loads the weights named as transformers' `MPNetModel` saves them.
     pub fn load(w: &WeightFile, cfg: &Config) -> Result<Self> {
-        if cfg.num_attention_heads == 0 || cfg.hidden_size % cfg.num_attention_heads != 0 {
+        if cfg.num_attention_heads == 0 || !cfg.hidden_size.is_multiple_of(cfg.num_attention_heads)
+        {
             return Err(Error::InvalidInput(format!(
                 "hidden_size {} is not a multiple of num_attention_heads {}",
                 cfg.hidden_size, cfg.num_attention_heads

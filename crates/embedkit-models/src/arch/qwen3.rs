@@ -86,13 +86,13 @@ impl Qwen3 {
     pub fn load(w: &WeightFile, cfg: &Config) -> Result<Self> {
         let heads = cfg.num_attention_heads;
         let kv_heads = cfg.num_key_value_heads.unwrap_or(heads);
-        if heads == 0 || kv_heads == 0 || heads % kv_heads != 0 {
+        if heads == 0 || kv_heads == 0 || !heads.is_multiple_of(kv_heads) {
             return Err(Error::InvalidInput(format!(
                 "num_attention_heads {heads} is not a multiple of num_key_value_heads {kv_heads}"
             )));
         }
         let head_dim = cfg.head_dim.unwrap_or(cfg.hidden_size / heads);
-        if head_dim == 0 || head_dim % 2 != 0 {
+        if head_dim == 0 || !head_dim.is_multiple_of(2) {
             return Err(Error::InvalidInput(format!(
                 "head_dim {head_dim} must be even"
             )));

@@ -156,7 +156,7 @@ pub fn train(
                             }
                             update(cfg, &c, w, wt, gw, gwt);
                             k += 1;
-                            if k % 100_000 == 0 {
+                            if k.is_multiple_of(100_000) {
                                 let words = done.fetch_add(100_000, Ordering::Relaxed) + 100_000;
                                 progress(Progress {
                                     words,

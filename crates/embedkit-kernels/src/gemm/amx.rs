@@ -20,8 +20,9 @@
 
 use super::driver::{checked_c, Epilogue, SharedC};
 use super::{Bf16, Dest};
-use crate::isa::Isa;
+use crate::ops::Activation;
 use std::arch::asm;
+use std::cell::RefCell;
 use std::ops::Range;
 use std::sync::{Mutex, OnceLock};
 
@@ -154,25 +155,40 @@ pub(crate) fn matmul(a: &[f32], m: usize, b: &PackedAmx, bias: Option<&[f32]>, c
     let Some((shared, epilogue)) = checked_c(a, m, (n, k), bias, c) else {
         return;
     };
-    let a_bf16 = round_a(a, m, k);
     let col_blocks = n.div_ceil(BLOCK);
     let row_chunks = m.div_ceil(ROWS_PER_TASK);
-    let task = |index: usize| {
-        let (chunk, block) = (index / col_blocks, index % col_blocks);
-        let rows = chunk * ROWS_PER_TASK..((chunk + 1) * ROWS_PER_TASK).min(m);
-        // SAFETY: `ready()` holds (asserted); the task's rectangle (these rows, columns
-        // `block · 32 ..`) is its own: tasks differ in row chunk or column block.
-        unsafe { rectangle(&a_bf16, b, shared, rows, block, epilogue) };
+    let multiply = |a_bf16: &mut Vec<Line>| {
+        round_a(a, m, k, a_bf16);
+        let a_bf16 = &*a_bf16;
+        let task = |index: usize| {
+            let (chunk, block) = (index / col_blocks, index % col_blocks);
+            let rows = chunk * ROWS_PER_TASK..((chunk + 1) * ROWS_PER_TASK).min(m);
+            // SAFETY: `ready()` holds (asserted); the task's rectangle (these rows, columns
+            // `block · 32 ..`) is its own: tasks differ in row chunk or column block.
+            unsafe { rectangle(a_bf16, b, shared, rows, block, epilogue) };
+        };
+        crate::team::run(row_chunks * col_blocks, &task);
     };
-    crate::team::run(row_chunks * col_blocks, &task);
+    ROUNDED_A.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut buf) => multiply(&mut buf),
+        // Only if a task multiplies on its own: never blocks.
+        Err(_) => multiply(&mut Vec::new()),
+    });
 }
 
-/// A rounded to bf16, rows padded to a multiple of [`BLOCK`] and k to whole tiles (zeros).
-fn round_a(a: &[f32], m: usize, k: usize) -> Vec<Line> {
+thread_local! {
+    /// The rounded A of this thread's last product, kept between calls: a fresh buffer per
+    /// product (megabytes for a batch) cost a zero fill and page faults every time.
+    static ROUNDED_A: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Fills `lines` with A rounded to bf16, rows padded to a multiple of [`BLOCK`] and k to
+/// whole tiles (zeros).
+fn round_a(a: &[f32], m: usize, k: usize, lines: &mut Vec<Line>) {
     let row_lines = padded_k(k) / TILE_K;
-    let mut lines = vec![ZERO_LINE; m.div_ceil(BLOCK) * BLOCK * row_lines];
+    lines.resize(m.div_ceil(BLOCK) * BLOCK * row_lines, ZERO_LINE);
     if k == 0 {
-        return lines;
+        return;
     }
     let pieces: Vec<Mutex<&mut [Line]>> = lines
         .chunks_mut(BLOCK * row_lines)
@@ -181,14 +197,16 @@ fn round_a(a: &[f32], m: usize, k: usize) -> Vec<Line> {
     crate::team::run(pieces.len(), &|block| {
         let mut piece = pieces[block].lock().unwrap_or_else(|e| e.into_inner());
         let first = block * BLOCK;
-        for (r, row) in (first..m.min(first + BLOCK)).enumerate() {
-            let dst = &mut piece[r * row_lines..(r + 1) * row_lines];
-            // SAFETY: `ready()` (checked by the caller) includes AVX512-BF16.
-            unsafe { round_row(&a[row * k..(row + 1) * k], dst) };
+        for (r, dst) in piece.chunks_exact_mut(row_lines).enumerate() {
+            let row = first + r;
+            if row < m {
+                // SAFETY: `ready()` (checked by the caller) includes AVX512-BF16.
+                unsafe { round_row(&a[row * k..(row + 1) * k], dst) };
+            } else {
+                dst.fill(ZERO_LINE);
+            }
         }
     });
-    drop(pieces);
-    lines
 }
 
 /// Rounds one row of A to bf16 (to nearest even, as [`Bf16::from_f32`]) into `dst`'s lines.
@@ -215,6 +233,11 @@ unsafe fn round_row(row: &[f32], dst: &mut [Line]) {
     for (i, &v) in chunks.remainder().iter().enumerate() {
         // SAFETY: done + i < row.len() ≤ the padded length.
         unsafe { out.add(done + i).write(Bf16::from_f32(v).0) };
+    }
+    // The k padding (the buffer is reused: it may hold an earlier product's values).
+    for i in row.len()..dst.len() * TILE_K {
+        // SAFETY: i < the padded length, `dst.len()` lines of 32 values.
+        unsafe { out.add(i).write(0) };
     }
 }
 
@@ -262,7 +285,7 @@ unsafe fn rectangle(
     unsafe {
         asm!("ldtilecfg [{}]", in(reg) &CONFIG.0, options(nostack, readonly, preserves_flags))
     };
-    let mut tile = [ZERO_LINE; 2 * BLOCK];
+    let mut tile = TileF32([0.0; BLOCK * BLOCK]);
     for i0 in rows.clone().step_by(BLOCK) {
         let a0 = a[i0 * row_lines..].as_ptr();
         let a1 = a[(i0 + 16) * row_lines..].as_ptr();
@@ -295,8 +318,8 @@ unsafe fn rectangle(
                     options(nostack, readonly, preserves_flags)
                 );
             }
-            // C tiles into `tile`: 32 rows of 32 floats (two lines per row).
-            let out = tile.as_mut_ptr().cast::<f32>();
+            // C tiles into `tile`: 32 rows of 32 floats.
+            let out = tile.0.as_mut_ptr();
             asm!(
                 "tilestored [{c00} + {sc}*1], tmm0",
                 "tilestored [{c01} + {sc}*1], tmm1",
@@ -311,47 +334,86 @@ unsafe fn rectangle(
             );
         }
         let height = BLOCK.min(rows.end - i0);
-        for r in 0..height {
-            let line = &tile[2 * r..2 * r + 2];
-            let mut values: [f32; BLOCK] = std::array::from_fn(|j| f32_at(line, j));
-            if let Some(bias) = epilogue.bias {
-                for (v, b) in values.iter_mut().zip(&bias[j0..j0 + width]) {
-                    *v += b;
-                }
-            }
-            if let Some(act) = epilogue.activation {
-                crate::ops::activate_on(Isa::Avx512, &mut values[..width], act);
-            }
-            // SAFETY: row i0 + r < m and columns j0 .. j0 + width < n are this task's
-            // (caller); read only when initialized (`accumulate`).
-            unsafe {
-                let dst = c.ptr.add((i0 + r) * c.ldc + j0);
-                for (j, &v) in values[..width].iter().enumerate() {
-                    let d = dst.add(j);
-                    d.write(if epilogue.accumulate { *d + v } else { v });
-                }
-            }
-        }
+        // SAFETY: rows i0 .. i0 + height < m and columns j0 .. j0 + width ≤ n are this task's
+        // (caller); `ready()` includes AVX-512.
+        unsafe {
+            store_block(
+                &tile,
+                height,
+                epilogue.bias.map(|bias| &bias[j0..j0 + width]),
+                epilogue.activation,
+                epilogue.accumulate,
+                c.ptr.add(i0 * c.ldc + j0),
+                c.ldc,
+                width,
+            )
+        };
     }
     // Back to the initial tile state, so that context switches need not save 8 KB of tiles.
     // SAFETY: always valid after ldtilecfg.
     unsafe { asm!("tilerelease", options(nostack, nomem, preserves_flags)) };
 }
 
-/// Float `j` of a row stored as two lines of 16 floats.
-#[inline(always)]
-fn f32_at(row: &[Line], j: usize) -> f32 {
-    let line = &row[j / 16].0;
-    let lo = u32::from(line[(j % 16) * 2]);
-    let hi = u32::from(line[(j % 16) * 2 + 1]);
-    f32::from_bits(lo | (hi << 16))
+/// A 32 × 32 block of C as the tile stores leave it (row stride 128 bytes).
+#[repr(C, align(64))]
+struct TileF32([f32; BLOCK * BLOCK]);
+
+/// Writes (or adds, when `accumulate`) the first `height` rows × `width` columns of `tile`
+/// to C at `dst` (row stride `ldc`), after adding `bias` (`width` values) and applying `act`.
+/// Compiled for AVX-512 so that these loops run 16 floats at a time: done one float at a
+/// time, this epilogue cost more than the tile products themselves.
+///
+/// # Safety
+///
+/// The CPU supports AVX-512 F, BW, VL, AVX2 and FMA; `dst` points to `height` rows of
+/// `width` writable floats (initialized when `accumulate`) that nobody else touches.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma")]
+unsafe fn store_block(
+    tile: &TileF32,
+    height: usize,
+    bias: Option<&[f32]>,
+    act: Option<Activation>,
+    accumulate: bool,
+    dst: *mut f32,
+    ldc: usize,
+    width: usize,
+) {
+    for r in 0..height {
+        let mut row = [0.0_f32; BLOCK];
+        let row = &mut row[..width];
+        row.copy_from_slice(&tile.0[r * BLOCK..r * BLOCK + width]);
+        if let Some(bias) = bias {
+            for (v, b) in row.iter_mut().zip(bias) {
+                *v += b;
+            }
+        }
+        if let Some(act) = act {
+            crate::ops::body::activate::<crate::math::Fused>(row, act);
+        }
+        // SAFETY: row r of the destination holds `width` writable floats, initialized when
+        // `accumulate` (caller); a possibly uninitialized row is only written through a
+        // pointer, never viewed as a slice.
+        unsafe {
+            let out = dst.add(r * ldc);
+            if accumulate {
+                for (o, v) in std::slice::from_raw_parts_mut(out, width)
+                    .iter_mut()
+                    .zip(&*row)
+                {
+                    *o += v;
+                }
+            } else {
+                std::ptr::copy_nonoverlapping(row.as_ptr(), out, width);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::gemm::tests::values;
-    use crate::ops::Activation;
     use std::mem::MaybeUninit;
 
     #[test]
@@ -360,6 +422,55 @@ mod tests {
             let w = values(n * k, 11);
             let want: Vec<f32> = w.iter().map(|&v| Bf16::from_f32(v).to_f32()).collect();
             assert_eq!(PackedAmx::new(&w, n, k).to_row_major(), want, "n={n} k={k}");
+        }
+    }
+
+    #[test]
+    fn block_epilogue_adds_bias_activates_and_stores_or_accumulates() {
+        if !crate::isa::cpu_has_avx512() {
+            eprintln!("skipped: this CPU has no AVX-512");
+            return;
+        }
+        let tile = TileF32(std::array::from_fn(|i| (i as f32 - 500.0) / 100.0));
+        let bias = values(BLOCK, 31);
+        let (height, width, ldc) = (7, 21, 25);
+        for accumulate in [false, true] {
+            for act in [None, Some(Activation::GeluErf)] {
+                let c0 = values(height * ldc, 32);
+                let mut c = c0.clone();
+                // SAFETY: AVX-512 detected; C holds `height` rows of `ldc ≥ width` floats.
+                unsafe {
+                    store_block(
+                        &tile,
+                        height,
+                        Some(&bias[..width]),
+                        act,
+                        accumulate,
+                        c.as_mut_ptr(),
+                        ldc,
+                        width,
+                    )
+                };
+                for r in 0..height {
+                    for j in 0..ldc {
+                        let mut want =
+                            [tile.0[r * BLOCK + j.min(BLOCK - 1)] + bias[j.min(BLOCK - 1)]];
+                        if let Some(act) = act {
+                            crate::ops::body::activate::<crate::math::Separate>(&mut want, act);
+                        }
+                        let want = match (j < width, accumulate) {
+                            (false, _) => c0[r * ldc + j],
+                            (true, true) => c0[r * ldc + j] + want[0],
+                            (true, false) => want[0],
+                        };
+                        let got = c[r * ldc + j];
+                        assert!(
+                            (got - want).abs() <= 1e-6 * want.abs().max(1.0),
+                            "({r}, {j}): {got} vs {want}"
+                        );
+                    }
+                }
+            }
         }
     }
 

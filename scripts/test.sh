@@ -18,6 +18,10 @@ if [ -z "${EMBEDKIT_TEST_POSTGRES_URL:-}" ]; then
   fi
 fi
 cargo test --workspace "$@" -- --include-ignored
-# Every kernel path is proven against the same references: again with the portable kernels.
+# Every kernel path is proven against the same references: again with the portable kernels,
+# and, where the run above took the AVX-512 path, with the AVX2 one.
 # (--workspace keeps the dependency features of the run above: nothing is rebuilt.)
 EMBEDKIT_ISA=scalar cargo test --workspace --test fixture_parity --test qwen3 --test precision
+if grep -q avx512f /proc/cpuinfo 2>/dev/null; then
+  EMBEDKIT_ISA=avx2 cargo test --workspace --test fixture_parity --test qwen3 --test precision
+fi

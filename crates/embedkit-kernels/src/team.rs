@@ -98,18 +98,14 @@ fn team() -> &'static Team {
 pub(crate) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
     let threads = rayon::current_num_threads().min(tasks);
     if threads <= 1 {
-        (0..tasks).for_each(f);
-        return;
+        return run_serially(tasks, f);
     }
     let team = team();
     let busy = match team.busy.try_lock() {
         Ok(guard) => guard,
         // A task panicked while this lock was held; the team itself is in order.
         Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-        Err(std::sync::TryLockError::WouldBlock) => {
-            (0..tasks).for_each(f);
-            return;
-        }
+        Err(std::sync::TryLockError::WouldBlock) => return run_serially(tasks, f),
     };
     let job = Job {
         f,
@@ -137,6 +133,21 @@ pub(crate) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
     drop(busy);
     let panic = job.panic.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some(payload) = panic {
+        panic::resume_unwind(payload);
+    }
+}
+
+/// [`run`] on the calling thread alone, with the same contract: every task runs even if one
+/// panics, and the first panic is resumed once they all have (a team that is busy with
+/// another caller's job must not change what a panic leaves done).
+fn run_serially(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
+    let mut first_panic = None;
+    for i in 0..tasks {
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| f(i))) {
+            first_panic.get_or_insert(payload);
+        }
+    }
+    if let Some(payload) = first_panic {
         panic::resume_unwind(payload);
     }
 }
@@ -364,6 +375,24 @@ mod tests {
         let payload = caught.expect_err("the panic is resumed in the caller");
         assert_eq!(payload.downcast_ref::<&str>(), Some(&"task five"));
         assert_eq!(finished.load(Ordering::Relaxed), 15);
+        // The same on one thread (as when the team is busy with another caller's job).
+        let finished_alone = AtomicU64::new(0);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let caught = pool.install(|| {
+            panic::catch_unwind(AssertUnwindSafe(|| {
+                run(16, &|i| {
+                    if i == 5 {
+                        panic!("task five");
+                    }
+                    finished_alone.fetch_add(1, Ordering::Relaxed);
+                })
+            }))
+        });
+        assert!(caught.is_err(), "the panic is resumed in the caller");
+        assert_eq!(finished_alone.load(Ordering::Relaxed), 15);
         // The team is still usable.
         let sum = AtomicU64::new(0);
         run(10, &|i| {

@@ -70,6 +70,30 @@ pub fn cpu_has_avx512() -> bool {
     }
 }
 
+/// Whether this process multiplies bf16 weights on the AMX tile unit (the AVX-512 path is in
+/// use and the CPU and the OS offer AMX-BF16).
+pub fn amx_bf16() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        current() == Isa::Avx512 && crate::gemm::amx::ready()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The kernels this process runs, for people and benchmark logs: the instruction set's name,
+/// with `+amx` when bf16 products use the tile unit.
+pub fn describe() -> String {
+    let name = current().name();
+    if amx_bf16() {
+        format!("{name}+amx")
+    } else {
+        name.to_string()
+    }
+}
+
 /// The instruction set in use for this process.
 pub fn current() -> Isa {
     static CHOSEN: OnceLock<Isa> = OnceLock::new();

@@ -43,9 +43,7 @@ impl Packed {
         match format {
             WeightFormat::F32 => Packed::F32(PackedWeight::new(weight, n, k)),
             #[cfg(target_arch = "x86_64")]
-            WeightFormat::Bf16
-                if crate::isa::current() == crate::isa::Isa::Avx512 && amx::ready() =>
-            {
+            WeightFormat::Bf16 if crate::isa::amx_bf16() => {
                 Packed::AmxBf16(PackedAmx::new(weight, n, k))
             }
             WeightFormat::Bf16 => Packed::Bf16(PackedWeight::new(weight, n, k)),

@@ -34,6 +34,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let mut report = serde_json::json!({
         "engine": "embedkit",
         "precision": a.model.precision.name(),
+        "kernels": embedkit_kernels::isa::describe(),
         "max_length": model.max_seq_length(),
         "batch_size": options.batch_size,
         "texts": texts.len(),

@@ -24,6 +24,7 @@ pub fn run(a: InfoArgs) -> Result<()> {
         info.weight_bytes as f64 / f64::from(1 << 20),
         a.precision.name()
     )?;
+    writeln!(out, "kernels:        {}", embedkit_kernels::isa::describe())?;
     writeln!(
         out,
         "pooling:        {}{}",

@@ -83,6 +83,16 @@ pub fn amx_bf16() -> bool {
     }
 }
 
+/// Whether bf16 layers round their inputs to bf16 too: always on the AMX tile unit, and on any
+/// CPU with `EMBEDKIT_BF16_ROUND_INPUTS=1`, which reproduces (slower) what an AMX machine
+/// computes, to check a model's quality in that mode anywhere.
+pub fn bf16_rounds_inputs() -> bool {
+    static ASKED: OnceLock<bool> = OnceLock::new();
+    amx_bf16()
+        || *ASKED
+            .get_or_init(|| std::env::var("EMBEDKIT_BF16_ROUND_INPUTS").is_ok_and(|v| v == "1"))
+}
+
 /// The kernels this process runs, for people and benchmark logs: the instruction set's name,
 /// with `+amx` when bf16 products use the tile unit.
 pub fn describe() -> String {

@@ -92,10 +92,16 @@ fn bf16_qwen3_checkpoint_stays_bf16_and_matches_fp32() {
 
     let reference = reference_rows("tiny-qwen3", "embeddings.npy");
     assert_close(&embed(&bf16), &reference, 0.999, "bf16 checkpoint");
-    // Widening on request gives the same vectors (bf16 → f32 is exact), in twice the memory.
+    // Widening on request gives the same vectors (bf16 → f32 is exact), in twice the memory;
+    // where bf16 layers also round their inputs (AMX), only as close as the reference.
     let widened = SentenceEmbedder::from_folder_with(&dir, Precision::F32).unwrap();
     assert_eq!(widened.info().weight_bytes, full);
-    assert_close(&embed(&widened), &embed(&bf16), 0.99999, "widened");
+    let same = if embedkit_kernels::isa::bf16_rounds_inputs() {
+        0.999
+    } else {
+        0.99999
+    };
+    assert_close(&embed(&widened), &embed(&bf16), same, "widened");
 }
 
 #[test]

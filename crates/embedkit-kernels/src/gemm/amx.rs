@@ -30,8 +30,8 @@ use std::sync::{Mutex, OnceLock};
 const TILE_K: usize = 32;
 /// Rows (and columns) of C one task step covers: 2 × 2 tiles of 16.
 const BLOCK: usize = 32;
-/// Rows of A a task multiplies by its B block before moving on (≤ 1.5 MB of bf16 at
-/// k = 1536 stay in the 2 MB L2 while every row block reuses the B block from L1/L2).
+/// Rows of A a task multiplies by its B block before moving on (768 KB of bf16 at k = 1536:
+/// they stay in a 2 MB L2 while every row block reuses the task's B block).
 const ROWS_PER_TASK: usize = 256;
 
 /// 64 bytes: one tile row (32 bf16 values).

@@ -112,10 +112,10 @@ pub fn attention_into(
         match isa::current() {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Avx2Fma` is only chosen after runtime detection of avx2 and fma.
-            Isa::Avx2Fma => unsafe { avx2::head(&task, &mut out) },
+            Isa::Avx2Fma => unsafe { simd::head_avx2(&task, &mut out) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Avx512` is only chosen after runtime detection of its features.
-            Isa::Avx512 => unsafe { avx2::head_avx512(&task, &mut out) },
+            Isa::Avx512 => unsafe { simd::head_avx512(&task, &mut out) },
             _ => head::<math::Separate>(&task, &mut out),
         }
         out
@@ -383,8 +383,8 @@ fn add_scaled<M: MulAdd, const D: usize>(acc: &mut [f32; D], p: f32, v: &[f32]) 
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
-    //! The attention task compiled with AVX2 + FMA enabled (and with AVX-512 on top).
+mod simd {
+    //! The attention task compiled with AVX2 + FMA enabled, and with AVX-512 on top.
     use super::HeadTask;
     use crate::math::Fused;
 
@@ -394,7 +394,7 @@ mod avx2 {
     ///
     /// The CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn head(task: &HeadTask<'_>, out: &mut [f32]) {
+    pub unsafe fn head_avx2(task: &HeadTask<'_>, out: &mut [f32]) {
         super::head::<Fused>(task, out)
     }
 
@@ -521,14 +521,14 @@ mod tests {
                 if crate::isa::cpu_has_avx2_fma() {
                     let mut out = vec![0.0; len * d];
                     // SAFETY: AVX2 and FMA were just detected.
-                    unsafe { avx2::head(&task, &mut out) };
+                    unsafe { simd::head_avx2(&task, &mut out) };
                     runs.push(("avx2", out));
                 }
                 #[cfg(target_arch = "x86_64")]
                 if crate::isa::cpu_has_avx512() {
                     let mut out = vec![0.0; len * d];
                     // SAFETY: AVX-512 was just detected.
-                    unsafe { avx2::head_avx512(&task, &mut out) };
+                    unsafe { simd::head_avx512(&task, &mut out) };
                     runs.push(("avx512", out));
                 }
                 for (path, got) in runs {

@@ -86,8 +86,7 @@ impl Packed {
             Packed::F32(w) => gemm::matmul(x, rows, w, bias, out),
             Packed::Bf16(w) if crate::isa::bf16_rounds_inputs() => {
                 // The AMX numerics on a CPU without AMX (see `bf16_rounds_inputs`).
-                let rounded: Vec<f32> = x.iter().map(|&v| Bf16::from_f32(v).to_f32()).collect();
-                gemm::matmul(&rounded, rows, w, bias, out)
+                gemm::matmul(&Bf16::round_all(x), rows, w, bias, out)
             }
             Packed::Bf16(w) => gemm::matmul(x, rows, w, bias, out),
             #[cfg(target_arch = "x86_64")]
@@ -376,15 +375,13 @@ mod tests {
         let x: Vec<f32> = (0..3 * k)
             .map(|i| ((i * 104_729) % 100) as f32 / 50.0 - 1.0)
             .collect();
-        let round =
-            |v: &[f32]| -> Vec<f32> { v.iter().map(|&v| Bf16::from_f32(v).to_f32()).collect() };
-        let rounded = round(&w);
+        let rounded = Bf16::round_all(&w);
         let exact = Linear::new(rounded.clone(), None, n, k).unwrap();
         let half = Linear::with_format(w.clone(), None, n, k, WeightFormat::Bf16).unwrap();
         assert_eq!(half.format(), WeightFormat::Bf16);
         // Same products, up to f32 summation order; the tile unit rounds the activations too.
         let x_seen = if crate::isa::bf16_rounds_inputs() {
-            round(&x)
+            Bf16::round_all(&x)
         } else {
             x.clone()
         };

@@ -420,7 +420,7 @@ mod tests {
     fn packing_round_trips_the_rounded_weight() {
         for &(n, k) in &[(1, 1), (17, 385), (32, 64), (40, 600), (3, 0)] {
             let w = values(n * k, 11);
-            let want: Vec<f32> = w.iter().map(|&v| Bf16::from_f32(v).to_f32()).collect();
+            let want = Bf16::round_all(&w);
             assert_eq!(PackedAmx::new(&w, n, k).to_row_major(), want, "n={n} k={k}");
         }
     }
@@ -495,7 +495,7 @@ mod tests {
             let c0 = values(m * n, 24);
             let b = PackedAmx::new(&w, n, k);
             let wq = b.to_row_major();
-            let aq: Vec<f32> = a.iter().map(|&v| Bf16::from_f32(v).to_f32()).collect();
+            let aq = Bf16::round_all(&a);
             let want = |i: usize, j: usize| -> f64 {
                 (0..k)
                     .map(|p| f64::from(aq[i * k + p]) * f64::from(wq[j * k + p]))

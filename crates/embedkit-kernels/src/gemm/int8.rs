@@ -277,7 +277,10 @@ unsafe fn rectangle(
     isa: Isa,
 ) {
     let n = b.n;
+    #[cfg(target_arch = "x86_64")]
     let (avx512, avx2) = (isa.runs_avx512(), isa.runs_avx2());
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = isa;
     let Epilogue {
         bias,
         accumulate,
@@ -297,36 +300,6 @@ unsafe fn rectangle(
         }
         for i0 in rows.clone().step_by(MR) {
             let a_panel = &a.panels[(i0 / MR) * a.pairs * MR..][..a.pairs * MR];
-            let mut acc = [[0.0_f32; NR]; MR];
-            if avx512 {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: AVX-512 (with VNNI) was detected; the panels hold `pairs` steps and
-                // one line of scales per group.
-                unsafe {
-                    tile_avx512(
-                        a.pairs,
-                        a_panel.as_ptr(),
-                        b_panel.as_ptr(),
-                        group_scales.as_ptr(),
-                        &mut acc,
-                    )
-                };
-            } else if avx2 {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: AVX2 was detected; the panels hold `pairs` steps and
-                // one line of scales per group.
-                unsafe {
-                    tile_avx2(
-                        a.pairs,
-                        a_panel.as_ptr(),
-                        b_panel.as_ptr(),
-                        group_scales.as_ptr(),
-                        &mut acc,
-                    )
-                };
-            } else {
-                tile_portable(a.pairs, a_panel, b_panel, group_scales, &mut acc);
-            }
             let out = TileOut {
                 row_scales: &a.scales[i0..i0 + MR.min(rows.end - i0)],
                 bias: &bias_tile,
@@ -337,17 +310,31 @@ unsafe fn rectangle(
                 ldc: c.ldc,
                 width,
             };
-            // SAFETY: the tile's `height × width` lie in this task's rectangle (caller), read
-            // only when initialized (`accumulate`); each guard checks the CPU.
-            unsafe {
-                match isa {
-                    #[cfg(target_arch = "x86_64")]
-                    _ if avx512 => finish_tile_avx512(&acc, &out),
-                    #[cfg(target_arch = "x86_64")]
-                    _ if avx2 => finish_tile_avx2(&acc, &out),
-                    _ => finish_tile::<crate::math::Separate>(&acc, &out),
+            let mut acc = [[0.0_f32; NR]; MR];
+            // SAFETY (each branch): its guard checked the CPU; the panels hold `pairs` steps
+            // and one line of scales per group; the tile's rows × `width` lie in this task's
+            // rectangle (caller), read only when initialized (`accumulate`).
+            #[cfg(target_arch = "x86_64")]
+            {
+                let (a_ptr, b_ptr) = (a_panel.as_ptr(), b_panel.as_ptr());
+                let scales = group_scales.as_ptr();
+                if avx512 {
+                    unsafe {
+                        tile_avx512(a.pairs, a_ptr, b_ptr, scales, &mut acc);
+                        finish_tile_avx512(&acc, &out);
+                    }
+                    continue;
+                } else if avx2 {
+                    unsafe {
+                        tile_avx2(a.pairs, a_ptr, b_ptr, scales, &mut acc);
+                        finish_tile_avx2(&acc, &out);
+                    }
+                    continue;
                 }
             }
+            tile_portable(a.pairs, a_panel, b_panel, group_scales, &mut acc);
+            // SAFETY: as above (the portable code needs nothing from the CPU).
+            unsafe { finish_tile::<crate::math::Separate>(&acc, &out) };
         }
     }
 }

@@ -107,6 +107,12 @@ impl Bf16 {
     pub fn to_f32(self) -> f32 {
         f32::from_bits(u32::from(self.0) << 16)
     }
+
+    /// `values` rounded to bf16 and widened back: what bf16 storage (or a bf16 product's
+    /// operand) holds of them.
+    pub fn round_all(values: &[f32]) -> Vec<f32> {
+        values.iter().map(|&v| Self::from_f32(v).to_f32()).collect()
+    }
 }
 
 /// Storage order of the 16 columns of a bf16 line. AVX2 widens bf16 to f32 by interleaving

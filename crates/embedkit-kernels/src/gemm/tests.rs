@@ -62,9 +62,7 @@ fn assert_close(got: &[f32], want: &[f64], n: usize, what: &str) {
 fn check(isa: Isa, m: usize, n: usize, k: usize) {
     check_elem::<f32>(isa, m, n, k, |w| w);
     // bf16 weights: the same product with the weights rounded to bf16 first.
-    check_elem::<Bf16>(isa, m, n, k, |w| {
-        w.iter().map(|&v| Bf16::from_f32(v).to_f32()).collect()
-    });
+    check_elem::<Bf16>(isa, m, n, k, |w| Bf16::round_all(&w));
 }
 
 fn check_elem<E: PackedElem>(
@@ -190,7 +188,7 @@ fn packing_round_trips_the_weight() {
             w,
             "n={n} k={k}"
         );
-        let rounded: Vec<f32> = w.iter().map(|&v| Bf16::from_f32(v).to_f32()).collect();
+        let rounded = Bf16::round_all(&w);
         let bf16 = PackedWeight::<Bf16>::new(&w, n, k);
         assert_eq!(bf16.to_row_major(), rounded, "bf16 n={n} k={k}");
     }

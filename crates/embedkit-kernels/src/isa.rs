@@ -70,37 +70,38 @@ pub fn cpu_has_avx512() -> bool {
     }
 }
 
-/// Whether this process multiplies bf16 weights on the AMX tile unit (the AVX-512 path is in
-/// use and the CPU and the OS offer AMX-BF16).
-pub fn amx_bf16() -> bool {
+/// The instructions that multiply bf16 layers' pairs in this process, if any: `amx` (the
+/// AMX tile unit) or `avx512bf16`, on the AVX-512 path where the CPU (and, for AMX, the OS)
+/// offers them. Elsewhere bf16 weights are widened to f32 inside the f32 kernels.
+pub fn bf16_pair_products() -> Option<&'static str> {
     #[cfg(target_arch = "x86_64")]
     {
-        current() == Isa::Avx512 && crate::gemm::amx::ready()
+        crate::gemm::bf16dot::engine().map(|engine| engine.name())
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        false
+        None
     }
 }
 
-/// Whether bf16 layers round their inputs to bf16 too: always on the AMX tile unit, and on any
-/// CPU with `EMBEDKIT_BF16_ROUND_INPUTS=1`, which reproduces (slower) what an AMX machine
-/// computes, to check a model's quality in that mode anywhere.
+/// Whether bf16 layers round their inputs to bf16 too: always where the CPU multiplies bf16
+/// pairs ([`bf16_pair_products`]), and on any CPU with `EMBEDKIT_BF16_ROUND_INPUTS=1`, which
+/// reproduces (slower) what such a machine computes, to check a model's quality in that mode
+/// anywhere.
 pub fn bf16_rounds_inputs() -> bool {
     static ASKED: OnceLock<bool> = OnceLock::new();
-    amx_bf16()
+    bf16_pair_products().is_some()
         || *ASKED
             .get_or_init(|| std::env::var("EMBEDKIT_BF16_ROUND_INPUTS").is_ok_and(|v| v == "1"))
 }
 
 /// The kernels this process runs, for people and benchmark logs: the instruction set's name,
-/// with `+amx` when bf16 products use the tile unit.
+/// with `+amx` or `+avx512bf16` when bf16 products use those instructions.
 pub fn describe() -> String {
     let name = current().name();
-    if amx_bf16() {
-        format!("{name}+amx")
-    } else {
-        name.to_string()
+    match bf16_pair_products() {
+        Some(pairs) => format!("{name}+{pairs}"),
+        None => name.to_string(),
     }
 }
 

@@ -6,7 +6,7 @@
 //! `gemm` module.
 
 #[cfg(target_arch = "x86_64")]
-use crate::gemm::amx::{self, PackedAmx};
+use crate::gemm::bf16dot::{self, Engine, PackedPairs};
 use crate::gemm::int8::PackedInt8;
 pub use crate::gemm::Bf16;
 use crate::gemm::{self, Dest, PackedWeight};
@@ -19,8 +19,9 @@ pub enum WeightFormat {
     #[default]
     F32,
     /// 2 bytes per weight (round to nearest even): half the memory and memory traffic; exact
-    /// for weights that were bf16 in the first place. On CPUs with AMX (and the AVX-512 path
-    /// in use) the products run on the tile unit, which rounds the activations to bf16 too.
+    /// for weights that were bf16 in the first place. On CPUs that multiply bf16 pairs (AMX or
+    /// AVX512-BF16, with the AVX-512 path in use) the activations are rounded to bf16 too and
+    /// the products run on those instructions; elsewhere the weights are widened to f32.
     Bf16,
     /// 1 byte per weight (symmetric, per output channel), activations quantized per token at
     /// run time: integer products, a quarter of f32's memory, approximate.
@@ -32,9 +33,10 @@ pub enum WeightFormat {
 enum Packed {
     F32(PackedWeight<f32>),
     Bf16(PackedWeight<Bf16>),
-    /// bf16 weights for the AMX tile unit, whose products also round the activations to bf16.
+    /// bf16 weights in pairs for an engine that multiplies bf16 pairs (the AMX tile unit or
+    /// AVX512-BF16), whose products also round the activations to bf16.
     #[cfg(target_arch = "x86_64")]
-    AmxBf16(PackedAmx),
+    Pairs(PackedPairs, Engine),
     Int8(PackedInt8),
 }
 
@@ -42,13 +44,19 @@ impl Packed {
     fn new(weight: &[f32], n: usize, k: usize, format: WeightFormat) -> Self {
         match format {
             WeightFormat::F32 => Packed::F32(PackedWeight::new(weight, n, k)),
-            #[cfg(target_arch = "x86_64")]
-            WeightFormat::Bf16 if crate::isa::amx_bf16() => {
-                Packed::AmxBf16(PackedAmx::new(weight, n, k))
-            }
-            WeightFormat::Bf16 => Packed::Bf16(PackedWeight::new(weight, n, k)),
+            WeightFormat::Bf16 => Self::bf16(weight, n, k),
             WeightFormat::Int8 => Packed::Int8(PackedInt8::new(weight, n, k)),
         }
+    }
+
+    /// bf16 weights: in pairs where the CPU multiplies bf16 pairs (on the AVX-512 path),
+    /// otherwise for the f32 kernels, which widen them as they read.
+    fn bf16(weight: &[f32], n: usize, k: usize) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(engine) = bf16dot::engine() {
+            return Packed::Pairs(PackedPairs::new(weight, n, k), engine);
+        }
+        Packed::Bf16(PackedWeight::new(weight, n, k))
     }
 
     fn format(&self) -> WeightFormat {
@@ -56,7 +64,7 @@ impl Packed {
             Packed::F32(_) => WeightFormat::F32,
             Packed::Bf16(_) => WeightFormat::Bf16,
             #[cfg(target_arch = "x86_64")]
-            Packed::AmxBf16(_) => WeightFormat::Bf16,
+            Packed::Pairs(..) => WeightFormat::Bf16,
             Packed::Int8(_) => WeightFormat::Int8,
         }
     }
@@ -66,7 +74,7 @@ impl Packed {
             Packed::F32(w) => w.to_row_major(),
             Packed::Bf16(w) => w.to_row_major(),
             #[cfg(target_arch = "x86_64")]
-            Packed::AmxBf16(w) => w.to_row_major(),
+            Packed::Pairs(w, _) => w.to_row_major(),
             Packed::Int8(w) => w.to_row_major(),
         }
     }
@@ -76,7 +84,7 @@ impl Packed {
             Packed::F32(w) => w.bytes(),
             Packed::Bf16(w) => w.bytes(),
             #[cfg(target_arch = "x86_64")]
-            Packed::AmxBf16(w) => w.bytes(),
+            Packed::Pairs(w, _) => w.bytes(),
             Packed::Int8(w) => w.bytes(),
         }
     }
@@ -85,12 +93,13 @@ impl Packed {
         match self {
             Packed::F32(w) => gemm::matmul(x, rows, w, bias, out),
             Packed::Bf16(w) if crate::isa::bf16_rounds_inputs() => {
-                // The AMX numerics on a CPU without AMX (see `bf16_rounds_inputs`).
+                // The numerics of bf16 pair products on a CPU without them (see
+                // `bf16_rounds_inputs`).
                 gemm::matmul(&Bf16::round_all(x), rows, w, bias, out)
             }
             Packed::Bf16(w) => gemm::matmul(x, rows, w, bias, out),
             #[cfg(target_arch = "x86_64")]
-            Packed::AmxBf16(w) => amx::matmul(x, rows, w, bias, out),
+            Packed::Pairs(w, engine) => bf16dot::matmul(*engine, x, rows, w, bias, out),
             Packed::Int8(w) => gemm::int8::matmul(x, rows, w, bias, out),
         }
     }
@@ -358,10 +367,10 @@ mod tests {
         assert_eq!(ab.forward(&[3.0, 4.0], 1), vec![3.0, 5.0, 9.0]);
     }
 
-    /// Whether the layer's products run on the AMX tile unit.
-    fn on_amx(layer: &Linear) -> bool {
+    /// Whether the layer's weight is packed in bf16 pairs.
+    fn in_pairs(layer: &Linear) -> bool {
         #[cfg(target_arch = "x86_64")]
-        return matches!(layer.weight, Packed::AmxBf16(_));
+        return matches!(layer.weight, Packed::Pairs(..));
         #[cfg(not(target_arch = "x86_64"))]
         false
     }
@@ -379,7 +388,7 @@ mod tests {
         let exact = Linear::new(rounded.clone(), None, n, k).unwrap();
         let half = Linear::with_format(w.clone(), None, n, k, WeightFormat::Bf16).unwrap();
         assert_eq!(half.format(), WeightFormat::Bf16);
-        // Same products, up to f32 summation order; the tile unit rounds the activations too.
+        // Same products, up to f32 summation order; pair products round the activations too.
         let x_seen = if crate::isa::bf16_rounds_inputs() {
             Bf16::round_all(&x)
         } else {
@@ -389,7 +398,7 @@ mod tests {
             assert!((a - b).abs() <= 1e-4 * a.abs().max(1.0), "{a} vs {b}");
         }
         let full = Linear::new(w, None, n, k).unwrap();
-        if on_amx(&half) {
+        if in_pairs(&half) {
             // Whole 32 x 32 tiles: n and k padded to multiples of 32.
             assert_eq!(half.memory_bytes(), 64 * 320 * 2);
         } else {

@@ -21,11 +21,11 @@ pub(crate) mod pack;
 mod scalar;
 
 #[cfg(target_arch = "x86_64")]
-pub(crate) mod amx;
-#[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod bf16dot;
 
 #[cfg(test)]
 mod tests;

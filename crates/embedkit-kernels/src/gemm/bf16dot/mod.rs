@@ -1,117 +1,146 @@
-//! bf16 products on the AMX tile unit (Sapphire Rapids and later Xeons):
-//! `C (+)= bf16(A) · Bᵀ + bias`, with B stored as bf16 and every sum kept in f32.
+//! bf16 dot products: `C (+)= bf16(A) · Bᵀ + bias`, with B stored as bf16, A rounded to bf16
+//! per call and every sum kept in f32. These are `--precision bf16`'s products on CPUs whose
+//! instructions multiply pairs of bf16 values directly, instead of widening B to f32:
 //!
-//! One `tdpbf16ps` multiplies a 16 × 32 tile of A by a 32 × 16 tile of B into a 16 × 16 f32
-//! tile of C: 8,192 multiply-adds per instruction, against 16 for an AVX-512 FMA. A task
-//! owns a 32-column block of C (two 16-column panels of B) and walks its rows 32 at a time,
-//! keeping 2 × 2 C tiles in tile registers over the whole of k; only the finished tiles go
-//! through memory, where the bias, the activation or the residual are applied.
+//! * [`amx`]: the AMX tile unit (Sapphire Rapids and later Xeons). One `tdpbf16ps`
+//!   multiplies a 16 × 32 tile of A by a 32 × 16 tile of B: 8,192 multiply-adds.
+//! * [`avx512`]: AVX512-BF16 (AMD Zen 4 and later, Intel Cooper Lake and later). One
+//!   `vdpbf16ps` adds two products to each of 16 f32 lanes: twice an f32 FMA's work.
 //!
-//! The instructions have no stable Rust intrinsics, so they are written with `asm!`. The
-//! tile registers are invisible to the compiler (it never allocates them), which is what
-//! lets the configuration, loads, products and stores live in separate `asm!` blocks.
+//! Both read the same layouts and share everything but the inner product: a task owns a
+//! 32-column block of C (two 16-column panels of B) and walks its rows 32 at a time; the
+//! engine leaves each finished 32 × 32 block in a buffer, from which the bias, the
+//! activation or the residual are applied on the way to C.
 //!
-//! Layouts (each line one tile row of 64 bytes):
+//! Layouts (each line 64 bytes, one AMX tile row):
 //! * B: per 16-column panel, one line per pair of k steps, holding each column's two values
-//!   side by side (the pair order `tdpbf16ps` reads); k padded to a multiple of 32 and the
-//!   panels to an even count with zeros.
+//!   side by side (the pair order both instructions read); k padded to a multiple of 32 and
+//!   the panels to an even count with zeros.
 //! * A: rounded to bf16 per call, row-major, k padded like B and the rows to a multiple of 32
 //!   with zeros.
 
+pub(crate) mod amx;
+pub(crate) mod avx512;
+
 use super::driver::{checked_c, Epilogue, SharedC};
 use super::{Bf16, Dest};
+use crate::isa::{self, Isa};
 use crate::ops::Activation;
-use std::arch::asm;
 use std::cell::RefCell;
 use std::ops::Range;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
-/// k steps in one tile row of A (32 bf16 = 64 bytes).
-const TILE_K: usize = 32;
-/// Rows (and columns) of C one task step covers: 2 × 2 tiles of 16.
+/// k steps in one line of A (32 bf16 = 64 bytes).
+const LINE_K: usize = 32;
+/// Rows (and columns) of C in one block.
 const BLOCK: usize = 32;
 /// Rows of A a task multiplies by its B block before moving on (768 KB of bf16 at k = 1536:
-/// they stay in a 2 MB L2 while every row block reuses the task's B block).
+/// they stay in a 1-2 MB L2 while every row block reuses the task's B block).
 const ROWS_PER_TASK: usize = 256;
 
-/// 64 bytes: one tile row (32 bf16 values).
+/// 64 bytes: one line (32 bf16 values).
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 struct Line([u16; 32]);
 
 const ZERO_LINE: Line = Line([0; 32]);
 
-/// Whether this process may run AMX bf16 code: the CPU has AMX-TILE, AMX-BF16 and
-/// AVX512-BF16 (used to round A), and Linux granted the process the tile state (it must be
-/// asked for, once, with `arch_prctl`, or the first tile instruction faults).
-pub(crate) fn ready() -> bool {
-    static READY: OnceLock<bool> = OnceLock::new();
-    *READY.get_or_init(|| {
-        // CPUID never faults; where leaf 7 is missing its bits mean nothing, but such a CPU
-        // has no AVX-512 either, which the first test below rules out.
-        let leaf7 = std::arch::x86_64::__cpuid_count(7, 0);
-        let (amx_bf16, amx_tile) = ((leaf7.edx >> 22) & 1 == 1, (leaf7.edx >> 24) & 1 == 1);
-        crate::isa::cpu_has_avx512()
-            && std::arch::is_x86_feature_detected!("avx512bf16")
-            && amx_bf16
-            && amx_tile
-            && request_tile_state()
-    })
+/// The instructions that multiply bf16 pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Engine {
+    /// The AMX tile unit ([`amx`]).
+    Amx,
+    /// AVX512-BF16 vector instructions ([`avx512`]).
+    Avx512Bf16,
 }
 
-/// Asks Linux for permission to use the AMX tile data (`ARCH_REQ_XCOMP_PERM` with
-/// `XFEATURE_XTILEDATA`); true when granted. A raw system call: it is the only one this crate
-/// makes, not worth a dependency.
-#[cfg(target_os = "linux")]
-fn request_tile_state() -> bool {
-    const SYS_ARCH_PRCTL: usize = 158;
-    const ARCH_REQ_XCOMP_PERM: usize = 0x1023;
-    const XFEATURE_XTILEDATA: usize = 18;
-    let result: isize;
-    // SAFETY: arch_prctl with these arguments only changes this process's permitted XSAVE
-    // state; the syscall instruction clobbers rcx and r11, declared below.
-    unsafe {
-        asm!(
-            "syscall",
-            inlateout("rax") SYS_ARCH_PRCTL as isize => result,
-            in("rdi") ARCH_REQ_XCOMP_PERM,
-            in("rsi") XFEATURE_XTILEDATA,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
+impl Engine {
+    /// The engine's name in `embedkit info`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Engine::Amx => "amx",
+            Engine::Avx512Bf16 => "avx512bf16",
+        }
     }
-    result == 0
+
+    /// Whether this process can run the engine's instructions.
+    pub(crate) fn ready(self) -> bool {
+        match self {
+            Engine::Amx => amx::ready(),
+            Engine::Avx512Bf16 => avx512::ready(),
+        }
+    }
 }
 
-#[cfg(not(target_os = "linux"))]
-fn request_tile_state() -> bool {
-    false
+/// The engine bf16 layers use in this process: only on the AVX-512 path (so `EMBEDKIT_ISA`
+/// set to `avx2` or `scalar` keeps bf16 weights widened to f32), the tile unit where the CPU
+/// and the OS offer it, else AVX512-BF16 where the CPU has it.
+pub(crate) fn engine() -> Option<Engine> {
+    if isa::current() != Isa::Avx512 {
+        return None;
+    }
+    [Engine::Amx, Engine::Avx512Bf16]
+        .into_iter()
+        .find(|engine| engine.ready())
 }
 
-/// A weight packed in bf16 for the tile unit.
+/// How an engine multiplies one block.
+trait BlockProduct {
+    /// Readies the unit for a task's blocks.
+    ///
+    /// # Safety
+    ///
+    /// The engine is ready ([`Engine::ready`]).
+    unsafe fn begin() {}
+
+    /// Leaves the unit as [`BlockProduct::begin`] found it.
+    ///
+    /// # Safety
+    ///
+    /// As [`BlockProduct::begin`], after it.
+    unsafe fn end() {}
+
+    /// Writes the product of 32 rows of A (`row_lines` lines each, the first at `a`) and the
+    /// panels `b0`, `b1` (one line per k pair, `16 · row_lines` of them) into `out`. Only
+    /// the first `height` rows of `out` need be right.
+    ///
+    /// # Safety
+    ///
+    /// Between [`BlockProduct::begin`] and [`BlockProduct::end`]; all 32 rows of A are
+    /// readable (the padding rows included) and both panels hold `16 · row_lines` lines.
+    unsafe fn block(
+        a: *const Line,
+        row_lines: usize,
+        b0: *const Line,
+        b1: *const Line,
+        height: usize,
+        out: &mut BlockF32,
+    );
+}
+
+/// A weight packed in bf16 pairs.
 #[derive(Clone)]
-pub(crate) struct PackedAmx {
+pub(crate) struct PackedPairs {
     lines: Vec<Line>,
     n: usize,
     k: usize,
 }
 
-impl std::fmt::Debug for PackedAmx {
+impl std::fmt::Debug for PackedPairs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PackedAmx")
+        f.debug_struct("PackedPairs")
             .field("n", &self.n)
             .field("k", &self.k)
             .finish_non_exhaustive()
     }
 }
 
-/// k padded to whole tiles.
+/// k padded to whole lines.
 fn padded_k(k: usize) -> usize {
-    k.div_ceil(TILE_K) * TILE_K
+    k.div_ceil(LINE_K) * LINE_K
 }
 
-impl PackedAmx {
+impl PackedPairs {
     /// Rounds (to nearest even) and packs a row-major `[n, k]` weight.
     pub(crate) fn new(weight: &[f32], n: usize, k: usize) -> Self {
         assert_eq!(weight.len(), n * k, "weight is not n x k");
@@ -147,10 +176,35 @@ impl PackedAmx {
     }
 }
 
-/// `C (+)= bf16(A) · Bᵀ + bias` on the tile unit. Panics if a length does not match or if
-/// [`ready`] is false (callers pack [`PackedAmx`] weights only when it is true).
-pub(crate) fn matmul(a: &[f32], m: usize, b: &PackedAmx, bias: Option<&[f32]>, c: Dest<'_>) {
-    assert!(ready(), "AMX bf16 product on a process without AMX");
+/// `C (+)= bf16(A) · Bᵀ + bias` with `engine`. Panics if a length does not match or if the
+/// engine is not ready (callers pack [`PackedPairs`] weights only for one that is).
+pub(crate) fn matmul(
+    engine: Engine,
+    a: &[f32],
+    m: usize,
+    b: &PackedPairs,
+    bias: Option<&[f32]>,
+    c: Dest<'_>,
+) {
+    assert!(
+        engine.ready(),
+        "{} product on a CPU without it",
+        engine.name()
+    );
+    match engine {
+        Engine::Amx => multiply::<amx::Tiles>(a, m, b, bias, c),
+        Engine::Avx512Bf16 => multiply::<avx512::Vectors>(a, m, b, bias, c),
+    }
+}
+
+/// [`matmul`] with the engine `P`, which is ready.
+fn multiply<P: BlockProduct>(
+    a: &[f32],
+    m: usize,
+    b: &PackedPairs,
+    bias: Option<&[f32]>,
+    c: Dest<'_>,
+) {
     let (n, k) = (b.n, b.k);
     let Some((shared, epilogue)) = checked_c(a, m, (n, k), bias, c) else {
         return;
@@ -163,9 +217,10 @@ pub(crate) fn matmul(a: &[f32], m: usize, b: &PackedAmx, bias: Option<&[f32]>, c
         let task = |index: usize| {
             let (chunk, block) = (index / col_blocks, index % col_blocks);
             let rows = chunk * ROWS_PER_TASK..((chunk + 1) * ROWS_PER_TASK).min(m);
-            // SAFETY: `ready()` holds (asserted); the task's rectangle (these rows, columns
-            // `block · 32 ..`) is its own: tasks differ in row chunk or column block.
-            unsafe { rectangle(a_bf16, b, shared, rows, block, epilogue) };
+            // SAFETY: the engine is ready (the caller's assertion); the task's rectangle
+            // (these rows, columns `block · 32 ..`) is its own: tasks differ in row chunk or
+            // column block.
+            unsafe { rectangle::<P>(a_bf16, b, shared, rows, block, epilogue) };
         };
         crate::team::run(row_chunks * col_blocks, &task);
     };
@@ -183,9 +238,9 @@ thread_local! {
 }
 
 /// Fills `lines` with A rounded to bf16, rows padded to a multiple of [`BLOCK`] and k to
-/// whole tiles (zeros).
+/// whole lines (zeros).
 fn round_a(a: &[f32], m: usize, k: usize, lines: &mut Vec<Line>) {
-    let row_lines = padded_k(k) / TILE_K;
+    let row_lines = padded_k(k) / LINE_K;
     lines.resize(m.div_ceil(BLOCK) * BLOCK * row_lines, ZERO_LINE);
     if k == 0 {
         return;
@@ -200,7 +255,7 @@ fn round_a(a: &[f32], m: usize, k: usize, lines: &mut Vec<Line>) {
         for (r, dst) in piece.chunks_exact_mut(row_lines).enumerate() {
             let row = first + r;
             if row < m {
-                // SAFETY: `ready()` (checked by the caller) includes AVX512-BF16.
+                // SAFETY: every engine's `ready()` (checked by `matmul`) includes AVX512-BF16.
                 unsafe { round_row(&a[row * k..(row + 1) * k], dst) };
             } else {
                 dst.fill(ZERO_LINE);
@@ -235,110 +290,55 @@ unsafe fn round_row(row: &[f32], dst: &mut [Line]) {
         unsafe { out.add(done + i).write(Bf16::from_f32(v).0) };
     }
     // The k padding (the buffer is reused: it may hold an earlier product's values).
-    for i in row.len()..dst.len() * TILE_K {
+    for i in row.len()..dst.len() * LINE_K {
         // SAFETY: i < the padded length, `dst.len()` lines of 32 values.
         unsafe { out.add(i).write(0) };
     }
 }
 
-/// The tile configuration: palette 1, eight tiles of 16 rows × 64 bytes (tmm0-3: C,
-/// tmm4-5: A, tmm6-7: B).
-#[repr(C, align(64))]
-struct TileConfig([u8; 64]);
-
-static CONFIG: TileConfig = {
-    let mut cfg = [0_u8; 64];
-    cfg[0] = 1;
-    let mut t = 0;
-    while t < 8 {
-        // colsb[t] (u16, little-endian) at 16 + 2t, rows[t] at 48 + t.
-        cfg[16 + 2 * t] = 64;
-        cfg[48 + t] = 16;
-        t += 1;
-    }
-    TileConfig(cfg)
-};
-
 /// Computes C's rows `rows` × columns `block · 32 .. block · 32 + 32` (clipped to n).
 ///
 /// # Safety
 ///
-/// [`ready`] is true; `c` points to an `m × n` C (`ldc = n`), initialized when
+/// The engine `P` is ready; `c` points to an `m × n` C (`ldc = n`), initialized when
 /// `epilogue.accumulate`; `a` is [`round_a`]'s output for that `m` and `b.k`; nobody else
 /// touches the rectangle.
-unsafe fn rectangle(
+unsafe fn rectangle<P: BlockProduct>(
     a: &[Line],
-    b: &PackedAmx,
+    b: &PackedPairs,
     c: SharedC,
     rows: Range<usize>,
     block: usize,
     epilogue: Epilogue,
 ) {
-    let row_lines = padded_k(b.k) / TILE_K;
+    let row_lines = padded_k(b.k) / LINE_K;
     let pairs = padded_k(b.k) / 2;
-    let a_stride = row_lines * 64;
     let b0 = b.lines[2 * block * pairs..].as_ptr();
     let b1 = b.lines[(2 * block + 1) * pairs..].as_ptr();
     let j0 = block * BLOCK;
     let width = BLOCK.min(b.n - j0);
-    // SAFETY: palette 1 with 8 valid tiles is supported wherever `ready()` holds.
-    unsafe {
-        asm!("ldtilecfg [{}]", in(reg) &CONFIG.0, options(nostack, readonly, preserves_flags))
-    };
-    let mut tile = TileF32([0.0; BLOCK * BLOCK]);
+    let mut out = BlockF32([0.0; BLOCK * BLOCK]);
+    // SAFETY: the engine is ready (caller).
+    unsafe { P::begin() };
     for i0 in rows.clone().step_by(BLOCK) {
-        let a0 = a[i0 * row_lines..].as_ptr();
-        let a1 = a[(i0 + 16) * row_lines..].as_ptr();
-        // SAFETY: the A rows i0 .. i0 + 32 exist (padded to whole blocks) with `row_lines`
-        // lines each; B panels hold `pairs` lines; each step reads tile `kt` of each.
-        unsafe {
-            asm!(
-                "tilezero tmm0",
-                "tilezero tmm1",
-                "tilezero tmm2",
-                "tilezero tmm3",
-                options(nostack, nomem, preserves_flags)
-            );
-            for kt in 0..row_lines {
-                asm!(
-                    "tileloadd tmm4, [{a0} + {sa}*1]",
-                    "tileloadd tmm5, [{a1} + {sa}*1]",
-                    "tileloadd tmm6, [{b0} + {sb}*1]",
-                    "tileloadd tmm7, [{b1} + {sb}*1]",
-                    "tdpbf16ps tmm0, tmm4, tmm6",
-                    "tdpbf16ps tmm1, tmm4, tmm7",
-                    "tdpbf16ps tmm2, tmm5, tmm6",
-                    "tdpbf16ps tmm3, tmm5, tmm7",
-                    a0 = in(reg) a0.add(kt),
-                    a1 = in(reg) a1.add(kt),
-                    b0 = in(reg) b0.add(kt * 16),
-                    b1 = in(reg) b1.add(kt * 16),
-                    sa = in(reg) a_stride,
-                    sb = in(reg) 64_usize,
-                    options(nostack, readonly, preserves_flags)
-                );
-            }
-            // C tiles into `tile`: 32 rows of 32 floats.
-            let out = tile.0.as_mut_ptr();
-            asm!(
-                "tilestored [{c00} + {sc}*1], tmm0",
-                "tilestored [{c01} + {sc}*1], tmm1",
-                "tilestored [{c10} + {sc}*1], tmm2",
-                "tilestored [{c11} + {sc}*1], tmm3",
-                c00 = in(reg) out,
-                c01 = in(reg) out.add(16),
-                c10 = in(reg) out.add(16 * BLOCK),
-                c11 = in(reg) out.add(16 * BLOCK + 16),
-                sc = in(reg) BLOCK * 4,
-                options(nostack, preserves_flags)
-            );
-        }
         let height = BLOCK.min(rows.end - i0);
+        // SAFETY: between begin and end; the A rows i0 .. i0 + 32 exist (padded to whole
+        // blocks) with `row_lines` lines each; B panels hold `pairs` lines.
+        unsafe {
+            P::block(
+                a[i0 * row_lines..].as_ptr(),
+                row_lines,
+                b0,
+                b1,
+                height,
+                &mut out,
+            )
+        };
         // SAFETY: rows i0 .. i0 + height < m and columns j0 .. j0 + width ≤ n are this task's
-        // (caller); `ready()` includes AVX-512.
+        // (caller); every engine's `ready()` includes AVX-512.
         unsafe {
             store_block(
-                &tile,
+                &out,
                 height,
                 epilogue.bias.map(|bias| &bias[j0..j0 + width]),
                 epilogue.activation,
@@ -349,14 +349,13 @@ unsafe fn rectangle(
             )
         };
     }
-    // Back to the initial tile state, so that context switches need not save 8 KB of tiles.
-    // SAFETY: always valid after ldtilecfg.
-    unsafe { asm!("tilerelease", options(nostack, nomem, preserves_flags)) };
+    // SAFETY: after begin.
+    unsafe { P::end() };
 }
 
-/// A 32 × 32 block of C as the tile stores leave it (row stride 128 bytes).
+/// A 32 × 32 block of C as an engine leaves it (row stride 128 bytes).
 #[repr(C, align(64))]
-struct TileF32([f32; BLOCK * BLOCK]);
+struct BlockF32([f32; BLOCK * BLOCK]);
 
 /// Writes (or adds, when `accumulate`) the first `height` rows × `width` columns of `tile`
 /// to C at `dst` (row stride `ldc`), after adding `bias` (`width` values) and applying `act`.
@@ -370,7 +369,7 @@ struct TileF32([f32; BLOCK * BLOCK]);
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma")]
 unsafe fn store_block(
-    tile: &TileF32,
+    tile: &BlockF32,
     height: usize,
     bias: Option<&[f32]>,
     act: Option<Activation>,
@@ -421,7 +420,11 @@ mod tests {
         for &(n, k) in &[(1, 1), (17, 385), (32, 64), (40, 600), (3, 0)] {
             let w = values(n * k, 11);
             let want = Bf16::round_all(&w);
-            assert_eq!(PackedAmx::new(&w, n, k).to_row_major(), want, "n={n} k={k}");
+            assert_eq!(
+                PackedPairs::new(&w, n, k).to_row_major(),
+                want,
+                "n={n} k={k}"
+            );
         }
     }
 
@@ -431,7 +434,7 @@ mod tests {
             eprintln!("skipped: this CPU has no AVX-512");
             return;
         }
-        let tile = TileF32(std::array::from_fn(|i| (i as f32 - 500.0) / 100.0));
+        let tile = BlockF32(std::array::from_fn(|i| (i as f32 - 500.0) / 100.0));
         let bias = values(BLOCK, 31);
         let (height, width, ldc) = (7, 21, 25);
         for accumulate in [false, true] {
@@ -475,11 +478,20 @@ mod tests {
     }
 
     #[test]
-    fn tile_products_match_the_rounded_operands() {
-        if !ready() {
-            eprintln!("skipped: this CPU (or kernel) offers no AMX bf16");
-            return;
+    fn every_engine_multiplies_the_rounded_operands() {
+        for engine in [Engine::Amx, Engine::Avx512Bf16] {
+            if engine.ready() {
+                products_match_the_rounded_operands(engine);
+            } else {
+                eprintln!(
+                    "skipped {}: not offered by this CPU (or kernel)",
+                    engine.name()
+                );
+            }
         }
+    }
+
+    fn products_match_the_rounded_operands(engine: Engine) {
         for &(m, n, k) in &[
             (1, 1, 1),
             (1, 384, 384),
@@ -493,7 +505,7 @@ mod tests {
             let w = values(n * k, 22);
             let bias = values(n, 23);
             let c0 = values(m * n, 24);
-            let b = PackedAmx::new(&w, n, k);
+            let b = PackedPairs::new(&w, n, k);
             let wq = b.to_row_major();
             let aq = Bf16::round_all(&a);
             let want = |i: usize, j: usize| -> f64 {
@@ -503,11 +515,12 @@ mod tests {
                     + f64::from(bias[j])
             };
             let mut acc = c0.clone();
-            matmul(&a, m, &b, Some(&bias), Dest::Accumulate(&mut acc));
+            matmul(engine, &a, m, &b, Some(&bias), Dest::Accumulate(&mut acc));
             let mut fresh = vec![MaybeUninit::new(f32::NAN); m * n];
-            matmul(&a, m, &b, Some(&bias), Dest::Overwrite(&mut fresh));
+            matmul(engine, &a, m, &b, Some(&bias), Dest::Overwrite(&mut fresh));
             let mut gelu = vec![MaybeUninit::new(f32::NAN); m * n];
             matmul(
+                engine,
                 &a,
                 m,
                 &b,
@@ -523,7 +536,7 @@ mod tests {
                         unsafe { (fresh[at].assume_init(), gelu[at].assume_init()) };
                     assert!(
                         (f64::from(fresh) - w).abs() < tol,
-                        "{m}x{n}x{k} ({i},{j}): {fresh} vs {w}"
+                        "{engine:?} {m}x{n}x{k} ({i},{j}): {fresh} vs {w}"
                     );
                     let w_acc = w + f64::from(c0[at]);
                     assert!(

@@ -322,6 +322,7 @@ unsafe fn rectangle<P: BlockProduct>(
     unsafe { P::begin() };
     for i0 in rows.clone().step_by(BLOCK) {
         let height = BLOCK.min(rows.end - i0);
+        let dst = c.ptr.wrapping_add(i0 * c.ldc + j0);
         // SAFETY: between begin and end; the A rows i0 .. i0 + 32 exist (padded to whole
         // blocks) with `row_lines` lines each; B panels hold `pairs` lines.
         unsafe {
@@ -338,12 +339,12 @@ unsafe fn rectangle<P: BlockProduct>(
         // (caller); every engine's `ready()` includes AVX-512.
         unsafe {
             store_block(
-                &out,
+                &mut out,
                 height,
                 epilogue.bias.map(|bias| &bias[j0..j0 + width]),
                 epilogue.activation,
                 epilogue.accumulate,
-                c.ptr.add(i0 * c.ldc + j0),
+                dst,
                 c.ldc,
                 width,
             )
@@ -358,18 +359,21 @@ unsafe fn rectangle<P: BlockProduct>(
 struct BlockF32([f32; BLOCK * BLOCK]);
 
 /// Writes (or adds, when `accumulate`) the first `height` rows × `width` columns of `tile`
-/// to C at `dst` (row stride `ldc`), after adding `bias` (`width` values) and applying `act`.
-/// Compiled for AVX-512 so that these loops run 16 floats at a time: done one float at a
-/// time, this epilogue cost more than the tile products themselves.
+/// to C at `dst` (row stride `ldc`), after adding `bias` (`width` values) and applying `act`
+/// (in place in `tile`, which is left changed).
+///
+/// AVX-512 with masked loads and stores for the two 16-column halves of a row: done one
+/// float at a time, this epilogue cost more than the tile products themselves, and slices of
+/// a run-time width made the compiler call `memmove` per row (10% of a bf16 run).
 ///
 /// # Safety
 ///
-/// The CPU supports AVX-512 F, BW, VL, AVX2 and FMA; `dst` points to `height` rows of
-/// `width` writable floats (initialized when `accumulate`) that nobody else touches.
+/// The CPU supports AVX-512 F, BW, VL, AVX2 and FMA; `width ≤ 32`; `dst` points to `height`
+/// rows of `width` writable floats (initialized when `accumulate`) that nobody else touches.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma")]
 unsafe fn store_block(
-    tile: &BlockF32,
+    tile: &mut BlockF32,
     height: usize,
     bias: Option<&[f32]>,
     act: Option<Activation>,
@@ -378,32 +382,45 @@ unsafe fn store_block(
     ldc: usize,
     width: usize,
 ) {
-    for r in 0..height {
-        let mut row = [0.0_f32; BLOCK];
-        let row = &mut row[..width];
-        row.copy_from_slice(&tile.0[r * BLOCK..r * BLOCK + width]);
-        if let Some(bias) = bias {
-            for (v, b) in row.iter_mut().zip(bias) {
-                *v += b;
+    use std::arch::x86_64::*;
+    let lanes = |w: usize| -> __mmask16 { ((1_u32 << w.min(16)) - 1) as __mmask16 };
+    let masks = [lanes(width), lanes(width.saturating_sub(16))];
+    let rows = &mut tile.0[..height * BLOCK];
+    if let Some(bias) = bias {
+        debug_assert_eq!(bias.len(), width);
+        // SAFETY: masked loads read only the first `width` values of `bias`; masked-off
+        // lanes never fault.
+        let halves = unsafe {
+            [
+                _mm512_maskz_loadu_ps(masks[0], bias.as_ptr()),
+                _mm512_maskz_loadu_ps(masks[1], bias.as_ptr().wrapping_add(16)),
+            ]
+        };
+        for row in rows.chunks_exact_mut(BLOCK) {
+            for (half, add) in row.chunks_exact_mut(16).zip(halves) {
+                // SAFETY: `half` is 16 floats.
+                unsafe {
+                    let sum = _mm512_add_ps(_mm512_loadu_ps(half.as_ptr()), add);
+                    _mm512_storeu_ps(half.as_mut_ptr(), sum);
+                }
             }
         }
-        if let Some(act) = act {
-            crate::ops::body::activate::<crate::math::Fused>(row, act);
-        }
-        // SAFETY: row r of the destination holds `width` writable floats, initialized when
-        // `accumulate` (caller); a possibly uninitialized row is only written through a
-        // pointer, never viewed as a slice.
-        unsafe {
-            let out = dst.add(r * ldc);
-            if accumulate {
-                for (o, v) in std::slice::from_raw_parts_mut(out, width)
-                    .iter_mut()
-                    .zip(&*row)
-                {
-                    *o += v;
+    }
+    if let Some(act) = act {
+        crate::ops::body::activate::<crate::math::Fused>(rows, act);
+    }
+    for (r, row) in rows.chunks_exact(BLOCK).enumerate() {
+        for (h, mask) in masks.into_iter().enumerate() {
+            // SAFETY: row r of the destination holds `width` writable floats, initialized
+            // when `accumulate` (caller); the masks cover exactly those columns, and
+            // masked-off lanes are neither read nor written.
+            unsafe {
+                let out = dst.wrapping_add(r * ldc + 16 * h);
+                let mut v = _mm512_loadu_ps(row.as_ptr().add(16 * h));
+                if accumulate {
+                    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, out));
                 }
-            } else {
-                std::ptr::copy_nonoverlapping(row.as_ptr(), out, width);
+                _mm512_mask_storeu_ps(out, mask, v);
             }
         }
     }
@@ -434,43 +451,47 @@ mod tests {
             eprintln!("skipped: this CPU has no AVX-512");
             return;
         }
-        let tile = BlockF32(std::array::from_fn(|i| (i as f32 - 500.0) / 100.0));
+        let original = BlockF32(std::array::from_fn(|i| (i as f32 - 500.0) / 100.0));
         let bias = values(BLOCK, 31);
-        let (height, width, ldc) = (7, 21, 25);
-        for accumulate in [false, true] {
-            for act in [None, Some(Activation::GeluErf)] {
-                let c0 = values(height * ldc, 32);
-                let mut c = c0.clone();
-                // SAFETY: AVX-512 detected; C holds `height` rows of `ldc ≥ width` floats.
-                unsafe {
-                    store_block(
-                        &tile,
-                        height,
-                        Some(&bias[..width]),
-                        act,
-                        accumulate,
-                        c.as_mut_ptr(),
-                        ldc,
-                        width,
-                    )
-                };
-                for r in 0..height {
-                    for j in 0..ldc {
-                        let mut want =
-                            [tile.0[r * BLOCK + j.min(BLOCK - 1)] + bias[j.min(BLOCK - 1)]];
-                        if let Some(act) = act {
-                            crate::ops::body::activate::<crate::math::Separate>(&mut want, act);
+        // Ragged widths on either side of a 16-column half, and a whole block.
+        for (height, width, ldc) in [(7, 21, 25), (3, 32, 40), (32, 5, 9)] {
+            for accumulate in [false, true] {
+                for act in [None, Some(Activation::GeluErf)] {
+                    let c0 = values(height * ldc, 32);
+                    let mut c = c0.clone();
+                    let mut tile = BlockF32(original.0);
+                    // SAFETY: AVX-512 detected; C holds `height` rows of `ldc ≥ width` floats.
+                    unsafe {
+                        store_block(
+                            &mut tile,
+                            height,
+                            Some(&bias[..width]),
+                            act,
+                            accumulate,
+                            c.as_mut_ptr(),
+                            ldc,
+                            width,
+                        )
+                    };
+                    let tile = &original;
+                    for r in 0..height {
+                        for j in 0..ldc {
+                            let mut want =
+                                [tile.0[r * BLOCK + j.min(BLOCK - 1)] + bias[j.min(BLOCK - 1)]];
+                            if let Some(act) = act {
+                                crate::ops::body::activate::<crate::math::Separate>(&mut want, act);
+                            }
+                            let want = match (j < width, accumulate) {
+                                (false, _) => c0[r * ldc + j],
+                                (true, true) => c0[r * ldc + j] + want[0],
+                                (true, false) => want[0],
+                            };
+                            let got = c[r * ldc + j];
+                            assert!(
+                                (got - want).abs() <= 1e-6 * want.abs().max(1.0),
+                                "{height}x{width} ({r}, {j}): {got} vs {want}"
+                            );
                         }
-                        let want = match (j < width, accumulate) {
-                            (false, _) => c0[r * ldc + j],
-                            (true, true) => c0[r * ldc + j] + want[0],
-                            (true, false) => want[0],
-                        };
-                        let got = c[r * ldc + j];
-                        assert!(
-                            (got - want).abs() <= 1e-6 * want.abs().max(1.0),
-                            "({r}, {j}): {got} vs {want}"
-                        );
                     }
                 }
             }

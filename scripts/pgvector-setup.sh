@@ -15,7 +15,9 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_config" ] || ! command -v make gcc >/dev/null; then
+# The server's headers too: a machine can have postgresql-15 (and pg_config) without them.
+if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_config" ] \
+  || [ ! -f /usr/include/postgresql/15/server/postgres.h ] || ! command -v make gcc >/dev/null; then
   echo "installing postgresql-15 and the tools to build pgvector" >&2
   apt-get update -qq >&2
   apt-get install -y -qq --no-install-recommends postgresql-15 postgresql-server-dev-15 make gcc >&2

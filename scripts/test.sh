@@ -11,7 +11,12 @@ export $(scripts/python-words-env.sh)
 # set up here (root installs it); otherwise only against the embedded backend.
 if [ -z "${EMBEDKIT_TEST_POSTGRES_URL:-}" ]; then
   if [ "$(id -u)" = 0 ]; then
-    export $(scripts/pgvector-setup.sh)
+    if url=$(scripts/pgvector-setup.sh); then
+      export "$url"
+    else
+      echo "note: PostgreSQL + pgvector could not be set up (see above), so the store's" \
+        "PostgreSQL tests are skipped" >&2
+    fi
   else
     echo "note: not root, so no PostgreSQL is set up and the store's PostgreSQL tests are skipped" \
       "(run scripts/pgvector-setup.sh as root, or set EMBEDKIT_TEST_POSTGRES_URL to a server with pgvector)" >&2

@@ -152,23 +152,6 @@ fn run_serially(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
     }
 }
 
-/// Runs `f(i)` for every `i < tasks` on the team and returns the results in index order.
-pub(crate) fn map<T: Send + Sync>(tasks: usize, f: &(dyn Fn(usize) -> T + Sync)) -> Vec<T> {
-    // One write-once cell per task: task `i` is the only writer of slot `i`.
-    let slots: Vec<OnceLock<T>> = (0..tasks).map(|_| OnceLock::new()).collect();
-    run(tasks, &|i| {
-        // `run` calls each index exactly once, so the slot is always empty here.
-        let _ = slots[i].set(f(i));
-    });
-    slots
-        .into_iter()
-        .map(|slot| {
-            slot.into_inner()
-                .expect("run returns only after every task has stored its result")
-        })
-        .collect()
-}
-
 /// Calls `f` on every `chunk`-long piece of `x` (the last one may be shorter), on the team.
 pub(crate) fn for_each_chunk_mut<T: Send>(
     x: &mut [T],
@@ -321,14 +304,6 @@ mod tests {
         let mut x: Vec<u32> = vec![0; 1001];
         for_each_chunk_mut(&mut x, 64, &|piece| piece.iter_mut().for_each(|v| *v += 1));
         assert!(x.iter().all(|&v| v == 1));
-    }
-
-    #[test]
-    fn map_keeps_index_order() {
-        assert_eq!(
-            map(50, &|i| i * i),
-            (0..50).map(|i| i * i).collect::<Vec<_>>()
-        );
     }
 
     #[test]

@@ -388,3 +388,64 @@ fn supervised_classification_segments_chinese_with_jieba() {
     assert!(predict("桃子的味道很甜。").starts_with("__label__fruit"));
     assert!(predict("西安的人口很多。").starts_with("__label__city"));
 }
+
+/// Ctrl-C in the middle of training: the segmented copy of the corpus and GloVe's spill
+/// folder (named for the process, in `TMPDIR`) are removed, and the exit status says
+/// "interrupted" (130).
+#[cfg(unix)]
+#[test]
+fn an_interrupted_training_leaves_no_temporary_files() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let corpus = corpus();
+    let output = out.path().join("v.txt");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_embedkit"))
+        .args([
+            "--threads",
+            "1",
+            "--quiet",
+            "words",
+            "train",
+            "--corpus",
+            &corpus,
+        ])
+        .args([
+            "--tokenizer",
+            "jieba",
+            "--algo",
+            "glove",
+            "--epochs",
+            "1000000",
+        ])
+        .args(["--output", output.to_str().unwrap()])
+        .env("TMPDIR", tmp.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let names = || -> Vec<String> {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let start = Instant::now();
+    while names().len() < 2 && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let made = names();
+    let signal = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert!(signal.unwrap().success());
+    assert!(
+        made.iter().any(|n| n.starts_with("embedkit-segmented-"))
+            && made.iter().any(|n| n.starts_with("embedkit-glove-")),
+        "temporary files while training: {made:?}"
+    );
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert!(names().is_empty(), "left behind: {:?}", names());
+    assert!(!output.exists());
+}

@@ -482,6 +482,7 @@ fn output_format(a: &TrainArgs) -> Format {
 fn train(a: TrainArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
     use embedkit_words::train::{word2vec, Progress};
     let threads = threads.unwrap_or_else(|| word2vec::Word2VecConfig::default().threads);
+    crate::interrupt::remove_temporaries_on_interrupt();
     // The text the trainers read: the corpus, or its segmented copy (kept until training
     // ends, removed when dropped). Messages name the corpus.
     let segmented = match a.tokenizer {
@@ -548,8 +549,10 @@ fn train(a: TrainArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
 /// Segments `corpus` into a temporary whitespace-separated copy (removed when dropped).
 fn segment(corpus: &Path, t: Tokenizer, threads: usize) -> Result<tempfile::NamedTempFile> {
     let start = std::time::Instant::now();
+    // Named for this process, so that an interrupted run removes it (see `interrupt`).
+    let prefix = format!("embedkit-segmented-{}-", std::process::id());
     let copy = tempfile::Builder::new()
-        .prefix("embedkit-segmented-")
+        .prefix(&prefix)
         .suffix(".txt")
         .tempfile()
         .context("creating a temporary file for the segmented corpus")?;

@@ -176,7 +176,7 @@ pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
         return run_tasks(None);
     }
     let pack_all = |buf: &mut Vec<f32>| {
-        buf.resize(a_panels_len(m, k), 0.0);
+        let buf = super::scratch(buf, a_panels_len(m, k), 0.0);
         for (k0, depth) in b.k_blocks() {
             let dst = &mut buf[a_panels_len(m, k0)..][..a_panels_len(m, depth)];
             // SAFETY: the caller vouches for `K`'s CPU features.
@@ -186,13 +186,13 @@ pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
     SHARED_A.with(|buf| match buf.try_borrow_mut() {
         Ok(mut buf) => {
             pack_all(&mut buf);
-            run_tasks(Some(&buf));
+            run_tasks(Some(&buf[..a_panels_len(m, k)]));
         }
         // Only if a task multiplies on its own: never blocks.
         Err(_) => {
             let mut buf = Vec::new();
             pack_all(&mut buf);
-            run_tasks(Some(&buf));
+            run_tasks(Some(&buf[..a_panels_len(m, k)]));
         }
     });
 }
@@ -282,10 +282,10 @@ unsafe fn rectangle<K: Microkernel, E: PackedElem>(
             let a_panels: &[f32] = match a.packed {
                 Some(packed) => &packed[a_panels_len(block.len(), k0)..][..panels_len],
                 None => {
-                    a_panels.resize(panels_len, 0.0);
+                    let dst = super::scratch(a_panels, panels_len, 0.0);
                     // SAFETY: the caller vouches for `K`'s CPU features.
-                    unsafe { pack_a::<K>(a.rows, k, block.clone(), k0, depth, a_panels) };
-                    a_panels
+                    unsafe { pack_a::<K>(a.rows, k, block.clone(), k0, depth, dst) };
+                    dst
                 }
             };
             let tiles = a_panels.len() / (MR * depth);

@@ -212,8 +212,7 @@ fn multiply<P: BlockProduct>(
     let col_blocks = n.div_ceil(BLOCK);
     let row_chunks = m.div_ceil(ROWS_PER_TASK);
     let multiply = |a_bf16: &mut Vec<Line>| {
-        round_a(a, m, k, a_bf16);
-        let a_bf16 = &*a_bf16;
+        let a_bf16 = round_a(a, m, k, a_bf16);
         let task = |index: usize| {
             let (chunk, block) = (index / col_blocks, index % col_blocks);
             let rows = chunk * ROWS_PER_TASK..((chunk + 1) * ROWS_PER_TASK).min(m);
@@ -237,13 +236,13 @@ thread_local! {
     static ROUNDED_A: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Fills `lines` with A rounded to bf16, rows padded to a multiple of [`BLOCK`] and k to
-/// whole lines (zeros).
-fn round_a(a: &[f32], m: usize, k: usize, lines: &mut Vec<Line>) {
+/// Returns A rounded to bf16 in `lines`' storage, rows padded to a multiple of [`BLOCK`] and
+/// k to whole lines (zeros).
+fn round_a<'l>(a: &[f32], m: usize, k: usize, lines: &'l mut Vec<Line>) -> &'l [Line] {
     let row_lines = padded_k(k) / LINE_K;
-    lines.resize(m.div_ceil(BLOCK) * BLOCK * row_lines, ZERO_LINE);
+    let lines = super::scratch(lines, m.div_ceil(BLOCK) * BLOCK * row_lines, ZERO_LINE);
     if k == 0 {
-        return;
+        return lines;
     }
     let pieces: Vec<Mutex<&mut [Line]>> = lines
         .chunks_mut(BLOCK * row_lines)
@@ -262,6 +261,8 @@ fn round_a(a: &[f32], m: usize, k: usize, lines: &mut Vec<Line>) {
             }
         }
     });
+    drop(pieces);
+    lines
 }
 
 /// Rounds one row of A to bf16 (to nearest even, as [`Bf16::from_f32`]) into `dst`'s lines.

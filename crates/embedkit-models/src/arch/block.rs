@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::weights::WeightFile;
 use embedkit_kernels::attention::{attention_into, QkvLayout, ScoreOptions};
-use embedkit_kernels::linear::Linear;
+use embedkit_kernels::linear::{feed_forward_add, Linear};
 use embedkit_kernels::ops::{self, Activation};
 use std::ops::Range;
 
@@ -126,8 +126,7 @@ impl EncoderBlock {
         attention_into(qkv, sequences, layout, scale, options, ctx);
         self.attn_out.forward_add(ctx, tokens, h);
         ops::layer_norm_rows(h, &self.attn_norm.0, &self.attn_norm.1, s.eps);
-        self.ffn_in.forward_activated_into(h, tokens, s.act, inner);
-        self.ffn_out.forward_add(inner, tokens, h);
+        feed_forward_add(&self.ffn_in, &self.ffn_out, s.act, h, tokens, inner);
         ops::layer_norm_rows(h, &self.ffn_norm.0, &self.ffn_norm.1, s.eps);
     }
 }

@@ -205,35 +205,153 @@ fn multiply<P: BlockProduct>(
     bias: Option<&[f32]>,
     c: Dest<'_>,
 ) {
-    let (n, k) = (b.n, b.k);
-    let Some((shared, epilogue)) = checked_c(a, m, (n, k), bias, c) else {
+    let Some((shared, epilogue)) = checked_c(a, m, (b.n, b.k), bias, c) else {
         return;
     };
-    let col_blocks = n.div_ceil(BLOCK);
-    let row_chunks = m.div_ceil(ROWS_PER_TASK);
-    let multiply = |a_bf16: &mut Vec<Line>| {
-        let a_bf16 = round_a(a, m, k, a_bf16);
-        let task = |index: usize| {
-            let (chunk, block) = (index / col_blocks, index % col_blocks);
-            let rows = chunk * ROWS_PER_TASK..((chunk + 1) * ROWS_PER_TASK).min(m);
-            // SAFETY: the engine is ready (the caller's assertion); the task's rectangle
-            // (these rows, columns `block · 32 ..`) is its own: tasks differ in row chunk or
-            // column block.
-            unsafe { rectangle::<P>(a_bf16, b, shared, rows, block, epilogue) };
-        };
-        crate::team::run(row_chunks * col_blocks, &task);
-    };
-    ROUNDED_A.with(|buf| match buf.try_borrow_mut() {
-        Ok(mut buf) => multiply(&mut buf),
-        // Only if a task multiplies on its own: never blocks.
-        Err(_) => multiply(&mut Vec::new()),
+    with_a_buffer(|buf| {
+        let a = round_a(a, m, b.k, buf);
+        run_products::<P>(a, m, b, Target::F32(shared, epilogue));
     });
+}
+
+/// `h += down(act(up(h)))` (a feed-forward block with its residual) with the engine `P`,
+/// which is ready: the intermediate is written by `up`'s epilogue straight as the rounded
+/// bf16 rows `down` reads, never as f32. Panics if a length does not match.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn feed_forward_add(
+    engine: Engine,
+    h: &mut [f32],
+    m: usize,
+    up: &PackedPairs,
+    up_bias: Option<&[f32]>,
+    act: Activation,
+    down: &PackedPairs,
+    down_bias: Option<&[f32]>,
+) {
+    assert!(
+        engine.ready(),
+        "{} product on a CPU without it",
+        engine.name()
+    );
+    assert_eq!(
+        up.n, down.k,
+        "feed-forward: up's outputs are not down's inputs"
+    );
+    assert_eq!(
+        up.k, down.n,
+        "feed-forward: down does not map back to the input width"
+    );
+    match engine {
+        Engine::Amx => feed_forward::<amx::Tiles>(h, m, up, up_bias, act, down, down_bias),
+        Engine::Avx512Bf16 => {
+            feed_forward::<avx512::Vectors>(h, m, up, up_bias, act, down, down_bias)
+        }
+    }
+}
+
+/// [`feed_forward_add`] with the engine `P`.
+fn feed_forward<P: BlockProduct>(
+    h: &mut [f32],
+    m: usize,
+    up: &PackedPairs,
+    up_bias: Option<&[f32]>,
+    act: Activation,
+    down: &PackedPairs,
+    down_bias: Option<&[f32]>,
+) {
+    for (bias, n) in [(up_bias, up.n), (down_bias, down.n)] {
+        if let Some(bias) = bias {
+            assert_eq!(bias.len(), n, "feed-forward: bias is not n long");
+        }
+    }
+    assert_eq!(h.len(), m * down.n, "feed-forward: h is not m x n");
+    if h.is_empty() {
+        return;
+    }
+    with_a_buffer(|buf| {
+        // Rounded first: `down` then adds into `h` itself.
+        let x = round_a(h, m, up.k, buf);
+        INNER.with(|inner| {
+            let mut fresh = Vec::new();
+            let mut reused = inner.try_borrow_mut();
+            let inner = match reused.as_deref_mut() {
+                Ok(inner) => inner,
+                // Only if a task multiplies on its own: never blocks.
+                Err(_) => &mut fresh,
+            };
+            let row_lines = padded_k(up.n) / LINE_K;
+            let inner = super::scratch(inner, m.div_ceil(BLOCK) * BLOCK * row_lines, ZERO_LINE);
+            let lines = SharedLines {
+                ptr: inner.as_mut_ptr(),
+                row_lines,
+            };
+            run_products::<P>(x, m, up, Target::Lines(lines, up_bias, act));
+            let c = SharedC {
+                ptr: h.as_mut_ptr(),
+                ldc: down.n,
+            };
+            let epilogue = Epilogue {
+                bias: down_bias,
+                accumulate: true,
+                activation: None,
+            };
+            run_products::<P>(inner, m, down, Target::F32(c, epilogue));
+        })
+    });
+}
+
+/// Runs `f` with this thread's reused buffer for rounded A.
+fn with_a_buffer(f: impl FnOnce(&mut Vec<Line>)) {
+    ROUNDED_A.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut buf) => f(&mut buf),
+        // Only if a task multiplies on its own: never blocks.
+        Err(_) => f(&mut Vec::new()),
+    });
+}
+
+/// Where a product's blocks go once finished.
+#[derive(Clone, Copy)]
+enum Target<'b> {
+    /// An f32 C, with its bias, activation or residual.
+    F32(SharedC, Epilogue<'b>),
+    /// Rounded bf16 rows in [`round_a`]'s layout, after the bias and the activation: the
+    /// next product's A.
+    Lines(SharedLines, Option<&'b [f32]>, Activation),
+}
+
+/// Rows of bf16 lines shared by the tasks, each of which writes its own blocks.
+#[derive(Clone, Copy)]
+struct SharedLines {
+    ptr: *mut Line,
+    row_lines: usize,
+}
+
+// SAFETY: tasks write disjoint lines (their own rows of their own column block) while the
+// buffer is exclusively borrowed by `feed_forward` until all are done.
+unsafe impl Send for SharedLines {}
+// SAFETY: as above.
+unsafe impl Sync for SharedLines {}
+
+/// The product of the rounded `a` (`m` rows) and `b` into `target`, on the kernels' threads.
+fn run_products<P: BlockProduct>(a: &[Line], m: usize, b: &PackedPairs, target: Target) {
+    let col_blocks = b.n.div_ceil(BLOCK);
+    let row_chunks = m.div_ceil(ROWS_PER_TASK);
+    let task = |index: usize| {
+        let (chunk, block) = (index / col_blocks, index % col_blocks);
+        let rows = chunk * ROWS_PER_TASK..((chunk + 1) * ROWS_PER_TASK).min(m);
+        // SAFETY: the engine is ready (the callers' assertion); the task's rectangle (these
+        // rows, columns `block · 32 ..`) is its own: tasks differ in row chunk or column block.
+        unsafe { rectangle::<P>(a, b, target, rows, block) };
+    };
+    crate::team::run(row_chunks * col_blocks, &task);
 }
 
 thread_local! {
     /// The rounded A of this thread's last product, kept between calls: a fresh buffer per
     /// product (megabytes for a batch) cost a zero fill and page faults every time.
     static ROUNDED_A: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
+    /// The rounded intermediate of this thread's last feed-forward, kept likewise.
+    static INNER: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Returns A rounded to bf16 in `lines`' storage, rows padded to a multiple of [`BLOCK`] and
@@ -297,20 +415,20 @@ unsafe fn round_row(row: &[f32], dst: &mut [Line]) {
     }
 }
 
-/// Computes C's rows `rows` × columns `block · 32 .. block · 32 + 32` (clipped to n).
+/// Computes the rows `rows` × columns `block · 32 .. block · 32 + 32` (clipped to n) of
+/// the product into `target`.
 ///
 /// # Safety
 ///
-/// The engine `P` is ready; `c` points to an `m × n` C (`ldc = n`), initialized when
-/// `epilogue.accumulate`; `a` is [`round_a`]'s output for that `m` and `b.k`; nobody else
-/// touches the rectangle.
+/// The engine `P` is ready; `a` is [`round_a`]'s layout for `m` rows and `b.k`; the target
+/// holds `m` rows (an f32 C: `ldc = n`, initialized when accumulating; lines: the rows padded
+/// to whole blocks, `padded_k(n) / 32` lines each); nobody else touches the rectangle.
 unsafe fn rectangle<P: BlockProduct>(
     a: &[Line],
     b: &PackedPairs,
-    c: SharedC,
+    target: Target,
     rows: Range<usize>,
     block: usize,
-    epilogue: Epilogue,
 ) {
     let row_lines = padded_k(b.k) / LINE_K;
     let pairs = padded_k(b.k) / 2;
@@ -323,7 +441,6 @@ unsafe fn rectangle<P: BlockProduct>(
     unsafe { P::begin() };
     for i0 in rows.clone().step_by(BLOCK) {
         let height = BLOCK.min(rows.end - i0);
-        let dst = c.ptr.wrapping_add(i0 * c.ldc + j0);
         // SAFETY: between begin and end; the A rows i0 .. i0 + 32 exist (padded to whole
         // blocks) with `row_lines` lines each; B panels hold `pairs` lines.
         unsafe {
@@ -336,20 +453,35 @@ unsafe fn rectangle<P: BlockProduct>(
                 &mut out,
             )
         };
-        // SAFETY: rows i0 .. i0 + height < m and columns j0 .. j0 + width ≤ n are this task's
-        // (caller); every engine's `ready()` includes AVX-512.
-        unsafe {
-            store_block(
-                &mut out,
-                height,
-                epilogue.bias.map(|bias| &bias[j0..j0 + width]),
-                epilogue.activation,
-                epilogue.accumulate,
-                dst,
-                c.ldc,
-                width,
-            )
-        };
+        match target {
+            // SAFETY: rows i0 .. i0 + height < m and columns j0 .. j0 + width ≤ n are this
+            // task's (caller); every engine's `ready()` includes AVX-512.
+            Target::F32(c, epilogue) => unsafe {
+                store_block(
+                    &mut out,
+                    height,
+                    epilogue.bias.map(|bias| &bias[j0..j0 + width]),
+                    epilogue.activation,
+                    epilogue.accumulate,
+                    c.ptr.wrapping_add(i0 * c.ldc + j0),
+                    c.ldc,
+                    width,
+                )
+            },
+            // SAFETY: the lines of rows i0 .. i0 + 32 (padded) in column block `block` are
+            // this task's (caller); every engine's `ready()` includes AVX512-BF16.
+            Target::Lines(lines, b, act) => unsafe {
+                store_lines(
+                    &mut out,
+                    height,
+                    b.map(|bias| &bias[j0..j0 + width]),
+                    act,
+                    lines.ptr.wrapping_add(i0 * lines.row_lines + block),
+                    lines.row_lines,
+                    width,
+                )
+            },
+        }
     }
     // SAFETY: after begin.
     unsafe { P::end() };
@@ -359,33 +491,30 @@ unsafe fn rectangle<P: BlockProduct>(
 #[repr(C, align(64))]
 struct BlockF32([f32; BLOCK * BLOCK]);
 
-/// Writes (or adds, when `accumulate`) the first `height` rows × `width` columns of `tile`
-/// to C at `dst` (row stride `ldc`), after adding `bias` (`width` values) and applying `act`
-/// (in place in `tile`, which is left changed).
-///
-/// AVX-512 with masked loads and stores for the two 16-column halves of a row: done one
-/// float at a time, this epilogue cost more than the tile products themselves, and slices of
-/// a run-time width made the compiler call `memmove` per row (10% of a bf16 run).
+/// Lanes `0 .. width` and `16 .. width` of a 32-column row's two halves.
+fn half_masks(width: usize) -> [u16; 2] {
+    let lanes = |w: usize| ((1_u32 << w.min(16)) - 1) as u16;
+    [lanes(width), lanes(width.saturating_sub(16))]
+}
+
+/// Adds `bias` (`width` values) to the first `height` rows of `tile` and applies `act`, in
+/// place, with AVX-512: done one float at a time this epilogue cost more than the tile
+/// products themselves, and slices of a run-time width made the compiler call `memmove`
+/// per row (10% of a bf16 run); masked loads instead.
 ///
 /// # Safety
 ///
-/// The CPU supports AVX-512 F, BW, VL, AVX2 and FMA; `width ≤ 32`; `dst` points to `height`
-/// rows of `width` writable floats (initialized when `accumulate`) that nobody else touches.
-#[allow(clippy::too_many_arguments)]
+/// The CPU supports AVX-512 F, BW, VL, AVX2 and FMA; `width ≤ 32`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma")]
-unsafe fn store_block(
+unsafe fn finish_in_place(
     tile: &mut BlockF32,
     height: usize,
     bias: Option<&[f32]>,
     act: Option<Activation>,
-    accumulate: bool,
-    dst: *mut f32,
-    ldc: usize,
     width: usize,
 ) {
     use std::arch::x86_64::*;
-    let lanes = |w: usize| -> __mmask16 { ((1_u32 << w.min(16)) - 1) as __mmask16 };
-    let masks = [lanes(width), lanes(width.saturating_sub(16))];
+    let masks = half_masks(width);
     let rows = &mut tile.0[..height * BLOCK];
     if let Some(bias) = bias {
         debug_assert_eq!(bias.len(), width);
@@ -410,7 +539,33 @@ unsafe fn store_block(
     if let Some(act) = act {
         crate::ops::body::activate::<crate::math::Fused>(rows, act);
     }
-    for (r, row) in rows.chunks_exact(BLOCK).enumerate() {
+}
+
+/// Writes (or adds, when `accumulate`) the first `height` rows × `width` columns of `tile`
+/// to C at `dst` (row stride `ldc`), after adding `bias` (`width` values) and applying `act`
+/// (in place in `tile`, which is left changed). Masked stores cover ragged widths.
+///
+/// # Safety
+///
+/// The CPU supports AVX-512 F, BW, VL, AVX2 and FMA; `width ≤ 32`; `dst` points to `height`
+/// rows of `width` writable floats (initialized when `accumulate`) that nobody else touches.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma")]
+unsafe fn store_block(
+    tile: &mut BlockF32,
+    height: usize,
+    bias: Option<&[f32]>,
+    act: Option<Activation>,
+    accumulate: bool,
+    dst: *mut f32,
+    ldc: usize,
+    width: usize,
+) {
+    use std::arch::x86_64::*;
+    // SAFETY: same CPU features; `width ≤ 32` (caller).
+    unsafe { finish_in_place(tile, height, bias, act, width) };
+    let masks = half_masks(width);
+    for (r, row) in tile.0[..height * BLOCK].chunks_exact(BLOCK).enumerate() {
         for (h, mask) in masks.into_iter().enumerate() {
             // SAFETY: row r of the destination holds `width` writable floats, initialized
             // when `accumulate` (caller); the masks cover exactly those columns, and
@@ -424,6 +579,48 @@ unsafe fn store_block(
                 _mm512_mask_storeu_ps(out, mask, v);
             }
         }
+    }
+}
+
+/// Writes the 32 rows of `tile` as bf16 lines at `dst` (one line per row, `row_lines`
+/// apart), after adding `bias` (`width` values) and applying `act` to the first `height`:
+/// columns from `width` on and rows from `height` on are written as zeros, as [`round_a`]
+/// pads them. Rounds to nearest even, as [`round_row`]: the next product sees exactly what
+/// rounding an f32 output would have given it.
+///
+/// # Safety
+///
+/// The CPU supports AVX-512 F, BW, VL, BF16, AVX2 and FMA; `width ≤ 32`; `dst` points to 32
+/// rows of `row_lines` lines whose first line each is writable and nobody else's.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma")]
+unsafe fn store_lines(
+    tile: &mut BlockF32,
+    height: usize,
+    bias: Option<&[f32]>,
+    act: Activation,
+    dst: *mut Line,
+    row_lines: usize,
+    width: usize,
+) {
+    use std::arch::x86_64::*;
+    // SAFETY: same CPU features; `width ≤ 32` (caller).
+    unsafe { finish_in_place(tile, height, bias, Some(act), width) };
+    let masks = half_masks(width);
+    for r in 0..BLOCK {
+        let line = if r < height {
+            let row = tile.0[r * BLOCK..].as_ptr();
+            // SAFETY: row r of the tile is 32 floats; masked-off lanes read as zero.
+            unsafe {
+                let low = _mm512_maskz_loadu_ps(masks[0], row);
+                let high = _mm512_maskz_loadu_ps(masks[1], row.add(16));
+                std::mem::transmute::<__m512bh, Line>(_mm512_cvtne2ps_pbh(high, low))
+            }
+        } else {
+            ZERO_LINE
+        };
+        // SAFETY: the first line of row r is this call's to write (caller).
+        unsafe { dst.add(r * row_lines).write(line) };
     }
 }
 

@@ -9,7 +9,7 @@
 //! sequences of ~30 tokens, dispatching every tiny dot product and axpy separately cost
 //! more than the arithmetic (attention was ~15% of a MiniLM run). For head widths 32 and 64
 //! the layout is also reshaped for SIMD (see `head_fixed`). Tasks write their rows straight
-//! into the output from one buffer per thread (see `HEAD_OUT`).
+//! into the output, working in buffers kept per thread (see `Scratch`).
 
 use crate::isa::{self, Isa};
 use crate::math::{self, MulAdd};
@@ -112,11 +112,11 @@ pub fn attention_into(
             causal: options.causal,
             bias: bias.as_deref(),
         };
-        HEAD_OUT.with(|buf| {
-            let mut fresh = Vec::new();
-            let mut reused = buf.try_borrow_mut();
-            let out = match reused.as_deref_mut() {
-                Ok(out) => out,
+        SCRATCH.with(|scratch| {
+            let mut fresh = Scratch::default();
+            let mut reused = scratch.try_borrow_mut();
+            let Scratch { out, buffers } = match reused.as_deref_mut() {
+                Ok(scratch) => scratch,
                 // Only if a task runs another attention on this thread: never blocks.
                 Err(_) => &mut fresh,
             };
@@ -125,11 +125,11 @@ pub fn attention_into(
             match isa::current() {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `Avx2Fma` is only chosen after runtime detection of avx2 and fma.
-                Isa::Avx2Fma => unsafe { simd::head_avx2(&task, out) },
+                Isa::Avx2Fma => unsafe { simd::head_avx2(&task, out, buffers) },
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `Avx512` is only chosen after runtime detection of its features.
-                Isa::Avx512 => unsafe { simd::head_avx512(&task, out) },
-                _ => head::<math::Separate>(&task, out),
+                Isa::Avx512 => unsafe { simd::head_avx512(&task, out, buffers) },
+                _ => head::<math::Separate>(&task, out, buffers),
             }
             for (i, src) in out.chunks_exact(d).enumerate() {
                 let start = (sequences[s].start + i) * out_width + h * d;
@@ -141,11 +141,34 @@ pub fn attention_into(
     });
 }
 
+/// A thread's buffers for its attention tasks, kept between tasks and calls.
+#[derive(Default)]
+struct Scratch {
+    /// A task's `len × d` output: one fresh vector per task, all alive until the end of the
+    /// call, cost page faults on every call (32 sentences of 30 tokens, 12 heads: 0.92 →
+    /// 0.58 ms per layer with this buffer, `attention_bench`).
+    out: Vec<f32>,
+    buffers: Buffers,
+}
+
+/// What a head kernel works in: Kᵀ, the packed values and the scores (three allocations per
+/// task otherwise, thousands per layer of a batch).
+#[derive(Default)]
+struct Buffers {
+    kt: Vec<f32>,
+    values: Vec<f32>,
+    scores: Vec<f32>,
+}
+
+/// `buf` cleared and refilled with `len` zeros.
+fn zeroed(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    buf.clear();
+    buf.resize(len, 0.0);
+    buf
+}
+
 thread_local! {
-    /// A task's `len × d` output, kept between tasks and calls: one fresh vector per task,
-    /// all alive until the end of the call, cost page faults on every call (32 sentences of
-    /// 30 tokens, 12 heads: 0.92 → 0.58 ms per layer with this buffer, `attention_bench`).
-    static HEAD_OUT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// The attention output as the tasks share it: each writes a disjoint set of elements.
@@ -191,12 +214,12 @@ impl HeadTask<'_> {
 
 /// Attention of one head over one sequence into `out` (`len × d`, zeroed).
 #[inline(always)]
-fn head<M: MulAdd>(task: &HeadTask<'_>, out: &mut [f32]) {
+fn head<M: MulAdd>(task: &HeadTask<'_>, out: &mut [f32], buffers: &mut Buffers) {
     match task.d {
-        32 => head_fixed::<M, 32>(task, out),
-        64 => head_fixed::<M, 64>(task, out),
-        128 => head_blocked::<M, 128>(task, out),
-        _ => head_any::<M>(task, out),
+        32 => head_fixed::<M, 32>(task, out, buffers),
+        64 => head_fixed::<M, 64>(task, out, buffers),
+        128 => head_blocked::<M, 128>(task, out, buffers),
+        _ => head_any::<M>(task, out, buffers),
     }
 }
 
@@ -229,9 +252,9 @@ fn visible(task: &HeadTask<'_>, i: usize) -> usize {
 
 /// Any head width: the generic row kernels.
 #[inline(always)]
-fn head_any<M: MulAdd>(task: &HeadTask<'_>, out: &mut [f32]) {
+fn head_any<M: MulAdd>(task: &HeadTask<'_>, out: &mut [f32], buffers: &mut Buffers) {
     let d = task.d;
-    let mut scores = vec![0.0_f32; task.rows.len()];
+    let scores = zeroed(&mut buffers.scores, task.rows.len());
     for (i, o) in out.chunks_exact_mut(d).enumerate() {
         let scores = &mut scores[..visible(task, i)];
         let q = task.row(i, task.q_col);
@@ -265,13 +288,18 @@ const SUM_WIDTH: usize = 64;
 ///   by one row of V and one weight per query. Weights past a query's last visible key are
 ///   zeroed, so every query of the block runs the same loop.
 #[inline(always)]
-fn head_fixed<M: MulAdd, const D: usize>(task: &HeadTask<'_>, out: &mut [f32]) {
+fn head_fixed<M: MulAdd, const D: usize>(
+    task: &HeadTask<'_>,
+    out: &mut [f32],
+    buffers: &mut Buffers,
+) {
     let len = task.rows.len();
     let padded = len.next_multiple_of(KEY_TILE);
-    let kt = transposed_keys::<D>(task, padded);
-    let values = packed_values::<D>(task);
+    let Buffers { kt, values, scores } = buffers;
+    let kt = transposed_keys::<D>(task, padded, kt);
+    let values = packed_values::<D>(task, values);
     let per_sum = (SUM_WIDTH / D).max(1);
-    let mut scores = vec![0.0_f32; QUERY_ROWS * padded];
+    let scores = zeroed(scores, QUERY_ROWS * padded);
     for (qb, out_block) in out.chunks_mut(QUERY_ROWS * D).enumerate() {
         let first = qb * QUERY_ROWS;
         let count = out_block.len() / D;
@@ -292,7 +320,7 @@ fn head_fixed<M: MulAdd, const D: usize>(task: &HeadTask<'_>, out: &mut [f32]) {
                 scores[r * padded + tile..][..KEY_TILE].copy_from_slice(acc);
             }
         }
-        normalize_block::<M>(task, &mut scores, padded, first, count, reach);
+        normalize_block::<M>(task, scores, padded, first, count, reach);
         for (g, out_rows) in out_block.chunks_mut(per_sum * D).enumerate() {
             // One or two rows (`per_sum` is a constant for each `D`), as separate arrays:
             // the compiler keeps each in registers.
@@ -338,8 +366,12 @@ fn normalize_block<M: MulAdd>(
 
 /// Kᵀ of a head: `kt[t · padded + j]` is value `t` of key `j`, zero past the last key.
 #[inline(always)]
-fn transposed_keys<const D: usize>(task: &HeadTask<'_>, padded: usize) -> Vec<f32> {
-    let mut kt = vec![0.0_f32; D * padded];
+fn transposed_keys<'b, const D: usize>(
+    task: &HeadTask<'_>,
+    padded: usize,
+    buf: &'b mut Vec<f32>,
+) -> &'b [f32] {
+    let kt = zeroed(buf, D * padded);
     for j in 0..task.rows.len() {
         for (t, &k) in task.row(j, task.k_col)[..D].iter().enumerate() {
             kt[t * padded + j] = k;
@@ -354,8 +386,8 @@ fn transposed_keys<const D: usize>(task: &HeadTask<'_>, padded: usize) -> Vec<f3
 /// floats for MiniLM, a multiple of 64 bytes), so a 128-key sequence's values fall into a few
 /// L1 sets and evict each other while the weighted sums read them over and over.
 #[inline(always)]
-fn packed_values<const D: usize>(task: &HeadTask<'_>) -> Vec<f32> {
-    let mut values = Vec::with_capacity(task.rows.len() * D);
+fn packed_values<'b, const D: usize>(task: &HeadTask<'_>, values: &'b mut Vec<f32>) -> &'b [f32] {
+    values.clear();
     for j in 0..task.rows.len() {
         values.extend_from_slice(&task.row(j, task.v_col)[..D]);
     }
@@ -374,11 +406,15 @@ const QUERY_BLOCK: usize = 8;
 /// and added into the block's 8 output rows (4 KB, L1). Memory stays linear in the length:
 /// one `QUERY_BLOCK × len` score buffer.
 #[inline(always)]
-fn head_blocked<M: MulAdd, const D: usize>(task: &HeadTask<'_>, out: &mut [f32]) {
+fn head_blocked<M: MulAdd, const D: usize>(
+    task: &HeadTask<'_>,
+    out: &mut [f32],
+    buffers: &mut Buffers,
+) {
     let len = task.rows.len();
     let padded = len.next_multiple_of(KEY_BLOCK);
-    let kt = transposed_keys::<D>(task, padded);
-    let mut scores = vec![0.0_f32; QUERY_BLOCK * padded];
+    let kt = transposed_keys::<D>(task, padded, &mut buffers.kt);
+    let scores = zeroed(&mut buffers.scores, QUERY_BLOCK * padded);
     for (qb, out_block) in out.chunks_mut(QUERY_BLOCK * D).enumerate() {
         let first = qb * QUERY_BLOCK;
         let count = out_block.len() / D;
@@ -433,7 +469,7 @@ fn add_scaled<M: MulAdd, const D: usize>(acc: &mut [f32; D], p: f32, v: &[f32]) 
 #[cfg(target_arch = "x86_64")]
 mod simd {
     //! The attention task compiled with AVX2 + FMA enabled, and with AVX-512 on top.
-    use super::HeadTask;
+    use super::{Buffers, HeadTask};
     use crate::math::Fused;
 
     /// [`super::head`] with fused multiply-adds and 256-bit vectors.
@@ -442,8 +478,8 @@ mod simd {
     ///
     /// The CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn head_avx2(task: &HeadTask<'_>, out: &mut [f32]) {
-        super::head::<Fused>(task, out)
+    pub unsafe fn head_avx2(task: &HeadTask<'_>, out: &mut [f32], buffers: &mut Buffers) {
+        super::head::<Fused>(task, out, buffers)
     }
 
     /// [`super::head`] with fused multiply-adds and 512-bit vectors.
@@ -452,12 +488,12 @@ mod simd {
     ///
     /// The CPU must support AVX-512 (F, BW, VL), AVX2 and FMA.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma")]
-    pub unsafe fn head_avx512(task: &HeadTask<'_>, out: &mut [f32]) {
+    pub unsafe fn head_avx512(task: &HeadTask<'_>, out: &mut [f32], buffers: &mut Buffers) {
         match task.d {
             // SAFETY (both): this function's target features are the caller's promise.
-            32 => unsafe { head_wide::<32>(task, out) },
-            64 => unsafe { head_wide::<64>(task, out) },
-            _ => super::head::<Fused>(task, out),
+            32 => unsafe { head_wide::<32>(task, out, buffers) },
+            64 => unsafe { head_wide::<64>(task, out, buffers) },
+            _ => super::head::<Fused>(task, out, buffers),
         }
     }
 
@@ -476,16 +512,21 @@ mod simd {
     ///
     /// The CPU supports AVX-512 F; `D` is 32 or 64.
     #[inline(always)]
-    unsafe fn head_wide<const D: usize>(task: &HeadTask<'_>, out: &mut [f32]) {
-        use super::{normalize_block, packed_values, transposed_keys, visible, KEY_TILE};
+    unsafe fn head_wide<const D: usize>(
+        task: &HeadTask<'_>,
+        out: &mut [f32],
+        buffers: &mut Buffers,
+    ) {
+        use super::{normalize_block, packed_values, transposed_keys, visible, zeroed, KEY_TILE};
         use std::arch::x86_64::*;
         const { assert!(D.is_multiple_of(16) && (WIDE_SUMS * 16).is_multiple_of(D) && KEY_TILE == 16) };
         let (lanes, per_sum) = (D / 16, WIDE_SUMS * 16 / D);
         let len = task.rows.len();
         let padded = len.next_multiple_of(KEY_TILE);
-        let kt = transposed_keys::<D>(task, padded);
-        let values = packed_values::<D>(task);
-        let mut scores = vec![0.0_f32; WIDE_ROWS * padded];
+        let Buffers { kt, values, scores } = buffers;
+        let kt = transposed_keys::<D>(task, padded, kt);
+        let values = packed_values::<D>(task, values);
+        let scores = zeroed(scores, WIDE_ROWS * padded);
         for (qb, out_block) in out.chunks_mut(WIDE_ROWS * D).enumerate() {
             let first = qb * WIDE_ROWS;
             let count = out_block.len() / D;
@@ -509,7 +550,7 @@ mod simd {
                     unsafe { _mm512_storeu_ps(row.as_mut_ptr(), acc) };
                 }
             }
-            normalize_block::<Fused>(task, &mut scores, padded, first, count, reach);
+            normalize_block::<Fused>(task, scores, padded, first, count, reach);
             for (g, out_rows) in out_block.chunks_mut(per_sum * D).enumerate() {
                 let first_row = g * per_sum;
                 // Register `r · lanes + z` holds floats 16z .. 16z + 16 of row r.
@@ -642,19 +683,19 @@ mod tests {
                 };
                 let want = reference(&task);
                 let mut runs = vec![("portable", vec![0.0; len * d])];
-                head::<math::Separate>(&task, &mut runs[0].1);
+                head::<math::Separate>(&task, &mut runs[0].1, &mut Buffers::default());
                 #[cfg(target_arch = "x86_64")]
                 if crate::isa::cpu_has_avx2_fma() {
                     let mut out = vec![0.0; len * d];
                     // SAFETY: AVX2 and FMA were just detected.
-                    unsafe { simd::head_avx2(&task, &mut out) };
+                    unsafe { simd::head_avx2(&task, &mut out, &mut Buffers::default()) };
                     runs.push(("avx2", out));
                 }
                 #[cfg(target_arch = "x86_64")]
                 if crate::isa::cpu_has_avx512() {
                     let mut out = vec![0.0; len * d];
                     // SAFETY: AVX-512 was just detected.
-                    unsafe { simd::head_avx512(&task, &mut out) };
+                    unsafe { simd::head_avx512(&task, &mut out, &mut Buffers::default()) };
                     runs.push(("avx512", out));
                 }
                 for (path, got) in runs {

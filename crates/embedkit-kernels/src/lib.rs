@@ -4,10 +4,12 @@
 //! This is the only crate allowed to use `unsafe` (SIMD leaf functions selected at runtime).
 //! It knows nothing about models, tokenizers or files.
 //!
-//! * [`isa`] picks the instruction set once per process (`EMBEDKIT_ISA=scalar|avx2` forces one,
-//!   so tests can cover every path on any machine).
-//! * [`linear`] runs `y = x · Wᵀ + b` over packed token rows with our own SGEMM (`gemm`
-//!   module: weights packed once at load, AVX2/FMA microkernel, threads from `team`).
+//! * [`isa`] picks the instruction set once per process (`EMBEDKIT_ISA=scalar|avx2|avx512`
+//!   forces one, so tests can cover every path on any machine).
+//! * [`linear`] runs `y = x · Wᵀ + b` over packed token rows with our own products (`gemm`
+//!   module: weights packed once at load; f32 microkernels for AVX-512, AVX2 and portable
+//!   code, int8 on VNNI, bf16 pairs on AVX512-BF16 or AMX; threads from `team`).
+//! * [`attention`] runs scaled dot-product attention per (sequence, head) over packed rows.
 //! * [`ops`] holds the element-wise and row-wise kernels.
 //! * [`int8`] quantizes rows to 8-bit codes and takes their inner products (memory-bound scans).
 //! * [`conv`] holds the convolutions and pools of image networks (NHWC, im2col + the GEMM).

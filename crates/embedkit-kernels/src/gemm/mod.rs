@@ -1,8 +1,9 @@
 //! Our own SGEMM for `C (+)= A · Bᵀ + bias`, with B a linear layer's weight packed at load.
 //!
-//! Why not the `gemm` crate: on the 2-core Zen 3 machines we ship on (AVX2 + FMA, no
-//! AVX-512) its AVX2 kernel reached ~113 GFLOP/s on our shapes, about 70% of peak, while
-//! OpenBLAS gets ~150. Two things are cheaper when we know B is always a weight:
+//! Why not the `gemm` crate: on 2-core Zen 3 machines (AVX2 + FMA, no AVX-512) its AVX2
+//! kernel reached ~113 GFLOP/s on our shapes, about 70% of peak, while OpenBLAS gets ~150,
+//! and on stable Rust it has no AVX-512 kernels. Two things are cheaper when we know B is
+//! always a weight:
 //!
 //! * B is always a weight, so it is packed **once** per layer (see [`pack`]) instead of on
 //!   every call, in exactly the layout the microkernel streams.
@@ -12,8 +13,12 @@
 //! The structure follows the BLIS / matrixmultiply design: the driver ([`driver`]) cuts k
 //! into blocks whose B panel stays in L1, packs `MC` rows of A (L2) per block, and calls a
 //! `MR × NR` microkernel that keeps the whole C tile in registers. Only the microkernel
-//! differs between instruction sets ([`avx512`], [`avx2`], [`scalar`]); packing, blocking, edge tiles and
-//! threading are shared, so the portable path also tests the driver.
+//! differs between instruction sets ([`avx512`], [`avx2`], [`scalar`]); packing, blocking,
+//! edge tiles and threading are shared, so the portable path also tests the driver.
+//!
+//! Two other product families live beside it: [`int8`] (8-bit weights, 16-bit activations,
+//! integer sums) and [`bf16dot`] (bf16 weights and activations multiplied in pairs by
+//! AVX512-BF16 or the AMX tile unit, f32 sums).
 
 mod driver;
 pub(crate) mod int8;

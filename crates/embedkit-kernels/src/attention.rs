@@ -14,7 +14,9 @@
 use crate::isa::{self, Isa};
 use crate::math::{self, MulAdd};
 use crate::ops::body as ops;
+use crate::scratch::{with_reused, zeroed};
 use crate::team;
+use std::cell::RefCell;
 use std::ops::Range;
 
 /// Where the heads sit inside a fused QKV row.
@@ -86,7 +88,7 @@ pub fn attention_into(
     let out_width = layout.out_width();
     ctx.clear();
     ctx.resize(tokens * out_width, 0.0);
-    let shared = SharedCtx(ctx.as_mut_ptr());
+    let shared = team::SendPtr::new(ctx.as_mut_ptr());
     team::run(tasks.len(), &|t| {
         let (s, h) = tasks[t];
         let kvh = h / group.max(1);
@@ -112,16 +114,8 @@ pub fn attention_into(
             causal: options.causal,
             bias: bias.as_deref(),
         };
-        SCRATCH.with(|scratch| {
-            let mut fresh = Scratch::default();
-            let mut reused = scratch.try_borrow_mut();
-            let Scratch { out, buffers } = match reused.as_deref_mut() {
-                Ok(scratch) => scratch,
-                // Only if a task runs another attention on this thread: never blocks.
-                Err(_) => &mut fresh,
-            };
-            out.clear();
-            out.resize(len * d, 0.0);
+        with_reused(&SCRATCH, |Scratch { out, buffers }| {
+            let out = zeroed(out, len * d);
             match isa::current() {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `Avx2Fma` is only chosen after runtime detection of avx2 and fma.
@@ -135,7 +129,7 @@ pub fn attention_into(
                 let start = (sequences[s].start + i) * out_width + h * d;
                 // SAFETY: `start + d ≤ tokens · out_width`, the length of `ctx`; this task
                 // alone writes the columns of head `h` in the rows of sequence `s`.
-                unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), shared.at(start), d) };
+                unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), shared.get().add(start), d) };
             }
         });
     });
@@ -160,33 +154,9 @@ struct Buffers {
     scores: Vec<f32>,
 }
 
-/// `buf` cleared and refilled with `len` zeros.
-fn zeroed(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    buf.clear();
-    buf.resize(len, 0.0);
-    buf
-}
-
 thread_local! {
-    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
-
-/// The attention output as the tasks share it: each writes a disjoint set of elements.
-#[derive(Clone, Copy)]
-struct SharedCtx(*mut f32);
-
-impl SharedCtx {
-    /// Element `i`.
-    fn at(self, i: usize) -> *mut f32 {
-        self.0.wrapping_add(i)
-    }
-}
-
-// SAFETY: tasks write disjoint elements (their own head's columns of their own sequence's
-// rows) while `attention_into` holds the exclusive borrow of the vector until all are done.
-unsafe impl Send for SharedCtx {}
-// SAFETY: as above.
-unsafe impl Sync for SharedCtx {}
 
 /// One (sequence, head) pair: where its q, k and v columns sit in the fused rows.
 struct HeadTask<'a> {
@@ -517,7 +487,8 @@ mod simd {
         out: &mut [f32],
         buffers: &mut Buffers,
     ) {
-        use super::{normalize_block, packed_values, transposed_keys, visible, zeroed, KEY_TILE};
+        use super::{normalize_block, packed_values, transposed_keys, visible, KEY_TILE};
+        use crate::scratch::zeroed;
         use std::arch::x86_64::*;
         const { assert!(D.is_multiple_of(16) && (WIDE_SUMS * 16).is_multiple_of(D) && KEY_TILE == 16) };
         let (lanes, per_sum) = (D / 16, WIDE_SUMS * 16 / D);

@@ -30,4 +30,5 @@ pub mod isa;
 pub mod linear;
 pub mod math;
 pub mod ops;
+mod scratch;
 mod team;

@@ -158,6 +158,16 @@ pub(crate) fn for_each_chunk_mut<T: Send>(
     chunk: usize,
     f: &(dyn Fn(&mut [T]) + Sync),
 ) {
+    for_each_numbered_chunk_mut(x, chunk, &|_, piece| f(piece));
+}
+
+/// [`for_each_chunk_mut`], also telling `f` each piece's number `i` (the piece starts at
+/// element `i · chunk`).
+pub(crate) fn for_each_numbered_chunk_mut<T: Send>(
+    x: &mut [T],
+    chunk: usize,
+    f: &(dyn Fn(usize, &mut [T]) + Sync),
+) {
     let chunk = chunk.max(1);
     let len = x.len();
     let base = SendPtr(x.as_mut_ptr());
@@ -168,12 +178,13 @@ pub(crate) fn for_each_chunk_mut<T: Send>(
         // of different indices do not overlap; `x` stays mutably borrowed until `run` has
         // returned, that is, until every task has finished.
         let piece = unsafe { std::slice::from_raw_parts_mut(base.get().add(start), end - start) };
-        f(piece);
+        f(i, piece);
     });
 }
 
-/// A raw pointer that tasks on other threads may use (each on its own part of the memory).
-struct SendPtr<T>(*mut T);
+/// A raw pointer that tasks on other threads may use, each on its own part of the memory
+/// (the one who made it keeps the memory borrowed until every task has finished).
+pub(crate) struct SendPtr<T>(*mut T);
 
 // Not derived: the derive would require `T: Copy`.
 impl<T> Clone for SendPtr<T> {
@@ -184,14 +195,19 @@ impl<T> Clone for SendPtr<T> {
 impl<T> Copy for SendPtr<T> {}
 
 impl<T> SendPtr<T> {
+    /// Wraps `ptr` for tasks that each touch their own elements.
+    pub(crate) fn new(ptr: *mut T) -> Self {
+        Self(ptr)
+    }
+
     /// The pointer (a method, so that closures capture the whole `Sync` wrapper).
-    fn get(self) -> *mut T {
+    pub(crate) fn get(self) -> *mut T {
         self.0
     }
 }
 
-// SAFETY: only used by `for_each_chunk_mut`, whose tasks touch disjoint pieces of a slice of
-// `Send` elements that outlives them.
+// SAFETY: every user hands the pointer to tasks that touch disjoint elements of `Send`
+// values, which outlive the tasks (their owner stays borrowed until `run` returns).
 unsafe impl<T: Send> Send for SendPtr<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for SendPtr<T> {}

@@ -13,6 +13,7 @@
 use super::pack::{a_panels_len, pack_a, PackedElem, PackedWeight};
 use super::{Dest, Microkernel, Prefetch, MR, NR};
 use crate::ops::Activation;
+use crate::scratch::{grown, with_reused};
 use std::cell::RefCell;
 use std::ops::Range;
 
@@ -156,18 +157,11 @@ pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
         let a = AOperand { rows: a, packed };
         let task = |index: usize| {
             let (rows, cols) = grid.task(index, m, panels);
-            A_PANELS.with(|buf| match buf.try_borrow_mut() {
-                // SAFETY: the caller vouches for `K`'s CPU features; `rows × cols` is this
-                // task's own rectangle of C, which has `m × n` elements (asserted above);
-                // `packed`, if any, holds rows 0..m, which are the task's rows (one row task).
-                Ok(mut buf) => unsafe {
-                    rectangle::<K, E>(a, b, shared, rows, cols, epilogue, &mut buf)
-                },
-                // Only reachable if a task re-entered this thread's buffer; never blocks.
-                // SAFETY: as above.
-                Err(_) => unsafe {
-                    rectangle::<K, E>(a, b, shared, rows, cols, epilogue, &mut Vec::new())
-                },
+            // SAFETY: the caller vouches for `K`'s CPU features; `rows × cols` is this task's
+            // own rectangle of C, which has `m × n` elements (asserted above); `packed`, if
+            // any, holds rows 0..m, which are the task's rows (one row task).
+            with_reused(&A_PANELS, |buf| unsafe {
+                rectangle::<K, E>(a, b, shared, rows, cols, epilogue, buf)
             });
         };
         crate::team::run(grid.tasks(), &task);
@@ -175,25 +169,14 @@ pub(super) unsafe fn run<K: Microkernel, E: PackedElem>(
     if !pack_once {
         return run_tasks(None);
     }
-    let pack_all = |buf: &mut Vec<f32>| {
-        let buf = super::scratch(buf, a_panels_len(m, k), 0.0);
+    with_reused(&SHARED_A, |buf| {
+        let buf = grown(buf, a_panels_len(m, k), 0.0);
         for (k0, depth) in b.k_blocks() {
             let dst = &mut buf[a_panels_len(m, k0)..][..a_panels_len(m, depth)];
             // SAFETY: the caller vouches for `K`'s CPU features.
             unsafe { pack_a::<K>(a, k, 0..m, k0, depth, dst) };
         }
-    };
-    SHARED_A.with(|buf| match buf.try_borrow_mut() {
-        Ok(mut buf) => {
-            pack_all(&mut buf);
-            run_tasks(Some(&buf[..a_panels_len(m, k)]));
-        }
-        // Only if a task multiplies on its own: never blocks.
-        Err(_) => {
-            let mut buf = Vec::new();
-            pack_all(&mut buf);
-            run_tasks(Some(&buf[..a_panels_len(m, k)]));
-        }
+        run_tasks(Some(buf));
     });
 }
 
@@ -282,7 +265,7 @@ unsafe fn rectangle<K: Microkernel, E: PackedElem>(
             let a_panels: &[f32] = match a.packed {
                 Some(packed) => &packed[a_panels_len(block.len(), k0)..][..panels_len],
                 None => {
-                    let dst = super::scratch(a_panels, panels_len, 0.0);
+                    let dst = grown(a_panels, panels_len, 0.0);
                     // SAFETY: the caller vouches for `K`'s CPU features.
                     unsafe { pack_a::<K>(a.rows, k, block.clone(), k0, depth, dst) };
                     dst

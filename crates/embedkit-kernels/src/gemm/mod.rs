@@ -134,19 +134,6 @@ pub(crate) trait Microkernel {
     );
 }
 
-/// The first `len` elements of a reused scratch buffer, grown with `fill` but never shrunk.
-///
-/// Why: products of different widths alternate (k = 384 and 1536 in every layer of MiniLM),
-/// and a buffer resized down and up again had its whole new length filled on every call
-/// (megabytes per product for a batch: 2% of a bf16 run). Callers write every element of the
-/// slice they use before reading it.
-pub(crate) fn scratch<T: Clone>(buf: &mut Vec<T>, len: usize, fill: T) -> &mut [T] {
-    if buf.len() < len {
-        buf.resize(len, fill);
-    }
-    &mut buf[..len]
-}
-
 /// Where the product goes, and whether C's current values take part.
 pub(crate) enum Dest<'c> {
     /// `C = A · Bᵀ + bias`: C's current contents are never read, so a freshly allocated

@@ -344,12 +344,8 @@ impl Hnsw {
                     q: self.vector(u as usize),
                     qn: self.norms[u as usize],
                 };
-                let mut cur = Near(score.dist(entry.node), entry.node);
-                for l in (1..=entry.level).rev() {
-                    cur = self.greedy(&score, cur, l);
-                }
                 let found = self
-                    .search_layer(&score, cur, self.params.ef_construction, 0, false)
+                    .walk(&score, entry, self.params.ef_construction, false)
                     .into_sorted_vec();
                 let hosts: Vec<u32> = found
                     .iter()
@@ -420,7 +416,7 @@ impl Hnsw {
             q: self.quantized.query(query),
             qn,
         };
-        let found = self.walk(&score, entry, ef.max(k));
+        let found = self.walk(&score, entry, ef.max(k), true);
         self.rescore(query, qn, found, k)
     }
 
@@ -442,13 +438,19 @@ impl Hnsw {
     }
 
     /// Greedy descent from `entry` to the bottom layer, then its best-first search: the
-    /// `ef` closest live nodes found.
-    fn walk(&self, score: &impl Scorer, entry: Entry, ef: usize) -> BinaryHeap<Near> {
+    /// `ef` closest nodes found (live ones only, with `live_only`).
+    fn walk(
+        &self,
+        score: &impl Scorer,
+        entry: Entry,
+        ef: usize,
+        live_only: bool,
+    ) -> BinaryHeap<Near> {
         let mut cur = Near(score.dist(entry.node), entry.node);
         for level in (1..=entry.level).rev() {
             cur = self.greedy(score, cur, level);
         }
-        self.search_layer(score, cur, ef, 0, true)
+        self.search_layer(score, cur, ef, 0, live_only)
     }
 
     /// The `k` nearest live nodes by scoring every one of them: the exact answer the graph

@@ -26,9 +26,11 @@ use super::driver::{checked_c, Epilogue, SharedC};
 use super::{Bf16, Dest};
 use crate::isa::{self, Isa};
 use crate::ops::Activation;
+use crate::scratch::{grown, with_reused};
+use crate::team::SendPtr;
 use std::cell::RefCell;
 use std::ops::Range;
-use std::sync::Mutex;
+use std::sync::OnceLock;
 
 /// k steps in one line of A (32 bf16 = 64 bytes).
 const LINE_K: usize = 32;
@@ -75,13 +77,17 @@ impl Engine {
 /// The engine bf16 layers use in this process: only on the AVX-512 path (so `EMBEDKIT_ISA`
 /// set to `avx2` or `scalar` keeps bf16 weights widened to f32), the tile unit where the CPU
 /// and the OS offer it, else AVX512-BF16 where the CPU has it.
+/// Decided once per process (it is asked on every bf16 product).
 pub(crate) fn engine() -> Option<Engine> {
-    if isa::current() != Isa::Avx512 {
-        return None;
-    }
-    [Engine::Amx, Engine::Avx512Bf16]
-        .into_iter()
-        .find(|engine| engine.ready())
+    static CHOSEN: OnceLock<Option<Engine>> = OnceLock::new();
+    *CHOSEN.get_or_init(|| {
+        if isa::current() != Isa::Avx512 {
+            return None;
+        }
+        [Engine::Amx, Engine::Avx512Bf16]
+            .into_iter()
+            .find(|engine| engine.ready())
+    })
 }
 
 /// How an engine multiplies one block.
@@ -208,7 +214,7 @@ fn multiply<P: BlockProduct>(
     let Some((shared, epilogue)) = checked_c(a, m, (b.n, b.k), bias, c) else {
         return;
     };
-    with_a_buffer(|buf| {
+    with_reused(&ROUNDED_A, |buf| {
         let a = round_a(a, m, b.k, buf);
         run_products::<P>(a, m, b, Target::F32(shared, epilogue));
     });
@@ -268,21 +274,14 @@ fn feed_forward<P: BlockProduct>(
     if h.is_empty() {
         return;
     }
-    with_a_buffer(|buf| {
+    with_reused(&ROUNDED_A, |buf| {
         // Rounded first: `down` then adds into `h` itself.
         let x = round_a(h, m, up.k, buf);
-        INNER.with(|inner| {
-            let mut fresh = Vec::new();
-            let mut reused = inner.try_borrow_mut();
-            let inner = match reused.as_deref_mut() {
-                Ok(inner) => inner,
-                // Only if a task multiplies on its own: never blocks.
-                Err(_) => &mut fresh,
-            };
+        with_reused(&INNER, |inner| {
             let row_lines = padded_k(up.n) / LINE_K;
-            let inner = super::scratch(inner, m.div_ceil(BLOCK) * BLOCK * row_lines, ZERO_LINE);
+            let inner = grown(inner, m.div_ceil(BLOCK) * BLOCK * row_lines, ZERO_LINE);
             let lines = SharedLines {
-                ptr: inner.as_mut_ptr(),
+                ptr: SendPtr::new(inner.as_mut_ptr()),
                 row_lines,
             };
             run_products::<P>(x, m, up, Target::Lines(lines, up_bias, act));
@@ -300,15 +299,6 @@ fn feed_forward<P: BlockProduct>(
     });
 }
 
-/// Runs `f` with this thread's reused buffer for rounded A.
-fn with_a_buffer(f: impl FnOnce(&mut Vec<Line>)) {
-    ROUNDED_A.with(|buf| match buf.try_borrow_mut() {
-        Ok(mut buf) => f(&mut buf),
-        // Only if a task multiplies on its own: never blocks.
-        Err(_) => f(&mut Vec::new()),
-    });
-}
-
 /// Where a product's blocks go once finished.
 #[derive(Clone, Copy)]
 enum Target<'b> {
@@ -322,15 +312,9 @@ enum Target<'b> {
 /// Rows of bf16 lines shared by the tasks, each of which writes its own blocks.
 #[derive(Clone, Copy)]
 struct SharedLines {
-    ptr: *mut Line,
+    ptr: SendPtr<Line>,
     row_lines: usize,
 }
-
-// SAFETY: tasks write disjoint lines (their own rows of their own column block) while the
-// buffer is exclusively borrowed by `feed_forward` until all are done.
-unsafe impl Send for SharedLines {}
-// SAFETY: as above.
-unsafe impl Sync for SharedLines {}
 
 /// The product of the rounded `a` (`m` rows) and `b` into `target`, on the kernels' threads.
 fn run_products<P: BlockProduct>(a: &[Line], m: usize, b: &PackedPairs, target: Target) {
@@ -358,16 +342,11 @@ thread_local! {
 /// k to whole lines (zeros).
 fn round_a<'l>(a: &[f32], m: usize, k: usize, lines: &'l mut Vec<Line>) -> &'l [Line] {
     let row_lines = padded_k(k) / LINE_K;
-    let lines = super::scratch(lines, m.div_ceil(BLOCK) * BLOCK * row_lines, ZERO_LINE);
+    let lines = grown(lines, m.div_ceil(BLOCK) * BLOCK * row_lines, ZERO_LINE);
     if k == 0 {
         return lines;
     }
-    let pieces: Vec<Mutex<&mut [Line]>> = lines
-        .chunks_mut(BLOCK * row_lines)
-        .map(Mutex::new)
-        .collect();
-    crate::team::run(pieces.len(), &|block| {
-        let mut piece = pieces[block].lock().unwrap_or_else(|e| e.into_inner());
+    crate::team::for_each_numbered_chunk_mut(lines, BLOCK * row_lines, &|block, piece| {
         let first = block * BLOCK;
         for (r, dst) in piece.chunks_exact_mut(row_lines).enumerate() {
             let row = first + r;
@@ -379,7 +358,6 @@ fn round_a<'l>(a: &[f32], m: usize, k: usize, lines: &'l mut Vec<Line>) -> &'l [
             }
         }
     });
-    drop(pieces);
     lines
 }
 
@@ -476,7 +454,7 @@ unsafe fn rectangle<P: BlockProduct>(
                     height,
                     b.map(|bias| &bias[j0..j0 + width]),
                     act,
-                    lines.ptr.wrapping_add(i0 * lines.row_lines + block),
+                    lines.ptr.get().wrapping_add(i0 * lines.row_lines + block),
                     lines.row_lines,
                     width,
                 )

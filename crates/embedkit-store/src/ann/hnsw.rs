@@ -181,6 +181,15 @@ pub(crate) struct Parts {
     pub deleted: Vec<bool>,
 }
 
+/// How a link list takes one more link ([`Hnsw::room_for_a_link`]).
+#[derive(Debug, Clone, Copy)]
+enum Room {
+    /// It has a free slot.
+    Free,
+    /// Its link at this index gives way.
+    Replace(usize),
+}
+
 /// Highest layer a node may get (the chance of reaching it is M^-30).
 const MAX_LEVEL: usize = 30;
 
@@ -353,27 +362,14 @@ impl Hnsw {
                     .filter(|&n| reached[n as usize])
                     .chain([entry.node])
                     .collect();
-                // The closest host with a free slot or a link it can spare (the farthest
-                // such), else the closest.
-                let spare = |host: u32, buf: &mut Vec<u32>| -> Option<Option<usize>> {
-                    self.neighbours(host, 0, buf);
-                    if buf.len() < max {
-                        return Some(None);
-                    }
-                    (0..buf.len())
-                        .filter(|&j| in_links[buf[j] as usize] > 1)
-                        .max_by(|&a, &b| {
-                            self.dist_nodes(host, buf[a])
-                                .total_cmp(&self.dist_nodes(host, buf[b]))
-                        })
-                        .map(Some)
-                };
-                let (host, drop) = hosts
+                // The closest host with a free slot or a link it can spare, else the closest
+                // giving up its first link.
+                let (host, room) = hosts
                     .iter()
-                    .find_map(|&h| spare(h, &mut buf).map(|drop| (h, drop)))
-                    .unwrap_or((hosts[0], Some(0)));
+                    .find_map(|&h| self.room_for_a_link(h, &in_links, &mut buf).map(|r| (h, r)))
+                    .unwrap_or((hosts[0], Room::Replace(0)));
                 self.neighbours(host, 0, &mut buf);
-                if let Some(j) = drop.filter(|&j| j < buf.len()) {
+                if let Room::Replace(j) = room {
                     in_links[buf[j] as usize] -= 1;
                     buf.remove(j);
                 }
@@ -383,6 +379,23 @@ impl Hnsw {
                 self.mark_reachable(u, &mut reached);
             }
         }
+    }
+
+    /// Whether `host`'s bottom-layer list can take one more link: a free slot, or the slot of
+    /// its farthest link whose target others link to as well (`in_links` counts them);
+    /// `None` when every link is some node's only one. Leaves the list in `buf`.
+    fn room_for_a_link(&self, host: u32, in_links: &[u32], buf: &mut Vec<u32>) -> Option<Room> {
+        self.neighbours(host, 0, buf);
+        if buf.len() < 2 * self.params.m {
+            return Some(Room::Free);
+        }
+        (0..buf.len())
+            .filter(|&j| in_links[buf[j] as usize] > 1)
+            .max_by(|&a, &b| {
+                self.dist_nodes(host, buf[a])
+                    .total_cmp(&self.dist_nodes(host, buf[b]))
+            })
+            .map(Room::Replace)
     }
 
     /// The `k` nearest live nodes to `query`, closest first, as (node, distance).

@@ -8,6 +8,8 @@
 #[cfg(target_arch = "x86_64")]
 use crate::gemm::bf16dot::{self, Engine, PackedPairs};
 use crate::gemm::int8::PackedInt8;
+#[cfg(target_arch = "x86_64")]
+use crate::gemm::u8dot::{self, PackedQuads};
 pub use crate::gemm::Bf16;
 use crate::gemm::{self, Dest, PackedWeight};
 use crate::ops::Activation;
@@ -23,8 +25,11 @@ pub enum WeightFormat {
     /// AVX512-BF16, with the AVX-512 path in use) the activations are rounded to bf16 too and
     /// the products run on those instructions; elsewhere the weights are widened to f32.
     Bf16,
-    /// 1 byte per weight (symmetric, per output channel), activations quantized per token at
-    /// run time: integer products, a quarter of f32's memory, approximate.
+    /// 1 byte per weight (symmetric, one scale per output channel and group of 64 inputs),
+    /// activations quantized per token at run time to 16 bits: integer products, about a
+    /// quarter of f32's memory, approximate. Layers built with [`Linear::after_norm`] take
+    /// 8-bit activations instead where the CPU has those products
+    /// ([`eight_bit_activations`]).
     Int8,
 }
 
@@ -38,6 +43,9 @@ enum Packed {
     #[cfg(target_arch = "x86_64")]
     Pairs(PackedPairs, Engine),
     Int8(PackedInt8),
+    /// int8 weights for 8-bit activation products (AVX512-VNNI).
+    #[cfg(target_arch = "x86_64")]
+    Quads(PackedQuads),
 }
 
 impl Packed {
@@ -66,6 +74,8 @@ impl Packed {
             #[cfg(target_arch = "x86_64")]
             Packed::Pairs(..) => WeightFormat::Bf16,
             Packed::Int8(_) => WeightFormat::Int8,
+            #[cfg(target_arch = "x86_64")]
+            Packed::Quads(_) => WeightFormat::Int8,
         }
     }
 
@@ -76,6 +86,8 @@ impl Packed {
             #[cfg(target_arch = "x86_64")]
             Packed::Pairs(w, _) => w.to_row_major(),
             Packed::Int8(w) => w.to_row_major(),
+            #[cfg(target_arch = "x86_64")]
+            Packed::Quads(w) => w.to_row_major(),
         }
     }
 
@@ -86,6 +98,8 @@ impl Packed {
             #[cfg(target_arch = "x86_64")]
             Packed::Pairs(w, _) => w.bytes(),
             Packed::Int8(w) => w.bytes(),
+            #[cfg(target_arch = "x86_64")]
+            Packed::Quads(w) => w.bytes(),
         }
     }
 
@@ -101,6 +115,8 @@ impl Packed {
             #[cfg(target_arch = "x86_64")]
             Packed::Pairs(w, engine) => bf16dot::matmul(*engine, x, rows, w, bias, out),
             Packed::Int8(w) => gemm::int8::matmul(x, rows, w, bias, out),
+            #[cfg(target_arch = "x86_64")]
+            Packed::Quads(w) => u8dot::matmul(x, rows, w, bias, out),
         }
     }
 }
@@ -143,26 +159,56 @@ impl Linear {
         in_features: usize,
         format: WeightFormat,
     ) -> Result<Self, ShapeError> {
-        if weight.len() != out_features * in_features {
-            return Err(ShapeError {
-                expected: format!("{out_features}x{in_features} weight"),
-                found: format!("{} values", weight.len()),
-            });
-        }
-        if let Some(b) = &bias {
-            if b.len() != out_features {
-                return Err(ShapeError {
-                    expected: format!("{out_features} bias values"),
-                    found: format!("{}", b.len()),
-                });
-            }
-        }
+        check_parts(&weight, bias.as_deref(), out_features, in_features)?;
         Ok(Self {
             weight: Packed::new(&weight, out_features, in_features, format),
             bias,
             in_features,
             out_features,
         })
+    }
+
+    /// [`Linear::with_format`] for a layer fed by a normalization (LayerNorm, RMSNorm) whose
+    /// outputs have per-feature magnitudes about `input_magnitude` (`|γ| + |β|`, one per
+    /// input feature), made of layers `parts` outputs wide (fused Q, K, V: three; a plain
+    /// layer: `&[out_features]`). With [`WeightFormat::Int8`], where
+    /// [`eight_bit_activations`] is true, the layer quantizes its activations to 8 bits per
+    /// row and group of 64 features, after moving those magnitudes into each part's weight
+    /// (smoothing: see the `gemm::u8dot` module), and multiplies bytes; other formats and
+    /// CPUs ignore the magnitudes and parts.
+    pub fn after_norm(
+        weight: Vec<f32>,
+        bias: Option<Vec<f32>>,
+        (out_features, in_features): (usize, usize),
+        format: WeightFormat,
+        (input_magnitude, parts): (&[f32], &[usize]),
+    ) -> Result<Self, ShapeError> {
+        #[cfg(target_arch = "x86_64")]
+        if format == WeightFormat::Int8 && eight_bit_activations() {
+            check_parts(&weight, bias.as_deref(), out_features, in_features)?;
+            if input_magnitude.len() != in_features {
+                return Err(ShapeError {
+                    expected: format!("{in_features} input magnitudes"),
+                    found: format!("{}", input_magnitude.len()),
+                });
+            }
+            if parts.iter().sum::<usize>() != out_features {
+                return Err(ShapeError {
+                    expected: format!("parts adding up to {out_features} outputs"),
+                    found: format!("{parts:?}"),
+                });
+            }
+            let (n, k) = (out_features, in_features);
+            let packed = PackedQuads::new(&weight, n, k, parts, input_magnitude);
+            return Ok(Self {
+                weight: Packed::Quads(packed),
+                bias,
+                in_features,
+                out_features,
+            });
+        }
+        let _ = (input_magnitude, parts);
+        Self::with_format(weight, bias, out_features, in_features, format)
     }
 
     /// Stacks layers that read the same input into one (e.g. Q, K and V into a fused QKV
@@ -298,12 +344,50 @@ impl Linear {
     }
 }
 
+/// Checks that `weight` holds `out_features × in_features` values and `bias` (if any)
+/// `out_features`.
+fn check_parts(
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    out_features: usize,
+    in_features: usize,
+) -> Result<(), ShapeError> {
+    if weight.len() != out_features * in_features {
+        return Err(ShapeError {
+            expected: format!("{out_features}x{in_features} weight"),
+            found: format!("{} values", weight.len()),
+        });
+    }
+    match bias {
+        Some(b) if b.len() != out_features => Err(ShapeError {
+            expected: format!("{out_features} bias values"),
+            found: format!("{}", b.len()),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Whether [`Linear::after_norm`] layers in [`WeightFormat::Int8`] take 8-bit activations
+/// in this process: on the AVX-512 path (which includes AVX512-VNNI), on CPUs that also
+/// multiply bf16 pairs (AVX512-BF16 or AMX), whose epilogues these products share.
+pub fn eight_bit_activations() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        u8dot::available()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// `h += down(act(up(h)))`: a transformer's feed-forward block with its residual, `h` being
 /// `rows × up.in_features()`; `inner` is scratch for the `rows × up.out_features()`
 /// intermediate.
 ///
-/// Where both layers multiply bf16 pairs (AVX512-BF16 or AMX), the intermediate never exists
-/// in f32: `up`'s epilogue writes it already rounded to bf16 in the layout `down` reads,
+/// Where `down` multiplies bf16 pairs (AVX512-BF16 or AMX) and `up` too, or `up` takes 8-bit
+/// activations ([`Linear::after_norm`]), the intermediate never exists in f32: `up`'s
+/// epilogue writes it already rounded to bf16 in the layout `down` reads,
 /// which is exactly what rounding an f32 intermediate would give (the results are the same
 /// bits), without writing and re-reading megabytes of f32 per batch. Elsewhere, the two
 /// products as [`Linear::forward_activated_into`] and [`Linear::forward_add`].
@@ -328,10 +412,16 @@ pub fn feed_forward_add(
     );
     up.check_shapes(h, rows);
     #[cfg(target_arch = "x86_64")]
-    if let (Packed::Pairs(u, engine), Packed::Pairs(d, same)) = (&up.weight, &down.weight) {
-        if engine == same {
-            let (up_bias, down_bias) = (up.bias.as_deref(), down.bias.as_deref());
-            return bf16dot::feed_forward_add(*engine, h, rows, u, up_bias, act, d, down_bias);
+    {
+        let (up_bias, down_bias) = (up.bias.as_deref(), down.bias.as_deref());
+        match (&up.weight, &down.weight) {
+            (Packed::Pairs(u, engine), Packed::Pairs(d, same)) if engine == same => {
+                return bf16dot::feed_forward_add(*engine, h, rows, u, up_bias, act, d, down_bias);
+            }
+            (Packed::Quads(u), Packed::Pairs(d, engine)) => {
+                return u8dot::feed_forward_add(h, rows, u, up_bias, act, d, *engine, down_bias);
+            }
+            _ => {}
         }
     }
     up.forward_activated_into(h, rows, act, inner);
@@ -436,6 +526,38 @@ mod tests {
                 );
                 assert_eq!(got, want, "{rows}x{hidden}x{inner_width} {format:?}");
             }
+            // The block's int8 pair: `up` after a norm (8-bit activations where the CPU has
+            // them), `down` in bf16.
+            let magnitude: Vec<f32> = values(hidden, 7).iter().map(|v| v.abs() + 0.5).collect();
+            let up = Linear::after_norm(
+                values(inner_width * hidden, 3),
+                Some(values(inner_width, 4)),
+                (inner_width, hidden),
+                WeightFormat::Int8,
+                (&magnitude, &[inner_width]),
+            )
+            .unwrap();
+            let down = Linear::with_format(
+                values(hidden * inner_width, 5),
+                Some(values(hidden, 6)),
+                hidden,
+                inner_width,
+                WeightFormat::Bf16,
+            )
+            .unwrap();
+            let mut want = h0.clone();
+            let inner = up.forward_activated(&want, rows, Activation::GeluErf);
+            down.forward_add(&inner, rows, &mut want);
+            let mut got = h0.clone();
+            feed_forward_add(
+                &up,
+                &down,
+                Activation::GeluErf,
+                &mut got,
+                rows,
+                &mut Vec::new(),
+            );
+            assert_eq!(got, want, "{rows}x{hidden}x{inner_width} after norm");
         }
     }
 

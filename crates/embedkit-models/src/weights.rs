@@ -334,17 +334,86 @@ impl WeightFile {
     /// Loads a PyTorch `nn.Linear` (`{name}.weight` `[out, in]`, optional `{name}.bias`) in the
     /// file's [`Precision`].
     pub fn linear(&self, name: &str, out_features: usize, in_features: usize) -> Result<Linear> {
-        let weight_name = format!("{name}.weight");
-        let format = self.format_of(&weight_name);
-        let weight = self.matrix(&weight_name, out_features, in_features)?;
+        let format = self.format_of(&format!("{name}.weight"));
+        self.linear_as(name, out_features, in_features, format)
+    }
+
+    /// [`WeightFile::linear`] in `format` whatever the file's precision.
+    pub fn linear_as(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+        format: WeightFormat,
+    ) -> Result<Linear> {
+        let (weight, bias) = self.linear_parts(name, out_features, in_features)?;
+        Linear::with_format(weight, bias, out_features, in_features, format)
+            .map_err(|e| Error::weights(&self.path, format!("{name}: {e:?}")))
+    }
+
+    /// Loads the linear layers `names` (each `[out_each, in_features]`), which all read the
+    /// output of a LayerNorm with weight and bias `norm`, as one layer with their outputs
+    /// side by side (a fused QKV projection), in the file's [`Precision`]. With
+    /// [`Precision::Int8`] it may take 8-bit activations, smoothed by the norm's `|γ| + |β|`
+    /// (see [`Linear::after_norm`]).
+    pub fn linear_after_norm(
+        &self,
+        names: &[String],
+        out_each: usize,
+        in_features: usize,
+        norm: &(Vec<f32>, Vec<f32>),
+    ) -> Result<Linear> {
+        let first = names.first().map_or("", String::as_str);
+        let format = self.format_of(&format!("{first}.weight"));
+        let mut weight = Vec::with_capacity(names.len() * out_each * in_features);
+        let mut biases = Vec::new();
+        for name in names {
+            let (w, b) = self.linear_parts(name, out_each, in_features)?;
+            weight.extend(w);
+            biases.push(b);
+        }
+        let bias = if biases.iter().any(Option::is_some) {
+            Some(
+                biases
+                    .into_iter()
+                    .flat_map(|b| b.unwrap_or_else(|| vec![0.0; out_each]))
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        let magnitude: Vec<f32> = norm
+            .0
+            .iter()
+            .zip(&norm.1)
+            .map(|(g, b)| g.abs() + b.abs())
+            .collect();
+        let shape = (names.len() * out_each, in_features);
+        let parts = vec![out_each; names.len()];
+        Linear::after_norm(weight, bias, shape, format, (&magnitude, &parts))
+            .map_err(|e| Error::weights(&self.path, format!("{}: {e:?}", names.join(", "))))
+    }
+
+    /// A linear layer's weight (as f32) and bias.
+    fn linear_parts(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
+        let weight = self.matrix(&format!("{name}.weight"), out_features, in_features)?;
         let bias_name = format!("{name}.bias");
         let bias = if self.contains(&bias_name) {
             Some(self.vector(&bias_name, out_features)?)
         } else {
             None
         };
-        Linear::with_format(weight, bias, out_features, in_features, format)
-            .map_err(|e| Error::weights(&self.path, format!("{name}: {e:?}")))
+        Ok((weight, bias))
+    }
+
+    /// The precision large weights are kept in.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// Loads a LayerNorm's `weight` and `bias`.

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use embedkit_core::vector;
+use embedkit_kernels::linear::eight_bit_activations;
 use embedkit_models::{EmbedOptions, Precision, SentenceEmbedder};
 use safetensors::{Dtype, SafeTensors};
 use std::path::{Path, PathBuf};
@@ -185,7 +186,11 @@ fn int8_precision_stays_close_to_the_references() {
         let fp32 = SentenceEmbedder::from_folder(&dir).unwrap();
         let int8 = SentenceEmbedder::from_folder_with(&dir, Precision::Int8).unwrap();
         let ratio = int8.info().weight_bytes as f64 / fp32.info().weight_bytes as f64;
-        assert!(ratio < 0.5, "{model}: ratio {ratio}");
+        // With 8-bit activation products, the layers with heavy-tailed inputs keep bf16
+        // weights (see `EncoderBlock::load`); the real model's memory is checked below.
+        if !eight_bit_activations() {
+            assert!(ratio < 0.5, "{model}: ratio {ratio}");
+        }
         assert_close(
             &embed(&int8),
             &reference_rows(model, "embeddings.npy"),
@@ -201,6 +206,15 @@ fn int8_minilm_keeps_retrieval_quality() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2");
     let fp32 = SentenceEmbedder::from_folder(&dir).unwrap();
     let int8 = SentenceEmbedder::from_folder_with(&dir, Precision::Int8).unwrap();
+    let bf16 = SentenceEmbedder::from_folder_with(&dir, Precision::Bf16).unwrap();
+    let bytes = |m: &SentenceEmbedder| m.info().weight_bytes;
+    let (b32, b16, b8) = (bytes(&fp32), bytes(&bf16), bytes(&int8));
+    eprintln!("weight bytes: f32 {b32}, bf16 {b16}, int8 {b8}");
+    if eight_bit_activations() {
+        assert!(b8 < b16, "int8 {b8} vs bf16 {b16}");
+    } else {
+        assert!(b8 * 2 < b32, "int8 {b8} vs f32 {b32}");
+    }
     let (a, b) = (embed(&int8), embed(&fp32));
     let worst = a
         .iter()

@@ -31,6 +31,8 @@ mod avx2;
 mod avx512;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod bf16dot;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod u8dot;
 
 #[cfg(test)]
 mod tests;

@@ -94,6 +94,10 @@ impl Bert {
                     v: "attention.self.value",
                     o: "attention.output.dense",
                     attn_norm: "attention.output.LayerNorm",
+                    input_norm: match i {
+                        0 => "embeddings.LayerNorm".to_string(),
+                        _ => format!("encoder.layer.{}.output.LayerNorm", i - 1),
+                    },
                 };
                 EncoderBlock::load(w, &names, shape)
             })

@@ -100,6 +100,10 @@ impl MpNet {
                     v: "attention.attn.v",
                     o: "attention.attn.o",
                     attn_norm: "attention.LayerNorm",
+                    input_norm: match i {
+                        0 => "embeddings.LayerNorm".to_string(),
+                        _ => format!("encoder.layer.{}.output.LayerNorm", i - 1),
+                    },
                 };
                 EncoderBlock::load(w, &names, shape)
             })

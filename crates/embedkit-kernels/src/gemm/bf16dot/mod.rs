@@ -33,9 +33,9 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 /// k steps in one line of A (32 bf16 = 64 bytes).
-const LINE_K: usize = 32;
+pub(super) const LINE_K: usize = 32;
 /// Rows (and columns) of C in one block.
-const BLOCK: usize = 32;
+pub(super) const BLOCK: usize = 32;
 /// Rows of A a task multiplies by its B block before moving on (768 KB of bf16 at k = 1536:
 /// they stay in a 1-2 MB L2 while every row block reuses the task's B block).
 const ROWS_PER_TASK: usize = 256;
@@ -43,9 +43,9 @@ const ROWS_PER_TASK: usize = 256;
 /// 64 bytes: one line (32 bf16 values).
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
-struct Line([u16; 32]);
+pub(super) struct Line([u16; 32]);
 
-const ZERO_LINE: Line = Line([0; 32]);
+pub(super) const ZERO_LINE: Line = Line([0; 32]);
 
 /// The instructions that multiply bf16 pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +142,7 @@ impl std::fmt::Debug for PackedPairs {
 }
 
 /// k padded to whole lines.
-fn padded_k(k: usize) -> usize {
+pub(super) fn padded_k(k: usize) -> usize {
     k.div_ceil(LINE_K) * LINE_K
 }
 
@@ -274,34 +274,93 @@ fn feed_forward<P: BlockProduct>(
     if h.is_empty() {
         return;
     }
-    with_reused(&ROUNDED_A, |buf| {
-        // Rounded first: `down` then adds into `h` itself.
-        let x = round_a(h, m, up.k, buf);
-        with_reused(&INNER, |inner| {
-            let row_lines = padded_k(up.n) / LINE_K;
-            let inner = grown(inner, m.div_ceil(BLOCK) * BLOCK * row_lines, ZERO_LINE);
-            let lines = SharedLines {
-                ptr: SendPtr::new(inner.as_mut_ptr()),
-                row_lines,
-            };
+    let up_product = |x: &[f32], lines: SharedLines| {
+        with_reused(&ROUNDED_A, |buf| {
+            let x = round_a(x, m, up.k, buf);
             run_products::<P>(x, m, up, Target::Lines(lines, up_bias, act));
-            let c = SharedC {
-                ptr: h.as_mut_ptr(),
-                ldc: down.n,
-            };
-            let epilogue = Epilogue {
-                bias: down_bias,
-                accumulate: true,
-                activation: None,
-            };
-            run_products::<P>(inner, m, down, Target::F32(c, epilogue));
         })
-    });
+    };
+    intermediate_then_down::<P>(h, m, up.n, &up_product, down, down_bias);
+}
+
+/// `h += down(inner) + down_bias` with the engine `engine`, where `up_product` first writes
+/// `inner` (the rows of the feed-forward's intermediate, `inner_width` wide, as the bf16
+/// lines [`round_a`] would give) from `h` through the shared lines it is handed. Panics if
+/// the engine is not ready or a length does not match.
+pub(super) fn feed_forward_down(
+    engine: Engine,
+    h: &mut [f32],
+    m: usize,
+    inner_width: usize,
+    up_product: &dyn Fn(&[f32], SharedLines),
+    down: &PackedPairs,
+    down_bias: Option<&[f32]>,
+) {
+    assert!(
+        engine.ready(),
+        "{} product on a CPU without it",
+        engine.name()
+    );
+    assert_eq!(
+        inner_width, down.k,
+        "feed-forward: up's outputs are not down's inputs"
+    );
+    assert_eq!(h.len(), m * down.n, "feed-forward: h is not m x n");
+    if let Some(bias) = down_bias {
+        assert_eq!(bias.len(), down.n, "feed-forward: bias is not n long");
+    }
+    match engine {
+        Engine::Amx => {
+            intermediate_then_down::<amx::Tiles>(h, m, inner_width, up_product, down, down_bias)
+        }
+        Engine::Avx512Bf16 => intermediate_then_down::<avx512::Vectors>(
+            h,
+            m,
+            inner_width,
+            up_product,
+            down,
+            down_bias,
+        ),
+    }
+}
+
+/// [`feed_forward_down`] with the engine `P`.
+fn intermediate_then_down<P: BlockProduct>(
+    h: &mut [f32],
+    m: usize,
+    inner_width: usize,
+    up_product: &dyn Fn(&[f32], SharedLines),
+    down: &PackedPairs,
+    down_bias: Option<&[f32]>,
+) {
+    if h.is_empty() {
+        return;
+    }
+    with_reused(&INNER, |inner| {
+        let row_lines = padded_k(inner_width) / LINE_K;
+        let inner = grown(inner, m.div_ceil(BLOCK) * BLOCK * row_lines, ZERO_LINE);
+        let lines = SharedLines {
+            ptr: SendPtr::new(inner.as_mut_ptr()),
+            row_lines,
+        };
+        // Before `down` adds into `h` itself.
+        up_product(h, lines);
+        let c = SharedC {
+            ptr: h.as_mut_ptr(),
+            ldc: down.n,
+        };
+        let epilogue = Epilogue {
+            bias: down_bias,
+            accumulate: true,
+            activation: None,
+        };
+        run_products::<P>(inner, m, down, Target::F32(c, epilogue));
+    })
 }
 
 /// Where a product's blocks go once finished.
 #[derive(Clone, Copy)]
-enum Target<'b> {
+pub(super) enum Target<'b> {
     /// An f32 C, with its bias, activation or residual.
     F32(SharedC, Epilogue<'b>),
     /// Rounded bf16 rows in [`round_a`]'s layout, after the bias and the activation: the
@@ -311,7 +370,7 @@ enum Target<'b> {
 
 /// Rows of bf16 lines shared by the tasks, each of which writes its own blocks.
 #[derive(Clone, Copy)]
-struct SharedLines {
+pub(super) struct SharedLines {
     ptr: SendPtr<Line>,
     row_lines: usize,
 }
@@ -431,43 +490,64 @@ unsafe fn rectangle<P: BlockProduct>(
                 &mut out,
             )
         };
-        match target {
-            // SAFETY: rows i0 .. i0 + height < m and columns j0 .. j0 + width ≤ n are this
-            // task's (caller); every engine's `ready()` includes AVX-512.
-            Target::F32(c, epilogue) => unsafe {
-                store_block(
-                    &mut out,
-                    height,
-                    epilogue.bias.map(|bias| &bias[j0..j0 + width]),
-                    epilogue.activation,
-                    epilogue.accumulate,
-                    c.ptr.wrapping_add(i0 * c.ldc + j0),
-                    c.ldc,
-                    width,
-                )
-            },
-            // SAFETY: the lines of rows i0 .. i0 + 32 (padded) in column block `block` are
-            // this task's (caller); every engine's `ready()` includes AVX512-BF16.
-            Target::Lines(lines, b, act) => unsafe {
-                store_lines(
-                    &mut out,
-                    height,
-                    b.map(|bias| &bias[j0..j0 + width]),
-                    act,
-                    lines.ptr.get().wrapping_add(i0 * lines.row_lines + block),
-                    lines.row_lines,
-                    width,
-                )
-            },
-        }
+        // SAFETY: the rows i0 .. i0 + height and column block `block` are this task's
+        // (caller); every engine's `ready()` includes AVX512-BF16.
+        unsafe { deliver(target, &mut out, i0, height, block, width) };
     }
     // SAFETY: after begin.
     unsafe { P::end() };
 }
 
+/// Applies `target`'s epilogue to the finished block `out` (rows `i0 .. i0 + height`,
+/// columns `block · 32 ..`, `width` of them) and stores it there.
+///
+/// # Safety
+///
+/// The CPU supports AVX-512 F, BW, VL, BF16, AVX2 and FMA; the target holds those rows and
+/// columns (see [`rectangle`]), and nobody else touches them.
+pub(super) unsafe fn deliver(
+    target: Target,
+    out: &mut BlockF32,
+    i0: usize,
+    height: usize,
+    block: usize,
+    width: usize,
+) {
+    let j0 = block * BLOCK;
+    match target {
+        // SAFETY: rows i0 .. i0 + height < m and columns j0 .. j0 + width ≤ n are this
+        // task's (caller); every engine's `ready()` includes AVX-512.
+        Target::F32(c, epilogue) => unsafe {
+            store_block(
+                out,
+                height,
+                epilogue.bias.map(|bias| &bias[j0..j0 + width]),
+                epilogue.activation,
+                epilogue.accumulate,
+                c.ptr.wrapping_add(i0 * c.ldc + j0),
+                c.ldc,
+                width,
+            )
+        },
+        // SAFETY: the lines of rows i0 .. i0 + 32 (padded) in column block `block` are
+        // this task's (caller); every engine's `ready()` includes AVX512-BF16.
+        Target::Lines(lines, b, act) => unsafe {
+            store_lines(
+                out,
+                height,
+                b.map(|bias| &bias[j0..j0 + width]),
+                act,
+                lines.ptr.get().wrapping_add(i0 * lines.row_lines + block),
+                lines.row_lines,
+                width,
+            )
+        },
+    }
+}
+
 /// A 32 × 32 block of C as an engine leaves it (row stride 128 bytes).
 #[repr(C, align(64))]
-struct BlockF32([f32; BLOCK * BLOCK]);
+pub(super) struct BlockF32(pub(super) [f32; BLOCK * BLOCK]);
 
 /// Lanes `0 .. width` and `16 .. width` of a 32-column row's two halves.
 fn half_masks(width: usize) -> [u16; 2] {

@@ -6,7 +6,9 @@
 //! `np.matmul(a, w.T, out=c)` with float32 `a: [1024, k]`, `w: [n, k]`, best of ~1 s.
 //!
 //! Run: `cargo run --release -p embedkit-kernels --example gemm_bench [m] [seconds per shape]
-//! [f32|bf16|int8] [cold]` (the weight format; f32 by default).
+//! [f32|bf16|int8|int8-after-norm] [cold]` (the weight format, f32 by default;
+//! `int8-after-norm`: int8 built as a layer fed by a LayerNorm, with 8-bit activations where
+//! the CPU has those products).
 //!
 //! `cold` as a fourth argument cycles through enough copies of each layer (≥ 64 MiB) that its
 //! weight comes from memory on every call, as it does in a batch-1 forward pass of a whole
@@ -39,16 +41,18 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let m: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1024);
     let seconds: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(1.0);
-    let format = match args.next().as_deref() {
-        Some("bf16") => WeightFormat::Bf16,
-        Some("int8") => WeightFormat::Int8,
-        _ => WeightFormat::F32,
+    let (format, after_norm) = match args.next().as_deref() {
+        Some("bf16") => (WeightFormat::Bf16, false),
+        Some("int8") => (WeightFormat::Int8, false),
+        Some("int8-after-norm") => (WeightFormat::Int8, true),
+        _ => (WeightFormat::F32, false),
     };
     let cold = args.next().as_deref() == Some("cold");
     println!(
-        "m={m}, {} threads, isa {}, {format:?} weights{}",
+        "m={m}, {} threads, isa {}, {format:?} weights{}{}",
         rayon::current_num_threads(),
         embedkit_kernels::isa::current().name(),
+        if after_norm { " after a norm" } else { "" },
         if cold { ", cold (from memory)" } else { "" }
     );
     for (k, n) in SHAPES {
@@ -59,13 +63,13 @@ fn main() {
         };
         let layers: Vec<Linear> = (0..copies)
             .map(|c| {
-                Linear::with_format(
-                    values(n * k, 1 + c as u32),
-                    Some(values(n, 2)),
-                    n,
-                    k,
-                    format,
-                )
+                let (weight, bias) = (values(n * k, 1 + c as u32), Some(values(n, 2)));
+                if after_norm {
+                    let magnitude = vec![1.0; k];
+                    Linear::after_norm(weight, bias, (n, k), format, (&magnitude, &[n]))
+                } else {
+                    Linear::with_format(weight, bias, n, k, format)
+                }
                 .expect("weight and bias lengths match the shape")
             })
             .collect();

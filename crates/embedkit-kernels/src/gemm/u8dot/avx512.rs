@@ -51,22 +51,29 @@ pub(super) unsafe fn block(
     for first in (0..height).step_by(ROWS) {
         let mut acc = [_mm512_setzero_ps(); 2 * ROWS];
         for g in 0..groups {
-            let mut sums = [_mm512_setzero_si512(); 2 * ROWS];
-            for t in 0..STEPS {
-                // SAFETY: line g · 16 + t of each panel, and 4 codes of group g of rows
+            // Even and odd steps in separate sums: 16 chains in flight cover `vpdpbusd`'s
+            // latency at two per cycle, where 8 left the units idle (~15% of the products).
+            let mut even = [_mm512_setzero_si512(); 2 * ROWS];
+            let mut odd = [_mm512_setzero_si512(); 2 * ROWS];
+            for t in (0..STEPS).step_by(2) {
+                // SAFETY: lines g · 16 + t, + 1 of each panel, and 8 codes of group g of rows
                 // first .. first + ROWS ≤ 32, are inside their buffers (caller); lines are
                 // 64-byte aligned.
                 unsafe {
-                    let w0 = _mm512_load_si512(p0.lines.add(g * STEPS + t).cast());
-                    let w1 = _mm512_load_si512(p1.lines.add(g * STEPS + t).cast());
-                    for r in 0..ROWS {
-                        let line = codes.add((first + r) * groups + g).cast::<i32>();
-                        let x = _mm512_set1_epi32(line.add(t).read());
-                        sums[2 * r] = _mm512_dpbusd_epi32(sums[2 * r], x, w0);
-                        sums[2 * r + 1] = _mm512_dpbusd_epi32(sums[2 * r + 1], x, w1);
-                    }
+                    step(codes, groups, panels, first, g * STEPS + t, t, &mut even);
+                    step(
+                        codes,
+                        groups,
+                        panels,
+                        first,
+                        g * STEPS + t + 1,
+                        t + 1,
+                        &mut odd,
+                    );
                 }
             }
+            let sums: [__m512i; 2 * ROWS] =
+                std::array::from_fn(|i| _mm512_add_epi32(even[i], odd[i]));
             // SAFETY: group g's 16 sums of each panel and each row's params exist (caller).
             unsafe {
                 let col_sums = [
@@ -93,6 +100,38 @@ pub(super) unsafe fn block(
                 _mm512_storeu_ps(row, _mm512_mul_ps(acc[2 * r], scales[0]));
                 _mm512_storeu_ps(row.add(16), _mm512_mul_ps(acc[2 * r + 1], scales[1]));
             }
+        }
+    }
+}
+
+/// One 4-code step of [`block`]: `line` of both panels times codes `4 · t ..` of each row's
+/// current group (the group line of row `first + r` is `codes[(first + r) · groups + g]`,
+/// with `g` = `line / 16`), added to `sums`.
+///
+/// # Safety
+///
+/// As [`block`]'s; `line` is inside both panels.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn step(
+    codes: *const Codes,
+    groups: usize,
+    [p0, p1]: [Panel; 2],
+    first: usize,
+    line: usize,
+    t: usize,
+    sums: &mut [__m512i; 2 * ROWS],
+) {
+    let g = line / STEPS;
+    // SAFETY: the caller's.
+    unsafe {
+        let w0 = _mm512_load_si512(p0.lines.add(line).cast());
+        let w1 = _mm512_load_si512(p1.lines.add(line).cast());
+        for r in 0..ROWS {
+            let group = codes.add((first + r) * groups + g).cast::<i32>();
+            let x = _mm512_set1_epi32(group.add(t).read());
+            sums[2 * r] = _mm512_dpbusd_epi32(sums[2 * r], x, w0);
+            sums[2 * r + 1] = _mm512_dpbusd_epi32(sums[2 * r + 1], x, w1);
         }
     }
 }

@@ -370,9 +370,9 @@ fn normalize_tiles<M: MulAdd>(task: &HeadTask<'_>, i: usize, row: &mut [f32], se
         }
     }
     let inv = 1.0 / halving(sums, |a, b| a + b);
-    for chunk in row.chunks_exact_mut(KEY_TILE) {
-        chunk.iter_mut().for_each(|v| *v *= inv);
-    }
+    // One flat loop: over `chunks_exact_mut` tiles the compiler emitted gathers and
+    // scatters here (a fifth of the attention time on 128-token inputs).
+    row.iter_mut().for_each(|v| *v *= inv);
 }
 
 /// Folds a tile's lanes with `f` in halves (lanes 0..8 with 8..16, then 0..4 with 4..8, ...):

@@ -181,8 +181,8 @@ impl Encoder for MpNet {
         ops::layer_norm_rows(&mut x, &self.emb_norm.0, &self.emb_norm.1, self.shape.eps);
         let bias = |head: usize, len: usize| self.bias_row(head, len);
         let options = ScoreOptions {
-            causal: false,
             relative_bias: Some(&bias),
+            ..ScoreOptions::default()
         };
         let mut scratch = BlockScratch::default();
         for b in &self.blocks {

@@ -262,7 +262,7 @@ impl Encoder for Qwen3 {
         let layout = self.layout();
         let causal = ScoreOptions {
             causal: true,
-            relative_bias: None,
+            ..ScoreOptions::default()
         };
         let scale = 1.0 / (self.head_dim as f32).sqrt();
         let mut normed = vec![0.0_f32; tokens * h];

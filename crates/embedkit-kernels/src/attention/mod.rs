@@ -11,6 +11,9 @@
 //! the layout is also reshaped for SIMD (see `head_fixed`). Tasks write their rows straight
 //! into the output, working in buffers kept per thread (see `Scratch`).
 
+#[cfg(target_arch = "x86_64")]
+mod pairs;
+
 use crate::isa::{self, Isa};
 use crate::math::{self, MulAdd};
 use crate::ops::body as ops;
@@ -41,9 +44,13 @@ impl QkvLayout {
     }
 }
 
-/// Extra terms of the attention scores.
+/// Extra terms of the attention scores, and how its products are computed.
 #[derive(Clone, Copy, Default)]
 pub struct ScoreOptions<'a> {
+    /// Multiply q·k and the weighted sum of v in bf16 pairs (q, k, v and the softmax weights
+    /// rounded to bf16, sums in f32) where the CPU has AVX512-BF16 and the AVX-512 path is in
+    /// use, for heads 32 or 64 wide: the fast modes' attention. Ignored elsewhere.
+    pub pairs: bool,
     /// Only attend to earlier positions (decoder models).
     pub causal: bool,
     /// Relative position bias: for a sequence of length `L`, a function of (head, j − i)
@@ -114,9 +121,19 @@ pub fn attention_into(
             causal: options.causal,
             bias: bias.as_deref(),
         };
-        with_reused(&SCRATCH, |Scratch { out, buffers }| {
-            let out = zeroed(out, len * d);
+        with_reused(&SCRATCH, |scratch| {
+            let out = zeroed(&mut scratch.out, len * d);
+            let buffers = &mut scratch.buffers;
+            #[cfg(target_arch = "x86_64")]
+            let pair_buffers = &mut scratch.pair_buffers;
+            #[cfg(target_arch = "x86_64")]
+            let in_pairs = options.pairs && pairs::available();
             match isa::current() {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY (both): `available()` includes AVX-512 and AVX512-BF16.
+                _ if in_pairs && d == 32 => unsafe { pairs::head::<32>(&task, out, pair_buffers) },
+                #[cfg(target_arch = "x86_64")]
+                _ if in_pairs && d == 64 => unsafe { pairs::head::<64>(&task, out, pair_buffers) },
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `Avx2Fma` is only chosen after runtime detection of avx2 and fma.
                 Isa::Avx2Fma => unsafe { simd::head_avx2(&task, out, buffers) },
@@ -143,6 +160,9 @@ struct Scratch {
     /// 0.58 ms per layer with this buffer, `attention_bench`).
     out: Vec<f32>,
     buffers: Buffers,
+    /// The bf16 pair kernel's.
+    #[cfg(target_arch = "x86_64")]
+    pair_buffers: pairs::PairBuffers,
 }
 
 /// What a head kernel works in: Kᵀ, the packed values and the scores (three allocations per
@@ -731,6 +751,33 @@ mod tests {
                         assert!(
                             (f64::from(*g) - w).abs() < 1e-5,
                             "{path} d={d} len={len} causal={causal} bias={with_bias}: {g} vs {w}"
+                        );
+                    }
+                }
+                #[cfg(target_arch = "x86_64")]
+                if (d == 32 || d == 64) && pairs::available() {
+                    // q, k and v rounded to bf16 as the kernel rounds them; its rounding of
+                    // the weights moves each by at most 2⁻⁹ of itself, so the output by at
+                    // most 2⁻⁹ · max |v| (< 1.4e-3 here).
+                    let rounded: Vec<f32> = crate::gemm::Bf16::round_all(&qkv);
+                    let want = reference(&HeadTask {
+                        qkv: &rounded,
+                        rows: task.rows.clone(),
+                        ..task
+                    });
+                    let mut got = vec![0.0; len * d];
+                    let buffers = &mut pairs::PairBuffers::default();
+                    // SAFETY: `available()` includes AVX-512 and AVX512-BF16.
+                    unsafe {
+                        match d {
+                            32 => pairs::head::<32>(&task, &mut got, buffers),
+                            _ => pairs::head::<64>(&task, &mut got, buffers),
+                        }
+                    }
+                    for (g, w) in got.iter().zip(&want) {
+                        assert!(
+                            (f64::from(*g) - w).abs() < 1.5e-3,
+                            "pairs d={d} len={len} causal={causal} bias={with_bias}: {g} vs {w}"
                         );
                     }
                 }

@@ -511,20 +511,8 @@ mod tests {
                     .unwrap()
                 };
                 let (up, down) = (layer(inner_width, hidden, 3), layer(hidden, inner_width, 5));
-                let mut want = h0.clone();
-                let inner = up.forward_activated(&want, rows, Activation::GeluErf);
-                down.forward_add(&inner, rows, &mut want);
-                let mut got = h0.clone();
-                let mut scratch = Vec::new();
-                feed_forward_add(
-                    &up,
-                    &down,
-                    Activation::GeluErf,
-                    &mut got,
-                    rows,
-                    &mut scratch,
-                );
-                assert_eq!(got, want, "{rows}x{hidden}x{inner_width} {format:?}");
+                let what = format!("{rows}x{hidden}x{inner_width} {format:?}");
+                assert_fused_equals_separate(&up, &down, &h0, rows, &what);
             }
             // The block's int8 pair: `up` after a norm (8-bit activations where the CPU has
             // them), `down` in bf16.
@@ -545,20 +533,32 @@ mod tests {
                 WeightFormat::Bf16,
             )
             .unwrap();
-            let mut want = h0.clone();
-            let inner = up.forward_activated(&want, rows, Activation::GeluErf);
-            down.forward_add(&inner, rows, &mut want);
-            let mut got = h0.clone();
-            feed_forward_add(
-                &up,
-                &down,
-                Activation::GeluErf,
-                &mut got,
-                rows,
-                &mut Vec::new(),
-            );
-            assert_eq!(got, want, "{rows}x{hidden}x{inner_width} after norm");
+            let what = format!("{rows}x{hidden}x{inner_width} after norm");
+            assert_fused_equals_separate(&up, &down, &h0, rows, &what);
         }
+    }
+
+    /// [`feed_forward_add`] against the two products it fuses, one after the other.
+    fn assert_fused_equals_separate(
+        up: &Linear,
+        down: &Linear,
+        h0: &[f32],
+        rows: usize,
+        what: &str,
+    ) {
+        let mut want = h0.to_vec();
+        let inner = up.forward_activated(&want, rows, Activation::GeluErf);
+        down.forward_add(&inner, rows, &mut want);
+        let mut got = h0.to_vec();
+        feed_forward_add(
+            up,
+            down,
+            Activation::GeluErf,
+            &mut got,
+            rows,
+            &mut Vec::new(),
+        );
+        assert_eq!(got, want, "{what}");
     }
 
     #[test]

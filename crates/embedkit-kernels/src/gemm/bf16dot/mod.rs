@@ -220,9 +220,9 @@ fn multiply<P: BlockProduct>(
     });
 }
 
-/// `h += down(act(up(h)))` (a feed-forward block with its residual) with the engine `P`,
-/// which is ready: the intermediate is written by `up`'s epilogue straight as the rounded
-/// bf16 rows `down` reads, never as f32. Panics if a length does not match.
+/// `h += down(act(up(h)))` (a feed-forward block with its residual) with `engine`: the
+/// intermediate is written by `up`'s epilogue straight as the rounded bf16 rows `down`
+/// reads, never as f32. Panics if the engine is not ready or a length does not match.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn feed_forward_add(
     engine: Engine,
@@ -234,53 +234,24 @@ pub(crate) fn feed_forward_add(
     down: &PackedPairs,
     down_bias: Option<&[f32]>,
 ) {
-    assert!(
-        engine.ready(),
-        "{} product on a CPU without it",
-        engine.name()
-    );
-    assert_eq!(
-        up.n, down.k,
-        "feed-forward: up's outputs are not down's inputs"
-    );
     assert_eq!(
         up.k, down.n,
         "feed-forward: down does not map back to the input width"
     );
-    match engine {
-        Engine::Amx => feed_forward::<amx::Tiles>(h, m, up, up_bias, act, down, down_bias),
-        Engine::Avx512Bf16 => {
-            feed_forward::<avx512::Vectors>(h, m, up, up_bias, act, down, down_bias)
-        }
-    }
-}
-
-/// [`feed_forward_add`] with the engine `P`.
-fn feed_forward<P: BlockProduct>(
-    h: &mut [f32],
-    m: usize,
-    up: &PackedPairs,
-    up_bias: Option<&[f32]>,
-    act: Activation,
-    down: &PackedPairs,
-    down_bias: Option<&[f32]>,
-) {
-    for (bias, n) in [(up_bias, up.n), (down_bias, down.n)] {
-        if let Some(bias) = bias {
-            assert_eq!(bias.len(), n, "feed-forward: bias is not n long");
-        }
-    }
-    assert_eq!(h.len(), m * down.n, "feed-forward: h is not m x n");
-    if h.is_empty() {
-        return;
+    if let Some(bias) = up_bias {
+        assert_eq!(bias.len(), up.n, "feed-forward: bias is not n long");
     }
     let up_product = |x: &[f32], lines: SharedLines| {
         with_reused(&ROUNDED_A, |buf| {
             let x = round_a(x, m, up.k, buf);
-            run_products::<P>(x, m, up, Target::Lines(lines, up_bias, act));
+            let target = Target::Lines(lines, up_bias, act);
+            match engine {
+                Engine::Amx => run_products::<amx::Tiles>(x, m, up, target),
+                Engine::Avx512Bf16 => run_products::<avx512::Vectors>(x, m, up, target),
+            }
         })
     };
-    intermediate_then_down::<P>(h, m, up.n, &up_product, down, down_bias);
+    feed_forward_down(engine, h, m, up.n, &up_product, down, down_bias);
 }
 
 /// `h += down(inner) + down_bias` with the engine `engine`, where `up_product` first writes
@@ -309,30 +280,6 @@ pub(super) fn feed_forward_down(
     if let Some(bias) = down_bias {
         assert_eq!(bias.len(), down.n, "feed-forward: bias is not n long");
     }
-    match engine {
-        Engine::Amx => {
-            intermediate_then_down::<amx::Tiles>(h, m, inner_width, up_product, down, down_bias)
-        }
-        Engine::Avx512Bf16 => intermediate_then_down::<avx512::Vectors>(
-            h,
-            m,
-            inner_width,
-            up_product,
-            down,
-            down_bias,
-        ),
-    }
-}
-
-/// [`feed_forward_down`] with the engine `P`.
-fn intermediate_then_down<P: BlockProduct>(
-    h: &mut [f32],
-    m: usize,
-    inner_width: usize,
-    up_product: &dyn Fn(&[f32], SharedLines),
-    down: &PackedPairs,
-    down_bias: Option<&[f32]>,
-) {
     if h.is_empty() {
         return;
     }
@@ -354,7 +301,11 @@ fn intermediate_then_down<P: BlockProduct>(
             accumulate: true,
             activation: None,
         };
-        run_products::<P>(inner, m, down, Target::F32(c, epilogue));
+        let target = Target::F32(c, epilogue);
+        match engine {
+            Engine::Amx => run_products::<amx::Tiles>(inner, m, down, target),
+            Engine::Avx512Bf16 => run_products::<avx512::Vectors>(inner, m, down, target),
+        }
     })
 }
 

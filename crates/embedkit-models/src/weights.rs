@@ -355,13 +355,13 @@ impl WeightFile {
     /// output of a LayerNorm with weight and bias `norm`, as one layer with their outputs
     /// side by side (a fused QKV projection), in the file's [`Precision`]. With
     /// [`Precision::Int8`] it may take 8-bit activations, smoothed by the norm's `|γ| + |β|`
-    /// (see [`Linear::after_norm`]).
+    /// separately for each of `parts` (output widths, in order; see [`Linear::after_norm`]).
     pub fn linear_after_norm(
         &self,
         names: &[String],
-        out_each: usize,
-        in_features: usize,
+        (out_each, in_features): (usize, usize),
         norm: &(Vec<f32>, Vec<f32>),
+        parts: &[usize],
     ) -> Result<Linear> {
         let first = names.first().map_or("", String::as_str);
         let format = self.format_of(&format!("{first}.weight"));
@@ -389,8 +389,7 @@ impl WeightFile {
             .map(|(g, b)| g.abs() + b.abs())
             .collect();
         let shape = (names.len() * out_each, in_features);
-        let parts = vec![out_each; names.len()];
-        Linear::after_norm(weight, bias, shape, format, (&magnitude, &parts))
+        Linear::after_norm(weight, bias, shape, format, (&magnitude, parts))
             .map_err(|e| Error::weights(&self.path, format!("{}: {e:?}", names.join(", "))))
     }
 

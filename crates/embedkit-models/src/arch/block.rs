@@ -109,13 +109,17 @@ impl EncoderBlock {
             }
         };
         Ok(Self {
-            qkv: w.linear_after_norm(&qkv_names, h, h, &input_norm)?,
+            // Q and K smoothed together (they only meet in q·k), V on its own: a third less
+            // quantizing than all three apart, for the same quality (all-MiniLM-L6-v2: worst
+            // cosine with f32 0.99935 vs 0.99939, Lee-50 Pearson 0.6561 vs 0.6553); one
+            // smoothing for all three: 0.9986.
+            qkv: w.linear_after_norm(&qkv_names, (h, h), &input_norm, &[2 * h, h])?,
             attn_out: heavy_tailed(&format!("{p}.{}", names.o), h, h)?,
             ffn_in: w.linear_after_norm(
                 &[format!("{p}.intermediate.dense")],
-                s.intermediate,
-                h,
+                (s.intermediate, h),
                 &attn_norm,
+                &[s.intermediate],
             )?,
             ffn_out: heavy_tailed(&format!("{p}.output.dense"), h, s.intermediate)?,
             attn_norm,

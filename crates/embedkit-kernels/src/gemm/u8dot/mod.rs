@@ -15,9 +15,9 @@
 //! * **Smoothing** ([`smoothing`]): the norm's per-feature magnitude (`|γ| + |β|`) is moved
 //!   from the activations into the weight columns (`x / s`, `W · s`, `s = √(mag / max|W|)`,
 //!   SmoothQuant's α = 0.5 without calibration data), so features the norm makes large no
-//!   longer set their group's step. Without it: 0.9986; with it: 0.9994. A fused layer (QKV)
-//!   smooths each part for its own weights: one factor shared by Q, K and V gave 0.9985, so
-//!   A is quantized once per part.
+//!   longer set their group's step. Without it: 0.9986; with it: 0.9994. A fused layer can
+//!   smooth its parts for their own weights (A is then quantized once per part): one factor
+//!   shared by Q, K and V gave 0.9985; the encoder block smooths Q with K and V alone.
 //! * The layers whose inputs have heavy tails (attention output, the feed-forward's second
 //!   layer: its GELU outputs) stay on bf16 pairs: 8 bits there cost 0.9978.
 //!

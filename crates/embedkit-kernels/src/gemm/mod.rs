@@ -16,9 +16,10 @@
 //! differs between instruction sets ([`avx512`], [`avx2`], [`scalar`]); packing, blocking,
 //! edge tiles and threading are shared, so the portable path also tests the driver.
 //!
-//! Two other product families live beside it: [`int8`] (8-bit weights, 16-bit activations,
-//! integer sums) and [`bf16dot`] (bf16 weights and activations multiplied in pairs by
-//! AVX512-BF16 or the AMX tile unit, f32 sums).
+//! Three other product families live beside it: [`int8`] (8-bit weights, 16-bit activations,
+//! integer sums), [`u8dot`] (8-bit weights and activations multiplied four at a time by
+//! AVX512-VNNI, integer sums per group of 64) and [`bf16dot`] (bf16 weights and activations
+//! multiplied in pairs by AVX512-BF16 or the AMX tile unit, f32 sums).
 
 mod driver;
 pub(crate) mod int8;

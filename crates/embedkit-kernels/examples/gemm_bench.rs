@@ -18,7 +18,7 @@
 //! the two cores only ever slows a call down, so the best one is the kernel's own speed. Then
 //! what the exact GELU fused into the FFN-in product costs on top of it.
 
-use embedkit_kernels::linear::{Linear, WeightFormat};
+use embedkit_kernels::linear::{BoundedInput, Linear, WeightFormat};
 use embedkit_kernels::ops::Activation;
 use std::time::Instant;
 
@@ -65,8 +65,12 @@ fn main() {
             .map(|c| {
                 let (weight, bias) = (values(n * k, 1 + c as u32), Some(values(n, 2)));
                 if after_norm {
-                    let magnitude = vec![1.0; k];
-                    Linear::after_norm(weight, bias, (n, k), format, (&magnitude, &[n]))
+                    let (magnitude, parts) = (vec![1.0; k], [n]);
+                    let input = BoundedInput::Normalized {
+                        magnitude: &magnitude,
+                        parts: &parts,
+                    };
+                    Linear::with_bounded_input(weight, bias, (n, k), format, input)
                 } else {
                     Linear::with_format(weight, bias, n, k, format)
                 }

@@ -27,10 +27,29 @@ pub enum WeightFormat {
     Bf16,
     /// 1 byte per weight (symmetric, one scale per output channel and group of 64 inputs),
     /// activations quantized per token at run time to 16 bits: integer products, about a
-    /// quarter of f32's memory, approximate. Layers built with [`Linear::after_norm`] take
+    /// quarter of f32's memory, approximate. Layers built with [`Linear::with_bounded_input`] take
     /// 8-bit activations instead where the CPU has those products
     /// ([`eight_bit_activations`]).
     Int8,
+}
+
+/// What keeps a layer's input within a range that 8-bit activations resolve (see
+/// [`Linear::with_bounded_input`]).
+#[derive(Debug, Clone, Copy)]
+pub enum BoundedInput<'a> {
+    /// A normalization's output (LayerNorm, RMSNorm) whose features have magnitudes about
+    /// `magnitude` (`|γ| + |β|`, one per input feature), for a layer made of layers `parts`
+    /// outputs wide (fused Q and K, then V: two; a plain layer: `&[out_features]`), each
+    /// smoothed for its own weights.
+    Normalized {
+        /// Per input feature.
+        magnitude: &'a [f32],
+        /// Output widths, in order, adding up to the layer's.
+        parts: &'a [usize],
+    },
+    /// Weighted means of bounded rows (attention's context: convex combinations of V's
+    /// rows, no wider than V): quantized as they are.
+    Averaged,
 }
 
 /// The packed weight in its storage format.
@@ -168,38 +187,40 @@ impl Linear {
         })
     }
 
-    /// [`Linear::with_format`] for a layer fed by a normalization (LayerNorm, RMSNorm) whose
-    /// outputs have per-feature magnitudes about `input_magnitude` (`|γ| + |β|`, one per
-    /// input feature), made of layers `parts` outputs wide (fused Q, K, V: three; a plain
-    /// layer: `&[out_features]`). With [`WeightFormat::Int8`], where
-    /// [`eight_bit_activations`] is true, the layer quantizes its activations to 8 bits per
-    /// row and group of 64 features, after moving those magnitudes into each part's weight
-    /// (smoothing: see the `gemm::u8dot` module), and multiplies bytes; other formats and
-    /// CPUs ignore the magnitudes and parts.
-    pub fn after_norm(
+    /// [`Linear::with_format`] for a layer whose input is bounded as `input` says. With
+    /// [`WeightFormat::Int8`], where [`eight_bit_activations`] is true, the layer quantizes
+    /// its activations to 8 bits per row and group of 64 features (after smoothing a
+    /// normalized input: see the `gemm::u8dot` module) and multiplies bytes; other formats
+    /// and CPUs ignore `input`.
+    pub fn with_bounded_input(
         weight: Vec<f32>,
         bias: Option<Vec<f32>>,
         (out_features, in_features): (usize, usize),
         format: WeightFormat,
-        (input_magnitude, parts): (&[f32], &[usize]),
+        input: BoundedInput<'_>,
     ) -> Result<Self, ShapeError> {
         #[cfg(target_arch = "x86_64")]
         if format == WeightFormat::Int8 && eight_bit_activations() {
             check_parts(&weight, bias.as_deref(), out_features, in_features)?;
-            if input_magnitude.len() != in_features {
-                return Err(ShapeError {
-                    expected: format!("{in_features} input magnitudes"),
-                    found: format!("{}", input_magnitude.len()),
-                });
-            }
-            if parts.iter().sum::<usize>() != out_features {
-                return Err(ShapeError {
-                    expected: format!("parts adding up to {out_features} outputs"),
-                    found: format!("{parts:?}"),
-                });
-            }
             let (n, k) = (out_features, in_features);
-            let packed = PackedQuads::new(&weight, n, k, parts, input_magnitude);
+            let packed = match input {
+                BoundedInput::Normalized { magnitude, parts } => {
+                    if magnitude.len() != k {
+                        return Err(ShapeError {
+                            expected: format!("{k} input magnitudes"),
+                            found: format!("{}", magnitude.len()),
+                        });
+                    }
+                    if parts.iter().sum::<usize>() != n {
+                        return Err(ShapeError {
+                            expected: format!("parts adding up to {n} outputs"),
+                            found: format!("{parts:?}"),
+                        });
+                    }
+                    PackedQuads::new(&weight, n, k, parts, magnitude)
+                }
+                BoundedInput::Averaged => PackedQuads::unsmoothed(&weight, n, k),
+            };
             return Ok(Self {
                 weight: Packed::Quads(packed),
                 bias,
@@ -207,7 +228,7 @@ impl Linear {
                 out_features,
             });
         }
-        let _ = (input_magnitude, parts);
+        let _ = input;
         Self::with_format(weight, bias, out_features, in_features, format)
     }
 
@@ -367,7 +388,7 @@ fn check_parts(
     }
 }
 
-/// Whether [`Linear::after_norm`] layers in [`WeightFormat::Int8`] take 8-bit activations
+/// Whether [`Linear::with_bounded_input`] layers in [`WeightFormat::Int8`] take 8-bit activations
 /// in this process: on the AVX-512 path (which includes AVX512-VNNI), on CPUs that also
 /// multiply bf16 pairs (AVX512-BF16 or AMX), whose epilogues these products share.
 pub fn eight_bit_activations() -> bool {
@@ -386,7 +407,7 @@ pub fn eight_bit_activations() -> bool {
 /// intermediate.
 ///
 /// Where `down` multiplies bf16 pairs (AVX512-BF16 or AMX) and `up` too, or `up` takes 8-bit
-/// activations ([`Linear::after_norm`]), the intermediate never exists in f32: `up`'s
+/// activations ([`Linear::with_bounded_input`]), the intermediate never exists in f32: `up`'s
 /// epilogue writes it already rounded to bf16 in the layout `down` reads,
 /// which is exactly what rounding an f32 intermediate would give (the results are the same
 /// bits), without writing and re-reading megabytes of f32 per batch. Elsewhere, the two
@@ -517,12 +538,17 @@ mod tests {
             // The block's int8 pair: `up` after a norm (8-bit activations where the CPU has
             // them), `down` in bf16.
             let magnitude: Vec<f32> = values(hidden, 7).iter().map(|v| v.abs() + 0.5).collect();
-            let up = Linear::after_norm(
+            let parts = [inner_width];
+            let input = BoundedInput::Normalized {
+                magnitude: &magnitude,
+                parts: &parts,
+            };
+            let up = Linear::with_bounded_input(
                 values(inner_width * hidden, 3),
                 Some(values(inner_width, 4)),
                 (inner_width, hidden),
                 WeightFormat::Int8,
-                (&magnitude, &[inner_width]),
+                input,
             )
             .unwrap();
             let down = Linear::with_format(

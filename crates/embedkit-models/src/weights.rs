@@ -8,7 +8,7 @@
 //! header `{name: {dtype, shape, data_offsets: [begin, end]}}`, then the data.
 
 use crate::error::{Error, Result};
-use embedkit_kernels::linear::{Bf16, Linear, WeightFormat};
+use embedkit_kernels::linear::{Bf16, BoundedInput, Linear, WeightFormat};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::fs::File;
@@ -355,7 +355,8 @@ impl WeightFile {
     /// output of a LayerNorm with weight and bias `norm`, as one layer with their outputs
     /// side by side (a fused QKV projection), in the file's [`Precision`]. With
     /// [`Precision::Int8`] it may take 8-bit activations, smoothed by the norm's `|γ| + |β|`
-    /// separately for each of `parts` (output widths, in order; see [`Linear::after_norm`]).
+    /// separately for each of `parts` (output widths, in order; see
+    /// [`Linear::with_bounded_input`]).
     pub fn linear_after_norm(
         &self,
         names: &[String],
@@ -389,8 +390,28 @@ impl WeightFile {
             .map(|(g, b)| g.abs() + b.abs())
             .collect();
         let shape = (names.len() * out_each, in_features);
-        Linear::after_norm(weight, bias, shape, format, (&magnitude, parts))
+        let input = BoundedInput::Normalized {
+            magnitude: &magnitude,
+            parts,
+        };
+        Linear::with_bounded_input(weight, bias, shape, format, input)
             .map_err(|e| Error::weights(&self.path, format!("{}: {e:?}", names.join(", "))))
+    }
+
+    /// Loads the linear layer that reads attention's output (weighted means of V's rows), in
+    /// the file's [`Precision`]: with [`Precision::Int8`] it may take 8-bit activations (see
+    /// [`Linear::with_bounded_input`]).
+    pub fn linear_after_attention(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+    ) -> Result<Linear> {
+        let format = self.format_of(&format!("{name}.weight"));
+        let (weight, bias) = self.linear_parts(name, out_features, in_features)?;
+        let shape = (out_features, in_features);
+        Linear::with_bounded_input(weight, bias, shape, format, BoundedInput::Averaged)
+            .map_err(|e| Error::weights(&self.path, format!("{name}: {e:?}")))
     }
 
     /// A linear layer's weight (as f32) and bias.

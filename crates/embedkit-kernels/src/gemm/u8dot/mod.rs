@@ -165,6 +165,11 @@ impl PackedQuads {
         Self::with_smoothing(weight, n, k, segments)
     }
 
+    /// Packs a row-major `[n, k]` weight whose input needs no smoothing.
+    pub(crate) fn unsmoothed(weight: &[f32], n: usize, k: usize) -> Self {
+        Self::with_smoothing(weight, n, k, vec![(0..n, vec![1.0; k])])
+    }
+
     /// Smooths (`W[j, p] · s[p]`, `s` the smoothing of column j's segment), quantizes and
     /// packs a row-major `[n, k]` weight. The segments cover `0..n` in order, each starting
     /// on a whole block.

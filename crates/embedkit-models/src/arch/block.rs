@@ -110,9 +110,9 @@ impl EncoderBlock {
         };
         Ok(Self {
             // Q and K smoothed together (they only meet in q·k), V on its own: a third less
-            // quantizing than all three apart, for the same quality (all-MiniLM-L6-v2: worst
-            // cosine with f32 0.99935 vs 0.99939, Lee-50 Pearson 0.6561 vs 0.6553); one
-            // smoothing for all three: 0.9986.
+            // quantizing than all three apart, for about the same quality (all-MiniLM-L6-v2,
+            // `bench/int8_activation_numerics.py`: worst cosine with f32 0.99935 vs 0.99942);
+            // one smoothing for all three: 0.9986.
             qkv: w.linear_after_norm(&qkv_names, (h, h), &input_norm, &[2 * h, h])?,
             attn_out: w.linear_after_attention(&format!("{p}.{}", names.o), h, h)?,
             ffn_in: w.linear_after_norm(

@@ -3,24 +3,25 @@
 //! time by AVX512-VNNI's `vpdpbusd`: 64 multiply-adds per instruction, twice `vdpbf16ps`'
 //! 32 and at the same instruction rate (8.5 G instructions/s on one Zen 5 core for both).
 //!
-//! These are `--precision int8`'s products for layers fed by a normalization (the fused
-//! QKV projection and the feed-forward's first layer). What keeps 8 bits of activation
-//! within the quality bound (cosine ≥ 0.999 with f32) on all-MiniLM-L6-v2, measured by
-//! emulating each choice with sentence-transformers (worst of 12 fixture and 300 Lee
-//! sentences):
+//! These are `--precision int8`'s products for layers whose inputs are bounded (in the
+//! encoder block: QKV and the feed-forward's first layer, fed by a LayerNorm, and the
+//! attention output). What keeps 8 bits of activation within the quality bound (cosine
+//! ≥ 0.999 with f32) on all-MiniLM-L6-v2, worst over the fixture sentences as
+//! `bench/int8_activation_numerics.py` reproduces each choice with sentence-transformers
+//! (0.99935 as built, embedkit itself 0.99934):
 //!
 //! * **One scale and zero point per row and [`GROUP`] of k** (asymmetric, 255 levels): an
-//!   outlier feature coarsens only its own group. Per row alone: worst cosine 0.9985;
-//!   symmetric (127 levels): 0.9989.
+//!   outlier feature coarsens only its own group. Per row alone: 0.9987; symmetric (127
+//!   levels): 0.9988.
 //! * **Smoothing** ([`smoothing`]): the norm's per-feature magnitude (`|γ| + |β|`) is moved
 //!   from the activations into the weight columns (`x / s`, `W · s`, `s = √(mag / max|W|)`,
 //!   SmoothQuant's α = 0.5 without calibration data), so features the norm makes large no
-//!   longer set their group's step. Without it: 0.9986; with it: 0.9994. A fused layer can
-//!   smooth its parts for their own weights (A is then quantized once per part): one factor
-//!   shared by Q, K and V gave 0.9985; the encoder block smooths Q with K and V alone.
-//! * The layers whose inputs have heavy tails (attention output, the feed-forward's second
-//!   layer: its GELU outputs) stay on bf16 pairs: 8 bits there cost 0.9978.
-//!
+//!   longer set their group's step. Without it: 0.9985. A fused layer can smooth its parts
+//!   for their own weights (A is then quantized once per part): one factor for Q, K and V
+//!   gave 0.9986; the encoder block smooths Q with K, and V alone (Q, K, V apart: 0.9994).
+//! * The feed-forward's second layer (its inputs, GELU outputs, have heavy tails) stays on
+//!   bf16 pairs: 8 bits there too cost 0.9975.
+
 //! Weights are symmetric int8 with one scale per output column (per-group weight scales
 //! gained nothing once activations have groups). With `a` the codes and `z` the zero point
 //! of a row's group, `x ≈ s · (a − z)`, so each group contributes

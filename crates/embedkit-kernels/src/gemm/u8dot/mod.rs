@@ -21,7 +21,7 @@
 //!   gave 0.9986; the encoder block smooths Q with K, and V alone (Q, K, V apart: 0.9994).
 //! * The feed-forward's second layer (its inputs, GELU outputs, have heavy tails) stays on
 //!   bf16 pairs: 8 bits there too cost 0.9975.
-
+//!
 //! Weights are symmetric int8 with one scale per output column (per-group weight scales
 //! gained nothing once activations have groups). With `a` the codes and `z` the zero point
 //! of a row's group, `x ≈ s · (a − z)`, so each group contributes

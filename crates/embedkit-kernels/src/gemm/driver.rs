@@ -66,6 +66,11 @@ impl Grid {
             } else {
                 let target = threads * TASKS_PER_THREAD;
                 let row_tasks = target.min(row_panels / MIN_TASK_ROW_PANELS).max(1);
+                // With every task multiplying all rows (a short query), the product streams
+                // the weight from memory once: one task per thread keeps each thread's share
+                // one run of panels, prefetched as it goes, where more tasks only add cold
+                // starts (f32 batch-1 p50 on all-MiniLM-L6-v2: 2.42-2.48 -> 2.32-2.37 ms).
+                let target = if row_tasks == 1 { threads } else { target };
                 (row_tasks, target.div_ceil(row_tasks).min(panels).max(1))
             };
         // Whole MR panels per row task, so only the last task has a ragged edge.
@@ -411,5 +416,14 @@ mod tests {
         assert!(Grid::plan(1000, 1152, 384, 72, 2).tasks() >= 2);
         assert!(Grid::plan(1, 1536, 384, 96, 2).tasks() >= 2);
         assert_eq!(Grid::plan(4, 16, 16, 1, 2).tasks(), 1);
+    }
+
+    #[test]
+    fn short_queries_give_each_thread_one_run_of_panels() {
+        let grid = Grid::plan(30, 1536, 384, 96, 2);
+        assert_eq!(grid.tasks(), 2);
+        assert_eq!(grid.task(0, 30, 96), (0..30, 0..48));
+        // Batches keep several tasks per thread (balance between cores).
+        assert!(Grid::plan(1000, 1536, 384, 96, 2).tasks() >= 8);
     }
 }

@@ -8,8 +8,8 @@
 //!   forces one, so tests can cover every path on any machine).
 //! * [`linear`] runs `y = x · Wᵀ + b` over packed token rows with our own products (`gemm`
 //!   module: weights packed once at load; f32 microkernels for AVX-512, AVX2 and portable
-//!   code, int8 weights with 16-bit activations, or with 8-bit ones on VNNI, bf16 pairs on
-//!   AVX512-BF16 or AMX; threads from `team`).
+//!   code, int8 weights with 16-bit activations, or with 8-bit ones on AVX512-VNNI +
+//!   AVX512-BF16, bf16 pairs on AVX512-BF16 or AMX; threads from `team`).
 //! * [`attention`] runs scaled dot-product attention per (sequence, head) over packed rows
 //!   (in f32, or in bf16 pairs for bf16 layers on AVX512-BF16).
 //! * [`ops`] holds the element-wise and row-wise kernels.

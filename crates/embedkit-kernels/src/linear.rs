@@ -25,11 +25,12 @@ pub enum WeightFormat {
     /// AVX512-BF16, with the AVX-512 path in use) the activations are rounded to bf16 too and
     /// the products run on those instructions; elsewhere the weights are widened to f32.
     Bf16,
-    /// 1 byte per weight (symmetric, one scale per output channel and group of 64 inputs),
-    /// activations quantized per token at run time to 16 bits: integer products, about a
-    /// quarter of f32's memory, approximate. Layers built with [`Linear::with_bounded_input`] take
-    /// 8-bit activations instead where the CPU has those products
-    /// ([`eight_bit_activations`]).
+    /// 1 byte per weight, activations quantized per token at run time: integer products,
+    /// about a quarter of f32's memory, approximate. Layers built with
+    /// [`Linear::with_bounded_input`], where the CPU has those products
+    /// ([`eight_bit_activations`]), take 8-bit activations (per token and group of 64
+    /// inputs) with one weight scale per output channel; the others 16-bit activations with
+    /// one weight scale per output channel and group of 64 inputs.
     Int8,
 }
 
@@ -199,24 +200,27 @@ impl Linear {
         format: WeightFormat,
         input: BoundedInput<'_>,
     ) -> Result<Self, ShapeError> {
+        let (n, k) = (out_features, in_features);
+        check_parts(&weight, bias.as_deref(), n, k)?;
+        // Checked on every CPU, so a bad caller fails the same way everywhere.
+        if let BoundedInput::Normalized { magnitude, parts } = input {
+            if magnitude.len() != k {
+                return Err(ShapeError {
+                    expected: format!("{k} input magnitudes"),
+                    found: format!("{}", magnitude.len()),
+                });
+            }
+            if parts.iter().sum::<usize>() != n {
+                return Err(ShapeError {
+                    expected: format!("parts adding up to {n} outputs"),
+                    found: format!("{parts:?}"),
+                });
+            }
+        }
         #[cfg(target_arch = "x86_64")]
         if format == WeightFormat::Int8 && eight_bit_activations() {
-            check_parts(&weight, bias.as_deref(), out_features, in_features)?;
-            let (n, k) = (out_features, in_features);
             let packed = match input {
                 BoundedInput::Normalized { magnitude, parts } => {
-                    if magnitude.len() != k {
-                        return Err(ShapeError {
-                            expected: format!("{k} input magnitudes"),
-                            found: format!("{}", magnitude.len()),
-                        });
-                    }
-                    if parts.iter().sum::<usize>() != n {
-                        return Err(ShapeError {
-                            expected: format!("parts adding up to {n} outputs"),
-                            found: format!("{parts:?}"),
-                        });
-                    }
                     PackedQuads::new(&weight, n, k, parts, magnitude)
                 }
                 BoundedInput::Averaged => PackedQuads::unsmoothed(&weight, n, k),
@@ -228,7 +232,6 @@ impl Linear {
                 out_features,
             });
         }
-        let _ = input;
         Self::with_format(weight, bias, out_features, in_features, format)
     }
 
@@ -243,6 +246,16 @@ impl Linear {
             return Err(ShapeError {
                 expected: format!("{in_features} input features in every part"),
                 found: format!("{}", p.in_features),
+            });
+        }
+        #[cfg(target_arch = "x86_64")]
+        if parts.iter().any(|p| matches!(p.weight, Packed::Quads(_))) {
+            // Unpacking would lose the smoothing and quantize the weights a second time.
+            return Err(ShapeError {
+                expected: "layers without 8-bit activations (fuse those with \
+                           `with_bounded_input`'s parts instead)"
+                    .to_string(),
+                found: "a layer built with 8-bit activations".to_string(),
             });
         }
         let out_features = parts.iter().map(|p| p.out_features).sum();
@@ -585,6 +598,28 @@ mod tests {
             &mut Vec::new(),
         );
         assert_eq!(got, want, "{what}");
+    }
+
+    #[test]
+    fn bounded_inputs_are_checked_on_every_cpu_and_never_concatenated() {
+        let (magnitude, parts) = (vec![1.0; 8], [16]);
+        let wrong = BoundedInput::Normalized {
+            magnitude: &magnitude,
+            parts: &parts,
+        };
+        for format in [WeightFormat::F32, WeightFormat::Int8] {
+            let layer = Linear::with_bounded_input(vec![0.5; 16 * 4], None, (16, 4), format, wrong);
+            assert!(layer.is_err(), "{format:?}: 8 magnitudes for 4 inputs");
+        }
+        let layer = |format| {
+            let input = BoundedInput::Averaged;
+            Linear::with_bounded_input(vec![0.5; 64 * 64], None, (64, 64), format, input).unwrap()
+        };
+        let int8 = layer(WeightFormat::Int8);
+        let fused = Linear::concat(&[int8.clone(), int8]);
+        // Only layers that took 8-bit activations refuse (they would lose their smoothing).
+        assert_eq!(fused.is_err(), eight_bit_activations());
+        assert!(Linear::concat(&[layer(WeightFormat::F32), layer(WeightFormat::F32)]).is_ok());
     }
 
     #[test]

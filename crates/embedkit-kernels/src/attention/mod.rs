@@ -49,7 +49,7 @@ impl QkvLayout {
 pub struct ScoreOptions<'a> {
     /// Multiply q·k and the weighted sum of v in bf16 pairs (q, k, v and the softmax weights
     /// rounded to bf16, sums in f32) where the CPU has AVX512-BF16 and the AVX-512 path is in
-    /// use, for heads 32 or 64 wide: the fast modes' attention. Ignored elsewhere.
+    /// use, for heads 32 or 64 wide: bf16 layers' attention. Ignored elsewhere.
     pub pairs: bool,
     /// Only attend to earlier positions (decoder models).
     pub causal: bool,

@@ -1,12 +1,13 @@
-//! Attention for the fast modes on AVX512-BF16: the two products of a head (`Q·Kᵀ` and
+//! Attention for bf16 layers on AVX512-BF16: the two products of a head (`Q·Kᵀ` and
 //! `P·V`) multiply bf16 pairs with `vdpbf16ps`, two steps per instruction where an f32 FMA
 //! does one; the softmax and every sum stay f32. q, k, v and the softmax weights are rounded
 //! to bf16 (nearest even) first, as bf16 layers round their inputs.
 //!
 //! What it costs: nothing measurable with bf16 layers (all-MiniLM-L6-v2, worst cosine with
-//! f32 over the fixture sentences 0.99997 with and without it), 1e-4 of cosine on top of the
-//! int8 layers' 8-bit activations. What it gains: attention is ~10% of a fast-mode run on
-//! sentences and a quarter on 128-token documents; with it, 2-4% and 4-7% more texts/s.
+//! f32 over the fixture sentences 0.99997 with and without it); on top of int8's 8-bit
+//! activations it cost 1e-4 of cosine, too much of what they leave, so int8 attention stays
+//! f32. What it gains: attention is ~10% of a run on sentences and a quarter on 128-token
+//! documents; with it, 2-4% and 4-7% more texts/s.
 //!
 //! The structure follows `head_wide` (8 queries × 16 keys of scores in registers, then 8
 //! registers of output rows), on pair layouts built per task:

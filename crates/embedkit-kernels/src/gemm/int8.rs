@@ -13,9 +13,10 @@
 //! Why 16-bit activations and `vpmaddwd` rather than 8-bit ones and `vpmaddubsw`: the
 //! latter's 16-bit pair sums saturate for full-range u8 × s8 operands (which is why other
 //! libraries cut weights or activations to 7 bits), and AVX2 has no instruction that avoids
-//! it. With 16-bit lanes nothing saturates, at the same multiply-add rate. (On AVX512-VNNI,
-//! `vpdpbusd` sums u8 × s8 products into 32 bits without saturating: layers fed by a
-//! normalization use it there, with 8-bit activations, in [`super::u8dot`].)
+//! it. With 16-bit lanes nothing saturates, at the same multiply-add rate. (AVX512-VNNI's
+//! `vpdpbusd` sums u8 × s8 products into 32 bits without saturating: on CPUs that also have
+//! AVX512-BF16, layers with bounded inputs use it, with 8-bit activations, in
+//! [`super::u8dot`].)
 
 use super::driver::{checked_c, Epilogue, Grid, SharedC};
 use super::{Dest, MR, NR};

@@ -6,8 +6,8 @@
 //! product. Sums stay exact in i32 over a group (16 instructions: at most
 //! 64 · 255 · 127 < 2³¹), then are scaled into f32 accumulators.
 //!
-//! [`ROWS`] rows × 32 columns per pass over k: 8 i32 sums, 8 f32 accumulators, two B lines
-//! and a broadcast row take 19 of the 32 vector registers.
+//! [`ROWS`] rows × 32 columns per pass over k: 16 i32 sums (even and odd steps apart), 8 f32
+//! accumulators, two B lines and a broadcast row take 27 of the 32 vector registers.
 
 use super::{Codes, GROUP};
 use crate::gemm::bf16dot::{BlockF32, BLOCK};
@@ -139,7 +139,9 @@ unsafe fn step(
 /// Quantizes one row (`row · inverse_smoothing`) into `codes` (one line per group) and
 /// `params` (`(s, s · z)` per group): per group, the range `[min(x, 0), max(x, 0)]` is cut
 /// into 255 steps of `s`, the zero point `z` is the code of 0 and a value's code is
-/// `round(x / s) + z` (ties to even). An all-zero group gets `s = 0` and codes 0.
+/// `round(x / s) + z` (ties to even). An all-zero group (or one within 1e-36 of it) gets
+/// `s = 0` and codes 0; a group holding NaN or ±∞ gets NaN parameters, so that the products
+/// it enters are NaN.
 ///
 /// # Safety
 ///
@@ -176,13 +178,24 @@ pub(super) unsafe fn quantize_row(
             .fold(_mm512_setzero_ps(), |m, &v| _mm512_max_ps(m, v));
         let (low, high) = (_mm512_reduce_min_ps(low), _mm512_reduce_max_ps(high));
         let span = high - low;
-        if !(span > 0.0 && span.is_finite()) {
+        // min / max skip NaN lanes, so look for them apart.
+        let nan = x
+            .iter()
+            .fold(0_u16, |m, &v| m | _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v));
+        let inverse = 255.0 / span;
+        if nan != 0 || !span.is_finite() {
+            // NaN or ±∞ in the group: the outputs become NaN, as an f32 product's would.
+            *line = Codes([0; 64]);
+            *param = [f32::NAN; 2];
+            continue;
+        }
+        if !(span > 0.0 && inverse.is_finite()) {
+            // All zero, or so close to it (|x| < 1e-36) that 255 / span overflows: zeros.
             *line = Codes([0; 64]);
             *param = [0.0; 2];
             continue;
         }
         let scale = span / 255.0;
-        let inverse = 255.0 / span;
         let zero = (-low * inverse).round_ties_even();
         *param = [scale, scale * zero];
         let (inverse, zero) = (_mm512_set1_ps(inverse), _mm512_set1_epi32(zero as i32));

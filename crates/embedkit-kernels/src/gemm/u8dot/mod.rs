@@ -129,10 +129,11 @@ impl std::fmt::Debug for PackedQuads {
 }
 
 impl PackedQuads {
-    /// Packs a row-major `[n, k]` weight made of layers `parts` rows tall (fused Q, K, V: three
-    /// parts; a plain layer: `&[n]`) that read a normalization's output of per-feature
-    /// magnitudes `input_magnitude`: each part is smoothed for its own weights, unless a part
-    /// does not start on a whole block of columns (then one smoothing serves all).
+    /// Packs a row-major `[n, k]` weight made of layers `parts` rows tall (fused Q and K,
+    /// then V: two parts; a plain layer: `&[n]`) that read a normalization's output of
+    /// per-feature magnitudes `input_magnitude`: each part is smoothed for its own weights.
+    /// A is quantized per 32-column block, so a part boundary inside a block moves to the
+    /// nearest block edge (the columns moved take the neighbouring part's smoothing).
     pub(crate) fn new(
         weight: &[f32],
         n: usize,
@@ -140,21 +141,17 @@ impl PackedQuads {
         parts: &[usize],
         input_magnitude: &[f32],
     ) -> Self {
-        let ranges: Vec<Range<usize>> = parts
+        let mut edges: Vec<usize> = parts
             .iter()
-            .scan(0, |start, &rows| {
-                let range = *start..*start + rows;
-                *start += rows;
-                Some(range)
+            .scan(0, |end, &rows| {
+                *end += rows;
+                Some(((*end + BLOCK / 2) / BLOCK * BLOCK).min(n))
             })
             .collect();
-        let aligned =
-            ranges.iter().all(|r| r.start % BLOCK == 0) && ranges.last().map(|r| r.end) == Some(n);
-        let ranges = if aligned {
-            ranges
-        } else {
-            std::iter::once(0..n).collect()
-        };
+        edges.insert(0, 0);
+        edges.push(n);
+        edges.dedup();
+        let ranges: Vec<Range<usize>> = edges.windows(2).map(|w| w[0]..w[1]).collect();
         let segments = ranges
             .into_iter()
             .map(|columns| {

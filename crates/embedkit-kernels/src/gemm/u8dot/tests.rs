@@ -22,10 +22,13 @@ fn quantize_reference(row: &[f32], inverse_smoothing: &[f32]) -> Vec<(Vec<u8>, [
             let high = group.iter().fold(0.0_f32, |m, &v| m.max(v));
             let span = high - low;
             let mut codes = vec![0_u8; GROUP];
-            if span <= 0.0 {
-                return (codes, [0.0; 2]);
+            if group.iter().any(|v| !v.is_finite()) {
+                return (codes, [f32::NAN; 2]);
             }
             let (scale, inverse) = (span / 255.0, 255.0 / span);
+            if span <= 0.0 || !inverse.is_finite() {
+                return (codes, [0.0; 2]);
+            }
             let zero = (-low * inverse).round_ties_even();
             for (c, &v) in codes.iter_mut().zip(group) {
                 *c = ((v * inverse).round_ties_even() + zero).clamp(0.0, 255.0) as u8;
@@ -56,12 +59,19 @@ fn rows_quantize_as_the_scalar_definition() {
     }
     for &(m, k) in &[(1, 64), (3, 100), (33, 384), (2, 1)] {
         let mut a = values(m * k, 5);
-        // A zero group and a one-signed group.
+        // A zero group, a one-signed group, a group within 1e-36 of zero and one with a NaN.
         a[..k.min(64)].fill(0.0);
         if m > 1 {
             a[k..k + k.min(64)]
                 .iter_mut()
                 .for_each(|v| *v = v.abs() + 0.5);
+        }
+        if m > 2 {
+            a[2 * k..2 * k + k.min(64)].fill(0.0);
+            a[2 * k] = 1e-37;
+            if k > 64 {
+                a[2 * k + 64] = f32::NAN;
+            }
         }
         let w = values(8 * k, 6);
         let b = PackedQuads::with_smoothing(&w, 8, k, vec![(0..8, factors(k, 0))]);
@@ -76,10 +86,11 @@ fn rows_quantize_as_the_scalar_definition() {
                     &codes[..],
                     "m={m} k={k} r={r} g={g}"
                 );
-                assert_eq!(
-                    rows.params[r * groups + g],
-                    *params,
-                    "m={m} k={k} r={r} g={g}"
+                let got = rows.params[r * groups + g];
+                let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
+                assert!(
+                    same(got[0], params[0]) && same(got[1], params[1]),
+                    "m={m} k={k} r={r} g={g}: {got:?} vs {params:?}"
                 );
             }
         }
@@ -230,7 +241,7 @@ fn packing_round_trips_within_half_a_step() {
 }
 
 #[test]
-fn fused_parts_get_their_own_smoothing_when_they_start_on_blocks() {
+fn fused_parts_get_their_own_smoothing_on_block_edges() {
     let k = 8;
     let w = values(96 * k, 51);
     let magnitude = vec![1.0; k];
@@ -243,6 +254,32 @@ fn fused_parts_get_their_own_smoothing_when_they_start_on_blocks() {
     let first = smoothing(&w[..32 * k], 32, k, &magnitude);
     let inverse: Vec<f32> = first.iter().map(|s| 1.0 / s).collect();
     assert_eq!(aligned.segments[0].inverse_smoothing, inverse);
+    // Boundaries inside a block move to the nearest edge; a part smaller than half a block
+    // joins its neighbour.
     let ragged = PackedQuads::new(&w, 96, k, &[20, 76], &magnitude);
+    assert_eq!(columns(&ragged), vec![0..32, 32..96]);
+    let ragged = PackedQuads::new(&w, 96, k, &[10, 86], &magnitude);
     assert_eq!(columns(&ragged), vec![0..96]);
+    let odd = PackedQuads::new(&w[..90 * k], 90, k, &[60, 30], &magnitude);
+    assert_eq!(columns(&odd), vec![0..64, 64..90]);
+}
+
+#[test]
+fn non_finite_inputs_give_nan_and_tiny_ones_zero() {
+    if !available() {
+        return;
+    }
+    let (n, k) = (16, 64);
+    let w = values(n * k, 61);
+    let b = PackedQuads::unsmoothed(&w, n, k);
+    let mut a = vec![0.0_f32; 3 * k];
+    a[0] = 1e-37;
+    a[k] = f32::NAN;
+    a[2 * k + 3] = f32::INFINITY;
+    let mut c = vec![MaybeUninit::uninit(); 3 * n];
+    matmul(&a, 3, &b, None, Dest::Overwrite(&mut c));
+    // SAFETY: written by `matmul`.
+    let c: Vec<f32> = c.into_iter().map(|v| unsafe { v.assume_init() }).collect();
+    assert!(c[..n].iter().all(|v| *v == 0.0), "{:?}", &c[..n]);
+    assert!(c[n..].iter().all(|v| v.is_nan()), "{:?}", &c[n..]);
 }

@@ -19,9 +19,11 @@ fn corpus() -> String {
         .into_owned()
 }
 
-fn train(output: &Path, extra: &[&str]) -> String {
+/// `embedkit --threads 1 --quiet words train` on the Chinese corpus with jieba into `output`.
+fn train_args(output: &Path) -> Vec<String> {
+    let output = output.to_str().unwrap();
     let corpus = corpus();
-    let mut args = vec![
+    let args = [
         "--threads",
         "1",
         "--quiet",
@@ -29,16 +31,16 @@ fn train(output: &Path, extra: &[&str]) -> String {
         "train",
         "--corpus",
         &corpus,
-        "--tokenizer",
-        "jieba",
-        "--output",
-        output.to_str().unwrap(),
-        "--min-count",
-        "2",
-        "--seed",
-        "3",
     ];
-    args.extend_from_slice(extra);
+    let rest = ["--tokenizer", "jieba", "--output", output];
+    args.iter().chain(&rest).map(|a| a.to_string()).collect()
+}
+
+fn train(output: &Path, extra: &[&str]) -> String {
+    let mut args = train_args(output);
+    args.extend(["--min-count", "2", "--seed", "3"].map(String::from));
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = embedkit(&args);
     ok(&out);
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -399,27 +401,10 @@ fn an_interrupted_training_leaves_no_temporary_files() {
     use std::time::{Duration, Instant};
     let tmp = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
-    let corpus = corpus();
     let output = out.path().join("v.txt");
     let mut child = Command::new(env!("CARGO_BIN_EXE_embedkit"))
-        .args([
-            "--threads",
-            "1",
-            "--quiet",
-            "words",
-            "train",
-            "--corpus",
-            &corpus,
-        ])
-        .args([
-            "--tokenizer",
-            "jieba",
-            "--algo",
-            "glove",
-            "--epochs",
-            "1000000",
-        ])
-        .args(["--output", output.to_str().unwrap()])
+        .args(train_args(&output))
+        .args(["--algo", "glove", "--epochs", "1000000"])
         .env("TMPDIR", tmp.path())
         .stderr(Stdio::piped())
         .spawn()

@@ -217,6 +217,13 @@ fn head<M: MulAdd>(task: &HeadTask<'_>, out: &mut [f32], buffers: &mut Buffers) 
 /// weights.
 #[inline(always)]
 fn normalize<M: MulAdd>(task: &HeadTask<'_>, i: usize, scores: &mut [f32]) {
+    scale_and_bias(task, i, scores);
+    ops::softmax::<M>(scores);
+}
+
+/// Scales query `i`'s raw scores (its first `scores.len()` keys) and adds the position bias.
+#[inline(always)]
+fn scale_and_bias(task: &HeadTask<'_>, i: usize, scores: &mut [f32]) {
     let len = task.rows.len();
     // Two plain loops rather than one with the bias test inside, which stayed scalar.
     match task.bias {
@@ -227,7 +234,6 @@ fn normalize<M: MulAdd>(task: &HeadTask<'_>, i: usize, scores: &mut [f32]) {
         }
         None => scores.iter_mut().for_each(|sc| *sc *= task.scale),
     }
-    ops::softmax::<M>(scores);
 }
 
 /// Keys visible from query `i`.
@@ -359,15 +365,7 @@ fn normalize_block<M: MulAdd>(
 /// [`ops::softmax`], scalar `exp` included (~40% of a MiniLM attention call).
 #[inline(always)]
 fn normalize_tiles<M: MulAdd>(task: &HeadTask<'_>, i: usize, row: &mut [f32], seen: usize) {
-    let len = task.rows.len();
-    match task.bias {
-        Some(bias) => {
-            for (sc, b) in row[..seen].iter_mut().zip(&bias[len - 1 - i..]) {
-                *sc = *sc * task.scale + b;
-            }
-        }
-        None => row[..seen].iter_mut().for_each(|sc| *sc *= task.scale),
-    }
+    scale_and_bias(task, i, &mut row[..seen]);
     let mut lanes = [f32::NEG_INFINITY; KEY_TILE];
     for (tile, chunk) in row.chunks_exact(KEY_TILE).enumerate() {
         for (lane, (m, &v)) in lanes.iter_mut().zip(chunk).enumerate() {

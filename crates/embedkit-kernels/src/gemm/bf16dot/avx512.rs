@@ -24,6 +24,8 @@ pub(crate) fn ready() -> bool {
 pub(super) struct Vectors;
 
 impl BlockProduct for Vectors {
+    /// See [`BlockProduct::block`]; the CPU supports AVX-512 F and BF16 (`ready()`).
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512bf16")]
     unsafe fn block(
         a: *const Line,
         row_lines: usize,
@@ -32,56 +34,38 @@ impl BlockProduct for Vectors {
         height: usize,
         out: &mut BlockF32,
     ) {
-        // SAFETY: the caller's contract, and `ready()` (the engine is ready).
-        unsafe { block(a, row_lines, b0, b1, height, out) }
-    }
-}
-
-/// See [`BlockProduct::block`].
-///
-/// # Safety
-///
-/// Its contract, and the CPU supports AVX-512 F and BF16.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512bf16")]
-unsafe fn block(
-    a: *const Line,
-    row_lines: usize,
-    b0: *const Line,
-    b1: *const Line,
-    height: usize,
-    out: &mut BlockF32,
-) {
-    const _: () = assert!(
-        BLOCK.is_multiple_of(ROWS) && BLOCK == 32,
-        "whole groups of rows, two lines of B per block"
-    );
-    let pairs = row_lines * 16;
-    // One 32-bit value per pair of A: a row is `pairs` of them.
-    let a = a.cast::<i32>();
-    for first in (0..height).step_by(ROWS) {
-        let rows = a.wrapping_add(first * pairs);
-        let mut left = [_mm512_setzero_ps(); ROWS];
-        let mut right = [_mm512_setzero_ps(); ROWS];
-        for q in 0..pairs {
-            // SAFETY: line q of each panel and pair q of rows first .. first + ROWS ≤ 32 are
-            // inside the panels and A (caller); lines are 64-byte aligned.
-            unsafe {
-                let w0: __m512bh = std::mem::transmute(_mm512_load_si512(b0.add(q).cast()));
-                let w1: __m512bh = std::mem::transmute(_mm512_load_si512(b1.add(q).cast()));
-                for r in 0..ROWS {
-                    let x: __m512bh =
-                        std::mem::transmute(_mm512_set1_epi32(*rows.add(r * pairs + q)));
-                    left[r] = _mm512_dpbf16_ps(left[r], x, w0);
-                    right[r] = _mm512_dpbf16_ps(right[r], x, w1);
+        const _: () = assert!(
+            BLOCK.is_multiple_of(ROWS) && BLOCK == 32,
+            "whole groups of rows, two lines of B per block"
+        );
+        let pairs = row_lines * 16;
+        // One 32-bit value per pair of A: a row is `pairs` of them.
+        let a = a.cast::<i32>();
+        for first in (0..height).step_by(ROWS) {
+            let rows = a.wrapping_add(first * pairs);
+            let mut left = [_mm512_setzero_ps(); ROWS];
+            let mut right = [_mm512_setzero_ps(); ROWS];
+            for q in 0..pairs {
+                // SAFETY: line q of each panel and pair q of rows first .. first + ROWS ≤ 32 are
+                // inside the panels and A (caller); lines are 64-byte aligned.
+                unsafe {
+                    let w0: __m512bh = std::mem::transmute(_mm512_load_si512(b0.add(q).cast()));
+                    let w1: __m512bh = std::mem::transmute(_mm512_load_si512(b1.add(q).cast()));
+                    for r in 0..ROWS {
+                        let x: __m512bh =
+                            std::mem::transmute(_mm512_set1_epi32(*rows.add(r * pairs + q)));
+                        left[r] = _mm512_dpbf16_ps(left[r], x, w0);
+                        right[r] = _mm512_dpbf16_ps(right[r], x, w1);
+                    }
                 }
             }
-        }
-        for r in 0..ROWS {
-            let row = out.0[(first + r) * BLOCK..].as_mut_ptr();
-            // SAFETY: row first + r < 32 of the block holds 32 floats.
-            unsafe {
-                _mm512_storeu_ps(row, left[r]);
-                _mm512_storeu_ps(row.add(16), right[r]);
+            for r in 0..ROWS {
+                let row = out.0[(first + r) * BLOCK..].as_mut_ptr();
+                // SAFETY: row first + r < 32 of the block holds 32 floats.
+                unsafe {
+                    _mm512_storeu_ps(row, left[r]);
+                    _mm512_storeu_ps(row.add(16), right[r]);
+                }
             }
         }
     }

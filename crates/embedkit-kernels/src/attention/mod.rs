@@ -702,6 +702,29 @@ mod tests {
 
     #[test]
     fn every_head_width_and_path_matches_naive_attention() {
+        // The paths this CPU cannot run are left out: said, so that they do not pass silently.
+        #[cfg(target_arch = "x86_64")]
+        for (runs, path, why) in [
+            (
+                crate::isa::cpu_has_avx2_fma(),
+                "avx2",
+                "CPU lacks AVX2 + FMA",
+            ),
+            (
+                crate::isa::cpu_has_avx512(),
+                "avx512",
+                "CPU lacks AVX-512 (F, BW, VL, VNNI)",
+            ),
+            (
+                pairs::available(),
+                "pairs",
+                crate::gemm::bf16dot::why_unavailable(),
+            ),
+        ] {
+            if !runs {
+                eprintln!("skipped the {path} path: {why}");
+            }
+        }
         for d in [8, 24, 32, 64, 128] {
             for (len, causal, with_bias) in [
                 (1, false, false),

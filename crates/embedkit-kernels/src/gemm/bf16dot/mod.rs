@@ -90,6 +90,18 @@ pub(crate) fn engine() -> Option<Engine> {
     })
 }
 
+/// Why [`engine`] is `None` here, for tests that skip without a pair engine to say so.
+#[cfg(test)]
+pub(crate) fn why_unavailable() -> &'static str {
+    if !isa::cpu_has_avx512() {
+        "CPU lacks AVX-512 (F, BW, VL, VNNI)"
+    } else if isa::current() != Isa::Avx512 {
+        "EMBEDKIT_ISA selects a path below avx512"
+    } else {
+        "CPU lacks avx512_bf16 (and AMX-BF16)"
+    }
+}
+
 /// How an engine multiplies one block.
 trait BlockProduct {
     /// Readies the unit for a task's blocks.

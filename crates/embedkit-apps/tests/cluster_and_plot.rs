@@ -22,6 +22,7 @@ fn svg_texts(path: &std::path::Path) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs models/all-MiniLM-L6-v2: run scripts/fetch-models.sh"]
 fn words_cluster_by_category_and_plot_with_legend_and_labels() {
     let model = common::minilm();
     let items = read_items(&common::data("words_by_category.jsonl")).unwrap();
@@ -82,6 +83,7 @@ fn words_cluster_by_category_and_plot_with_legend_and_labels() {
 }
 
 #[test]
+#[ignore = "needs models/all-MiniLM-L6-v2: run scripts/fetch-models.sh"]
 fn lee_documents_cluster_deterministically_and_k_is_chosen_by_silhouette() {
     let model = common::minilm();
     let items = items_from_texts(&common::lee_documents());

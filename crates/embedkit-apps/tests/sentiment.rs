@@ -13,6 +13,7 @@ const SKLEARN_ACCURACY: f64 = 0.73;
 const SKLEARN_FOLDS: [f64; 5] = [0.8, 0.7, 0.625, 0.725, 0.8];
 
 #[test]
+#[ignore = "needs models/all-MiniLM-L6-v2: run scripts/fetch-models.sh"]
 fn polarity_logistic_regression_matches_scikit_learn() {
     let model = common::minilm();
     let items = parse_fasttext(&common::latin1("pang_lee_polarity.cor"), "polarity").unwrap();

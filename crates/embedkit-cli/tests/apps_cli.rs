@@ -263,6 +263,7 @@ fn word_map_from_word_vector_files() {
 }
 
 #[test]
+#[ignore = "needs models/all-MiniLM-L6-v2: run scripts/fetch-models.sh"]
 fn word_map_and_similarity_heat_map_with_minilm() {
     let dir = tempfile::tempdir().unwrap();
     let (png, svg) = (dir.path().join("w.png"), dir.path().join("w.svg"));

@@ -30,6 +30,7 @@ fn assert_close(got: &[Vec<f32>], want: &[Vec<f32>]) {
 }
 
 #[test]
+#[ignore = "needs models/all-MiniLM-L6-v2: run scripts/fetch-models.sh"]
 fn real_minilm_matches_sentence_transformers() {
     let model = minilm();
     let tmp = tempfile::tempdir().unwrap();
@@ -212,6 +213,7 @@ fn bad_inputs_give_one_clear_error_line() {
 }
 
 #[test]
+#[ignore = "needs models/all-MiniLM-L6-v2: run scripts/fetch-models.sh"]
 fn real_minilm_token_ids_match_sentence_transformers() {
     let model = embedkit_models::SentenceEmbedder::from_folder(&minilm()).unwrap();
     let sentences: Vec<String> =

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 const REFERENCE_ACCURACY: f64 = 0.78;
 
 #[test]
+#[ignore = "needs models/mobilenet_v2: run scripts/fetch-models.sh"]
 fn fashion_mnist_knn_through_the_store_matches_torchvision_and_scikit_learn() {
     let images =
         fashion_mnist::read(&root().join("testdata/data/fashion-mnist-300"), "t10k").unwrap();

@@ -20,6 +20,7 @@ fn pearson(a: &[f64], b: &[f64]) -> f64 {
 }
 
 #[test]
+#[ignore = "needs models/all-MiniLM-L6-v2: run scripts/fetch-models.sh"]
 fn lee_corpus_retrieval_matches_human_ratings() {
     let data = common::root().join("testdata/data");
     let human: Vec<Vec<f64>> = std::fs::read_to_string(data.join("similarities0-1.txt"))

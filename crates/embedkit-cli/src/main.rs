@@ -1,5 +1,10 @@
 //! The `embedkit` binary: parses arguments and wires the library crates together.
 //!
+//! Argument structs live under `args/` (one file per command family), the running of each
+//! command under `commands/`; `commands` import from `args`, never the reverse. Logic that
+//! is not argument parsing, loading, calling a library or printing belongs in a library
+//! crate, and so do the defaults of library settings (clap reads them from there).
+//!
 //! Exit codes: 0 success, 1 any error (one `error: ...` line on stderr), 2 bad arguments.
 
 mod args;

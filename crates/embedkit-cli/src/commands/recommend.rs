@@ -2,7 +2,8 @@
 //! interaction logs (user-to-item); items from a file (neighbours by a scan) or from a store
 //! collection (neighbours through the store's index).
 
-use super::vectors::{item_vectors, SourceArgs};
+use super::vectors::item_vectors;
+use crate::args::vectors::SourceArgs;
 use anyhow::{bail, Result};
 use clap::Args;
 use embedkit_apps::data::{read_items, Item};

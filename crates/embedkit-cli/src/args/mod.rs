@@ -1,4 +1,21 @@
 //! Command-line arguments (the raw, parsed form; commands resolve them).
+//!
+//! The rule for where argument structs live: every clap argument struct and enum is under
+//! `args/` (this module: [`Cli`], [`Command`] and the groups several commands share; one
+//! file per command family for the rest, e.g. [`words`], [`classify`]). `commands/*`
+//! import from `args`, never the reverse: an argument type never names anything in
+//! `commands`. Default values that belong to a library (trainer settings, options) are
+//! read from that library, not written out again here.
+//!
+//! (Still here, to move under the same rule: the model/serve groups below, and `Image`,
+//! `Index`, `Search` and `Recommend`, whose structs are still in their command modules.)
+
+pub mod classify;
+pub mod cluster;
+pub mod fasttext;
+pub mod plot;
+pub mod vectors;
+pub mod words;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -36,15 +53,15 @@ pub enum Command {
     /// Search a vector store collection with a question.
     Search(crate::commands::search::SearchArgs),
     /// Train, evaluate and apply classifiers on embeddings.
-    Classify(crate::commands::classify::ClassifyArgs),
+    Classify(classify::ClassifyArgs),
     /// Recommend similar items, or items for users from their interactions.
     Recommend(crate::commands::recommend::RecommendArgs),
     /// Cluster items with k-means++ (k given or chosen by silhouette).
-    Cluster(crate::commands::cluster::ClusterArgs),
+    Cluster(cluster::ClusterArgs),
     /// Draw a 2-D map of the vectors (PCA or t-SNE) as PNG / SVG.
-    Plot(crate::commands::plot::PlotArgs),
+    Plot(plot::PlotArgs),
     /// Word vectors (word2vec, GloVe, fastText): query, evaluate, train.
-    Words(crate::commands::words::WordsArgs),
+    Words(words::WordsArgs),
 }
 
 /// Which model, and how to prompt it.

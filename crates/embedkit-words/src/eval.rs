@@ -9,6 +9,14 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 use std::io::BufRead;
 
+/// The usual `restrict` of [`word_pairs`]: gensim's `evaluate_word_pairs` matches words among
+/// the first 300,000.
+pub const PAIRS_RESTRICT: usize = 300_000;
+
+/// The usual `restrict` of [`analogies`]: word2vec's `compute-accuracy` searches the 30,000
+/// most frequent words.
+pub const ANALOGY_RESTRICT: usize = 30_000;
+
 /// Result of a word-pair similarity benchmark (WordSim-353, SimLex-999).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairScore {

@@ -3,7 +3,13 @@
 use super::words::TokenizerName;
 use clap::{Args, Subcommand};
 use embedkit_words::tokenizer::Segmenter;
+use embedkit_words::train::supervised::SupervisedConfig;
 use std::path::PathBuf;
+use std::sync::LazyLock;
+
+/// fastText's `supervised` defaults (`SupervisedConfig::default()`), which the arguments
+/// below show and take.
+pub static SUPERVISED: LazyLock<SupervisedConfig> = LazyLock::new(SupervisedConfig::default);
 
 #[derive(Debug, Args)]
 pub struct SupervisedArgs {
@@ -15,28 +21,28 @@ pub struct SupervisedArgs {
 #[derive(Debug, Args)]
 pub struct HyperArgs {
     /// Vector dimension.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = SUPERVISED.dim)]
     pub dim: usize,
     /// Starting learning rate.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = SUPERVISED.lr)]
     pub lr: f32,
     /// Passes over the examples.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = SUPERVISED.epochs)]
     pub epoch: usize,
     /// Longest word n-gram (1: words only).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = SUPERVISED.word_ngrams)]
     pub word_ngrams: usize,
     /// Hash buckets for word n-grams.
-    #[arg(long, default_value_t = 2_000_000)]
+    #[arg(long, default_value_t = SUPERVISED.bucket)]
     pub bucket: usize,
     /// Ignore words rarer than this.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = SUPERVISED.min_count)]
     pub min_count: u64,
     /// Start from these word vectors (.vec, word2vec or GloVe text; dimension = --dim).
     #[arg(long)]
     pub pretrained: Option<PathBuf>,
     /// Random seed (with --threads 1 the run is reproducible).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = SUPERVISED.seed)]
     pub seed: u64,
     #[command(flatten)]
     pub tokenizer: TextTokenizer,

@@ -2,9 +2,25 @@
 //! (`words supervised` is in [`super::fasttext`]).
 
 use clap::{Args, Subcommand};
+use embedkit_words::eval;
 use embedkit_words::format::Format;
 use embedkit_words::tokenizer::Tokenizer;
+use embedkit_words::train::fasttext::FastTextConfig;
+use embedkit_words::train::glove::GloveConfig;
+use embedkit_words::train::word2vec::Word2VecConfig;
 use std::path::PathBuf;
+use std::sync::LazyLock;
+
+/// The trainers' own defaults (`Default` of their configs): the defaults of the arguments
+/// below are read from them, and the commands fall back to them for the arguments whose
+/// default depends on the algorithm.
+pub static WORD2VEC: LazyLock<Word2VecConfig> = LazyLock::new(Word2VecConfig::default);
+/// GloVe's defaults (see [`WORD2VEC`]).
+pub static GLOVE: LazyLock<GloveConfig> = LazyLock::new(GloveConfig::default);
+/// fastText's defaults (see [`WORD2VEC`]).
+pub static FASTTEXT: LazyLock<FastTextConfig> = LazyLock::new(FastTextConfig::default);
+/// Bytes in a megabyte of `--memory`.
+pub const MEGABYTE: f64 = 1e6;
 
 #[derive(Debug, Args)]
 pub struct WordsArgs {
@@ -124,7 +140,7 @@ pub enum WordsCommand {
         #[arg(long)]
         analogies: Option<PathBuf>,
         /// Search only the N most frequent words (word2vec's compute-accuracy uses 30000).
-        #[arg(long, default_value_t = 30_000)]
+        #[arg(long, default_value_t = eval::ANALOGY_RESTRICT)]
         restrict: usize,
     },
 }
@@ -143,6 +159,17 @@ pub enum Arch {
     Skipgram,
     /// Predict the centre word from the mean of its context.
     Cbow,
+}
+
+impl Arch {
+    /// The architecture of a config's `skip_gram`.
+    pub fn of(skip_gram: bool) -> Self {
+        if skip_gram {
+            Self::Skipgram
+        } else {
+            Self::Cbow
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -164,7 +191,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub format: Option<Format>,
     /// word2vec / fastText architecture.
-    #[arg(long, value_enum, default_value_t = Arch::Cbow)]
+    #[arg(long, value_enum, default_value_t = Arch::of(WORD2VEC.skip_gram))]
     pub model: Arch,
     /// Vector dimension (default 100 word2vec, 50 GloVe).
     #[arg(long)]
@@ -173,7 +200,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub window: Option<usize>,
     /// Negative samples (0: none).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = WORD2VEC.negative)]
     pub negative: usize,
     /// Hierarchical softmax.
     #[arg(long)]
@@ -182,7 +209,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub sample: Option<f64>,
     /// Ignore words rarer than this.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = WORD2VEC.min_count)]
     pub min_count: u64,
     /// Passes over the corpus (default 5 word2vec, 25 GloVe).
     #[arg(long)]
@@ -192,24 +219,24 @@ pub struct TrainArgs {
     pub alpha: Option<f32>,
     /// GloVe: megabytes the whole run may hold (counting and shuffling spill to temporary
     /// files, training streams the shuffled pairs from disk).
-    #[arg(long, default_value_t = 1024.0)]
+    #[arg(long, default_value_t = GLOVE.memory as f64 / MEGABYTE)]
     pub memory: f64,
     /// GloVe: cut-off of the weighting f(x) = min(1, (x/x_max)^power).
-    #[arg(long, default_value_t = 100.0)]
+    #[arg(long, default_value_t = GLOVE.x_max)]
     pub x_max: f64,
     /// GloVe: exponent of the weighting.
-    #[arg(long, default_value_t = 0.75)]
+    #[arg(long, default_value_t = GLOVE.alpha)]
     pub power: f64,
     /// fastText: shortest character n-gram.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = FASTTEXT.minn)]
     pub minn: usize,
     /// fastText: longest character n-gram (0: none).
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = FASTTEXT.maxn)]
     pub maxn: usize,
     /// fastText: hash buckets for the character n-grams.
-    #[arg(long, default_value_t = 2_000_000)]
+    #[arg(long, default_value_t = FASTTEXT.bucket)]
     pub bucket: usize,
     /// Random seed (with --threads 1 the run is reproducible).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = WORD2VEC.seed)]
     pub seed: u64,
 }

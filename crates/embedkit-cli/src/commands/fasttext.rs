@@ -2,15 +2,39 @@
 //! as fastText's `.bin` and `.vec`) and `supervised train|predict|test|cv` (text
 //! classification; models are fastText `.bin` files).
 
-use crate::args::fasttext::{HyperArgs, SupervisedArgs, SupervisedCommand, TextTokenizer};
-use crate::args::words::{Arch, TrainArgs};
+use crate::args::fasttext::{
+    HyperArgs, SupervisedArgs, SupervisedCommand, TextTokenizer, SUPERVISED,
+};
+use crate::args::words::{Arch, TrainArgs, FASTTEXT};
 use anyhow::{Context, Result};
 use embedkit_words::format::{self, fasttext::FastTextModel, Format};
+use embedkit_words::train::fasttext::{self, FastTextConfig};
 use embedkit_words::train::supervised::{self, Classifier, Example, SupervisedConfig};
-use embedkit_words::train::{fasttext, Progress};
+use embedkit_words::train::Progress;
 use embedkit_words::WordVectors;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
+
+/// fastText's settings for `words train --algo fasttext`: the arguments, and the trainer's
+/// defaults where they give none.
+pub(crate) fn train_config(a: &TrainArgs, threads: usize) -> FastTextConfig {
+    let d = &*FASTTEXT;
+    FastTextConfig {
+        skip_gram: a.model == Arch::Skipgram,
+        dim: a.dim.unwrap_or(d.dim),
+        window: a.window.unwrap_or(d.window),
+        negative: a.negative,
+        sample: a.sample.unwrap_or(d.sample),
+        min_count: a.min_count,
+        epochs: a.epochs.unwrap_or(d.epochs),
+        lr: a.alpha.unwrap_or(d.lr),
+        minn: a.minn,
+        maxn: a.maxn,
+        bucket: a.bucket,
+        threads,
+        seed: a.seed,
+    }
+}
 
 /// `embedkit words train --algo fasttext`, on `text` (the corpus, or its segmented copy;
 /// messages name `a.corpus`).
@@ -20,21 +44,7 @@ pub fn train(
     threads: usize,
     bar: indicatif::ProgressBar,
 ) -> Result<()> {
-    let cfg = fasttext::FastTextConfig {
-        skip_gram: a.model == Arch::Skipgram,
-        dim: a.dim.unwrap_or(100),
-        window: a.window.unwrap_or(5),
-        negative: a.negative,
-        sample: a.sample.unwrap_or(1e-4),
-        min_count: a.min_count,
-        epochs: a.epochs.unwrap_or(5),
-        lr: a.alpha.unwrap_or(0.05),
-        minn: a.minn,
-        maxn: a.maxn,
-        bucket: a.bucket,
-        threads,
-        seed: a.seed,
-    };
+    let cfg = train_config(a, threads);
     // fastText's `-output PREFIX` writes PREFIX.bin and PREFIX.vec; so does `-o PREFIX[.bin]`.
     let stem = match a.output.extension().and_then(|e| e.to_str()) {
         Some("bin" | "vec") => a.output.with_extension(""),
@@ -103,7 +113,7 @@ fn read_examples(path: &Path, tokenizer: &TextTokenizer) -> Result<Vec<Example>>
     Ok(examples)
 }
 
-fn config(h: &HyperArgs, threads: usize) -> SupervisedConfig {
+pub(crate) fn config(h: &HyperArgs, threads: usize) -> SupervisedConfig {
     SupervisedConfig {
         dim: h.dim,
         lr: h.lr,
@@ -131,7 +141,7 @@ fn load_classifier(path: &Path) -> Result<Classifier> {
 
 /// `embedkit words supervised ...`.
 pub fn supervised(a: SupervisedArgs, threads: Option<usize>, _quiet: bool) -> Result<()> {
-    let threads = threads.unwrap_or(1);
+    let threads = threads.unwrap_or(SUPERVISED.threads);
     match a.command {
         SupervisedCommand::Train { input, output, h } => {
             let examples = read_examples(&input, &h.tokenizer)?;
@@ -263,5 +273,44 @@ pub fn supervised(a: SupervisedArgs, threads: Option<usize>, _quiet: bool) -> Re
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::words::{WordsArgs, WordsCommand};
+    use crate::args::{Cli, Command};
+    use clap::Parser;
+
+    /// A bare `words supervised train` trains with fastText's `supervised` defaults
+    /// (`SupervisedConfig::default()`), so that the two cannot drift apart.
+    #[test]
+    fn supervised_defaults_are_the_trainers_defaults() {
+        let args = [
+            "embedkit",
+            "words",
+            "supervised",
+            "train",
+            "-i",
+            "x",
+            "-o",
+            "m",
+        ];
+        let cli = Cli::try_parse_from(args).expect("parses");
+        let Command::Words(WordsArgs {
+            command: WordsCommand::Supervised(s),
+        }) = cli.command
+        else {
+            panic!("words supervised");
+        };
+        let SupervisedCommand::Train { h, .. } = s.command else {
+            panic!("train");
+        };
+        let want = SupervisedConfig::default();
+        assert_eq!(
+            format!("{:?}", config(&h, want.threads)),
+            format!("{want:?}")
+        );
     }
 }

@@ -9,10 +9,14 @@
 
 use crate::args::words::{
     Algo, Arch, QueryTokenizer, TokenizerName, TrainArgs, VectorsArgs, WordsArgs, WordsCommand,
+    GLOVE, MEGABYTE, WORD2VEC,
 };
 use anyhow::{Context, Result};
 use embedkit_words::format::{self, Format};
 use embedkit_words::tokenizer::{Segmenter, Tokenizer};
+use embedkit_words::train::glove::{self, GloveConfig};
+use embedkit_words::train::word2vec::{self, Word2VecConfig};
+use embedkit_words::train::Progress;
 use embedkit_words::{eval, Scored, WordVectors};
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -192,8 +196,7 @@ fn run_eval(
     let mut json = serde_json::Map::new();
     let mut out = std::io::stdout().lock();
     for p in pairs {
-        // gensim restricts word pairs to the first 300,000 words.
-        let s = eval::word_pairs(&vectors, open(p)?, 300_000)
+        let s = eval::word_pairs(&vectors, open(p)?, eval::PAIRS_RESTRICT)
             .with_context(|| format!("evaluating {}", p.display()))?;
         let name = p
             .file_name()
@@ -273,9 +276,43 @@ fn output_format(a: &TrainArgs) -> Format {
         })
 }
 
+/// word2vec's settings: the arguments, and the trainer's defaults where they give none.
+pub(crate) fn word2vec_config(a: &TrainArgs, threads: usize) -> Word2VecConfig {
+    let d = &*WORD2VEC;
+    Word2VecConfig {
+        skip_gram: a.model == Arch::Skipgram,
+        dim: a.dim.unwrap_or(d.dim),
+        window: a.window.unwrap_or(d.window),
+        negative: a.negative,
+        hs: a.hs,
+        sample: a.sample.unwrap_or(d.sample),
+        min_count: a.min_count,
+        epochs: a.epochs.unwrap_or(d.epochs),
+        alpha: a.alpha.or(d.alpha),
+        threads,
+        seed: a.seed,
+    }
+}
+
+/// GloVe's settings: the arguments, and the trainer's defaults where they give none.
+pub(crate) fn glove_config(a: &TrainArgs, threads: usize) -> GloveConfig {
+    let d = &*GLOVE;
+    GloveConfig {
+        dim: a.dim.unwrap_or(d.dim),
+        window: a.window.unwrap_or(d.window),
+        min_count: a.min_count,
+        memory: (a.memory * MEGABYTE) as usize,
+        x_max: a.x_max,
+        alpha: a.power,
+        eta: a.alpha.unwrap_or(d.eta),
+        epochs: a.epochs.unwrap_or(d.epochs),
+        threads,
+        seed: a.seed,
+    }
+}
+
 fn train(a: TrainArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
-    use embedkit_words::train::{word2vec, Progress};
-    let threads = threads.unwrap_or_else(|| word2vec::Word2VecConfig::default().threads);
+    let threads = threads.unwrap_or(WORD2VEC.threads);
     crate::interrupt::remove_temporaries_on_interrupt();
     // The text the trainers read: the corpus, or its segmented copy (kept until training
     // ends, removed when dropped). Messages name the corpus.
@@ -290,19 +327,7 @@ fn train(a: TrainArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
     if a.algo == Algo::Fasttext {
         return crate::commands::fasttext::train(&a, text, threads, progress_bar(quiet, "words"));
     }
-    let cfg = word2vec::Word2VecConfig {
-        skip_gram: a.model == Arch::Skipgram,
-        dim: a.dim.unwrap_or(100),
-        window: a.window.unwrap_or(5),
-        negative: a.negative,
-        hs: a.hs,
-        sample: a.sample.unwrap_or(1e-3),
-        min_count: a.min_count,
-        epochs: a.epochs.unwrap_or(5),
-        alpha: a.alpha,
-        threads,
-        seed: a.seed,
-    };
+    let cfg = word2vec_config(&a, threads);
     let bar = progress_bar(quiet, "words");
     let start = std::time::Instant::now();
     let report = |p: Progress| {
@@ -364,19 +389,7 @@ fn segment(corpus: &Path, t: Tokenizer, threads: usize) -> Result<tempfile::Name
 }
 
 fn train_glove(a: &TrainArgs, text: &Path, threads: usize, quiet: bool) -> Result<()> {
-    use embedkit_words::train::{glove, Progress};
-    let cfg = glove::GloveConfig {
-        dim: a.dim.unwrap_or(50),
-        window: a.window.unwrap_or(15),
-        min_count: a.min_count,
-        memory: (a.memory * 1e6) as usize,
-        x_max: a.x_max,
-        alpha: a.power,
-        eta: a.alpha.unwrap_or(0.05),
-        epochs: a.epochs.unwrap_or(25),
-        threads,
-        seed: a.seed,
-    };
+    let cfg = glove_config(a, threads);
     let bar = progress_bar(quiet, "pairs");
     let start = std::time::Instant::now();
     let report = |p: Progress| {
@@ -402,4 +415,116 @@ fn train_glove(a: &TrainArgs, text: &Path, threads: usize, quiet: bool) -> Resul
         a.output.display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::{Cli, Command};
+    use clap::{CommandFactory, Parser};
+    use embedkit_words::train::fasttext::FastTextConfig;
+
+    /// `embedkit words train` with only the required arguments and `extra`.
+    fn train_args(extra: &[&str]) -> TrainArgs {
+        let base = [
+            "embedkit", "words", "train", "--corpus", "c.txt", "-o", "v.txt",
+        ];
+        let cli = Cli::try_parse_from(base.iter().chain(extra)).expect("parses");
+        match cli.command {
+            Command::Words(WordsArgs {
+                command: WordsCommand::Train(t),
+            }) => t,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The settings a bare `words train` trains with are the trainers' own defaults (their
+    /// `Default`), so that the two cannot drift apart.
+    #[test]
+    fn train_defaults_are_the_trainers_defaults() {
+        let threads = 3;
+        let a = train_args(&[]);
+        let want = Word2VecConfig {
+            threads,
+            ..Default::default()
+        };
+        assert_eq!(
+            format!("{:?}", word2vec_config(&a, threads)),
+            format!("{want:?}")
+        );
+        let want = GloveConfig {
+            threads,
+            ..Default::default()
+        };
+        assert_eq!(
+            format!("{:?}", glove_config(&a, threads)),
+            format!("{want:?}")
+        );
+        // One --model for both word2vec and fastText: its default is word2vec's (CBOW);
+        // fastText's own default architecture is skip-gram, the rest is the same.
+        let want = FastTextConfig {
+            threads,
+            ..Default::default()
+        };
+        let a = train_args(&["--model", "skipgram"]);
+        assert_eq!(
+            format!("{:?}", crate::commands::fasttext::train_config(&a, threads)),
+            format!("{want:?}")
+        );
+        assert_eq!(train_args(&[]).model, Arch::Cbow);
+        assert!(!WORD2VEC.skip_gram);
+    }
+
+    /// The help of the arguments whose default depends on the algorithm names the trainers'
+    /// defaults.
+    #[test]
+    fn train_help_names_the_trainers_defaults() {
+        let cli = Cli::command();
+        let train = cli
+            .find_subcommand("words")
+            .and_then(|w| w.find_subcommand("train"))
+            .expect("words train");
+        let help = |id: &str| {
+            let arg = train.get_arguments().find(|a| a.get_id() == id);
+            arg.and_then(|a| a.get_help()).expect(id).to_string()
+        };
+        let (w, g, f) = (&*WORD2VEC, &*GLOVE, FastTextConfig::default());
+        let skip_gram = Word2VecConfig {
+            skip_gram: true,
+            ..Default::default()
+        };
+        for (id, want) in [
+            (
+                "dim",
+                format!("default {} word2vec, {} GloVe", w.dim, g.dim),
+            ),
+            ("window", format!("default {} word2vec,", w.window)),
+            ("window", format!("; {} GloVe", g.window)),
+            (
+                "sample",
+                format!("default {:e} word2vec, {:e} fastText", w.sample, f.sample),
+            ),
+            (
+                "epochs",
+                format!("default {} word2vec, {} GloVe", w.epochs, g.epochs),
+            ),
+            (
+                "alpha",
+                format!(
+                    "default {} skip-gram, {} CBOW and GloVe",
+                    skip_gram.start_alpha(),
+                    w.start_alpha()
+                ),
+            ),
+        ] {
+            assert!(
+                help(id).contains(&want),
+                "--{id}: {:?} lacks {want:?}",
+                help(id)
+            );
+        }
+        assert_eq!(w.start_alpha(), g.eta);
+        assert_eq!(f.epochs, w.epochs);
+        assert_eq!((f.dim, f.window), (w.dim, w.window));
+    }
 }

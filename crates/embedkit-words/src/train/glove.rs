@@ -55,7 +55,8 @@ impl Default for GloveConfig {
             dim: 50,
             window: 15,
             min_count: 5,
-            memory: 1 << 30,
+            // 1024 MB.
+            memory: 1_024_000_000,
             x_max: 100.0,
             alpha: 0.75,
             eta: 0.05,

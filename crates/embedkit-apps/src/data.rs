@@ -32,6 +32,23 @@ impl Item {
     }
 }
 
+/// The label of every item, when every item has one (else `None`).
+pub fn labels_of(items: &[Item]) -> Option<Vec<String>> {
+    items.iter().map(|i| i.label.clone()).collect()
+}
+
+/// Items from words (or short texts), each its own id and text.
+pub fn items_from_words<S: AsRef<str>>(words: &[S]) -> Vec<Item> {
+    words
+        .iter()
+        .map(|w| Item {
+            id: w.as_ref().to_string(),
+            text: Some(w.as_ref().to_string()),
+            ..Default::default()
+        })
+        .collect()
+}
+
 /// Items from texts (ids are their positions, from 1).
 pub fn items_from_texts<S: AsRef<str>>(texts: &[S]) -> Vec<Item> {
     texts
@@ -294,6 +311,18 @@ pub fn attach_vectors(items: &mut [Item], vectors: Vec<Vec<f32>>) -> Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_only_when_every_item_has_one_and_words_are_their_own_ids() {
+        let mut items = items_from_words(&["apple", "bus"]);
+        assert_eq!(items[1].id, "bus");
+        assert_eq!(items[1].display(), "bus");
+        assert_eq!(labels_of(&items), None);
+        items[0].label = Some("fruit".into());
+        assert_eq!(labels_of(&items), None);
+        items[1].label = Some("vehicle".into());
+        assert_eq!(labels_of(&items).unwrap(), ["fruit", "vehicle"]);
+    }
 
     #[test]
     fn fasttext_lines_give_label_and_text() {

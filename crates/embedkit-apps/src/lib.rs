@@ -32,4 +32,5 @@ pub mod store;
 pub use error::{Error, Result};
 pub use source::{
     texts_of, tokens, vectors_for, AveragedWords, StoredVectors, TextEmbedding, VectorSource,
+    WORDS_PREFIX,
 };

@@ -2,6 +2,7 @@
 //! query words excluded from the answers.
 
 use crate::error::{Result, WordsError};
+use crate::tokenizer::{Segmenter, Tokenizer};
 use crate::vectors::{dot, unit_in_place, WordVectors};
 use rayon::prelude::*;
 
@@ -15,6 +16,28 @@ pub struct Scored {
 }
 
 impl WordVectors {
+    /// The words a query argument stands for, with vectors segmented by `segmenter`: an
+    /// argument that is a word of the vectors is taken as it is; any other is segmented
+    /// (jieba: its words; whitespace: left as it is) and its words stand for it. An argument
+    /// in which segmenting finds no word stands for itself, so that the error of the query
+    /// names what was asked.
+    pub fn query_words(&self, arg: &str, segmenter: &Segmenter) -> Vec<String> {
+        if self.index_of(arg).is_some() {
+            return vec![arg.to_string()];
+        }
+        match segmenter.tokenizer() {
+            Tokenizer::Whitespace => vec![arg.to_string()],
+            Tokenizer::Jieba => {
+                let words = segmenter.words(arg);
+                if words.is_empty() {
+                    vec![arg.to_string()]
+                } else {
+                    words.into_iter().map(String::from).collect()
+                }
+            }
+        }
+    }
+
     /// Unit vector of `word` and its row when in the vocabulary (fastText models give
     /// unseen words a vector too).
     fn unit_vector(&self, word: &str) -> Result<(Vec<f32>, Option<usize>)> {
@@ -149,5 +172,28 @@ impl WordVectors {
                 score: scores[i],
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_arguments_that_are_not_words_are_segmented() {
+        let words = ["苹果", "喜欢", "北京大学", "new york"]
+            .map(String::from)
+            .to_vec();
+        let v = WordVectors::new(words, 2, vec![1.0; 8]).unwrap();
+        let jieba = Segmenter::new(Tokenizer::Jieba);
+        // A word of the vectors stays whole, even where jieba would split it.
+        assert_eq!(v.query_words("北京大学", &jieba), ["北京大学"]);
+        assert_eq!(v.query_words("new york", &jieba), ["new york"]);
+        assert_eq!(v.query_words("我喜欢苹果", &jieba), ["我", "喜欢", "苹果"]);
+        // No word in it: the argument itself.
+        assert_eq!(v.query_words("。", &jieba), ["。"]);
+        let ws = Segmenter::new(Tokenizer::Whitespace);
+        assert_eq!(v.query_words("我喜欢苹果", &ws), ["我喜欢苹果"]);
+        assert_eq!(v.query_words("a b", &ws), ["a b"]);
     }
 }

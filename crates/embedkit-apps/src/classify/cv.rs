@@ -70,6 +70,27 @@ pub fn stratified_folds(targets: &[usize], k: usize, seed: Option<u64>) -> Resul
     Ok(folds)
 }
 
+/// Fold of each example given by its label (class names, any strings): each distinct label
+/// is a class, numbered as it first appears, and [`stratified_folds`] deals the folds.
+pub fn stratified_folds_by_label<S: AsRef<str>>(
+    labels: &[S],
+    k: usize,
+    seed: Option<u64>,
+) -> Result<Vec<usize>> {
+    let mut names: Vec<&str> = Vec::new();
+    let targets: Vec<usize> = labels
+        .iter()
+        .map(|l| {
+            let l = l.as_ref();
+            names.iter().position(|n| *n == l).unwrap_or_else(|| {
+                names.push(l);
+                names.len() - 1
+            })
+        })
+        .collect();
+    stratified_folds(&targets, k, seed)
+}
+
 /// Trains on k-1 folds and predicts the held-out one, k times.
 pub fn cross_validate(
     kind: &ClassifierKind,
@@ -125,5 +146,21 @@ mod tests {
         let a = stratified_folds(&[0; 10], 2, Some(7)).unwrap();
         assert_eq!(a, stratified_folds(&[0; 10], 2, Some(7)).unwrap());
         assert_eq!(a.iter().filter(|&&f| f == 0).count(), 5);
+    }
+
+    #[test]
+    fn folds_by_label_are_the_folds_of_the_class_numbers() {
+        let y = [1, 1, 0, 2, 0, 2, 2, 1, 0, 0, 2];
+        let names = ["b", "c", "a"];
+        let labels: Vec<&str> = y.iter().map(|&c| names[c]).collect();
+        assert_eq!(
+            stratified_folds_by_label(&labels, 3, None).unwrap(),
+            stratified_folds(&y, 3, None).unwrap()
+        );
+        assert_eq!(
+            stratified_folds_by_label(&labels, 3, Some(5)).unwrap(),
+            stratified_folds(&y, 3, Some(5)).unwrap()
+        );
+        assert!(stratified_folds_by_label(&["x"], 2, None).is_err());
     }
 }

@@ -9,7 +9,7 @@ mod logistic;
 mod metrics;
 mod saved;
 
-pub use cv::{cross_validate, stratified_folds, CrossValidation};
+pub use cv::{cross_validate, stratified_folds, stratified_folds_by_label, CrossValidation};
 pub use knn::Knn;
 pub use logistic::LogisticRegression;
 pub use metrics::{ClassScores, Evaluation};
@@ -32,6 +32,16 @@ pub enum ClassifierKind {
         /// Neighbours.
         k: usize,
     },
+}
+
+impl std::fmt::Display for ClassifierKind {
+    /// The classifier in words: `logistic regression (C=1)`, `10-NN`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Logistic { c } => write!(f, "logistic regression (C={c})"),
+            Self::Knn { k } => write!(f, "{k}-NN"),
+        }
+    }
 }
 
 /// A trained model.
@@ -147,6 +157,19 @@ impl Classifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_are_described_in_words() {
+        assert_eq!(
+            ClassifierKind::Logistic { c: 1.0 }.to_string(),
+            "logistic regression (C=1)"
+        );
+        assert_eq!(
+            ClassifierKind::Logistic { c: 0.25 }.to_string(),
+            "logistic regression (C=0.25)"
+        );
+        assert_eq!(ClassifierKind::Knn { k: 10 }.to_string(), "10-NN");
+    }
 
     #[test]
     fn one_class_data_and_bad_k_are_refused_with_a_reason() {

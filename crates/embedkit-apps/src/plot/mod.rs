@@ -11,12 +11,14 @@ mod draw;
 mod font;
 mod heatmap;
 mod pca;
+mod points;
 mod scatter;
 mod tsne;
 
 pub use font::use_font;
 pub use heatmap::heatmap;
 pub use pca::pca;
+pub use points::{colour_groups, parse_size, point_label, points, MAX_CHOSEN_K, SIZES};
 pub use scatter::{scatter, Point};
 pub use tsne::{tsne, TsneOptions};
 

@@ -11,7 +11,7 @@ use crate::linalg::check_matrix;
 use embedkit_core::Embedder;
 
 mod words;
-pub use words::{tokens, AveragedWords};
+pub use words::{tokens, AveragedWords, WORDS_PREFIX};
 
 /// Produces one vector per item.
 pub trait VectorSource {

@@ -17,7 +17,10 @@ use super::VectorSource;
 use crate::data::Item;
 use crate::error::{invalid, Error, Result};
 use embedkit_words::WordVectors;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// How the name of averaged word vectors starts, `words:PATH` (see [`AveragedWords::name`]).
+pub const WORDS_PREFIX: &str = "words:";
 
 /// Texts embedded as the mean vector of their words.
 pub struct AveragedWords {
@@ -40,6 +43,18 @@ impl AveragedWords {
             )));
         }
         Ok(Self::new(vectors, path.display().to_string()))
+    }
+
+    /// The name that records averaged word vectors of the file at `path` where a model's
+    /// name would be (a saved classifier's embedding model, a plot's title): `words:PATH`.
+    pub fn name(path: &Path) -> String {
+        format!("{WORDS_PREFIX}{}", path.display())
+    }
+
+    /// The word-vector file a [`name`](Self::name) records, or `None` for any other name
+    /// (a model's).
+    pub fn path_in(name: &str) -> Option<PathBuf> {
+        name.strip_prefix(WORDS_PREFIX).map(PathBuf::from)
     }
 
     /// Averages `vectors`; `id` names them in saved classifiers.
@@ -112,6 +127,20 @@ impl VectorSource for AveragedWords {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_of_word_vectors_give_back_their_file() {
+        let name = AveragedWords::name(Path::new("vectors/glove.txt"));
+        assert_eq!(name, "words:vectors/glove.txt");
+        assert_eq!(
+            AveragedWords::path_in(&name),
+            Some(PathBuf::from("vectors/glove.txt"))
+        );
+        assert_eq!(
+            AveragedWords::path_in("sentence-transformers/all-MiniLM-L6-v2"),
+            None
+        );
+    }
     use crate::data::items_from_texts;
 
     fn vectors() -> AveragedWords {

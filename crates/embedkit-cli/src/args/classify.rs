@@ -49,13 +49,6 @@ impl ModelChoice {
             Kind::Knn => ClassifierKind::Knn { k: self.k },
         }
     }
-
-    pub fn describe(&self) -> String {
-        match self.classifier {
-            Kind::Logistic => format!("logistic regression (C={})", self.c),
-            Kind::Knn => format!("{}-NN", self.k),
-        }
-    }
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 use super::vectors::SourceArgs;
 use clap::Args;
+use embedkit_apps::cluster::KMeansOptions;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -26,7 +27,7 @@ pub struct ClusterArgs {
     #[arg(long, default_value_t = 10)]
     pub k_max: usize,
     /// Seed of the k-means++ draws: the same seed gives the same clusters.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = KMeansOptions::default().seed)]
     pub seed: u64,
     /// Central members listed per cluster.
     #[arg(long, default_value_t = 3)]

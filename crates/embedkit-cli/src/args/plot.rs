@@ -2,6 +2,8 @@
 
 use super::vectors::SourceArgs;
 use clap::{Args, ValueEnum};
+use embedkit_apps::cluster::KMeansOptions;
+use embedkit_apps::plot::TsneOptions;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
@@ -27,14 +29,14 @@ pub struct PlotArgs {
     #[arg(long, value_enum, default_value_t = Method::Pca)]
     pub method: Method,
     /// t-SNE perplexity (lowered for small sets).
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = TsneOptions::default().perplexity)]
     pub perplexity: f64,
     /// Colour by k-means clusters with this k, even when the items have labels (default:
     /// labels if every item has one, else clusters with k chosen by silhouette).
     #[arg(long)]
     pub clusters: Option<usize>,
     /// Seed of the clustering.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = KMeansOptions::default().seed)]
     pub seed: u64,
     /// Output files, .png or .svg (repeat for both).
     #[arg(long, short, required = true)]

@@ -3,10 +3,8 @@
 
 use super::ModelArgs;
 use clap::Args;
+use embedkit_apps::AveragedWords;
 use std::path::PathBuf;
-
-/// How the name of averaged word vectors starts (in saved classifiers and plot titles).
-pub(crate) const WORDS_PREFIX: &str = "words:";
 
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
@@ -41,8 +39,8 @@ impl SourceArgs {
     /// The same source with another model (a saved classifier names its own: a model, or
     /// `words:FILE` for averaged word vectors).
     pub fn with_model(&self, model: String) -> Self {
-        let (model, word_vectors) = match model.strip_prefix(WORDS_PREFIX) {
-            Some(path) => (None, Some(PathBuf::from(path))),
+        let (model, word_vectors) = match AveragedWords::path_in(&model) {
+            Some(path) => (None, Some(path)),
             None => (Some(model), None),
         };
         Self {

@@ -8,7 +8,7 @@ use crate::args::classify::{ClassifyAction, ClassifyArgs, EvalArgs, PredictArgs,
 use crate::args::vectors::SourceArgs;
 use anyhow::{Context, Result};
 use embedkit_apps::classify::{cross_validate, Classifier, Evaluation, SavedClassifier};
-use embedkit_apps::data::{items_from_texts, read_items, read_labelled, Item};
+use embedkit_apps::data::{items_from_texts, labels_of, read_items, read_labelled, Item};
 use std::io::Write;
 use std::path::Path;
 
@@ -31,10 +31,7 @@ struct Labelled {
 fn labelled(input: &Path, source: &SourceArgs, quiet: bool) -> Result<Labelled> {
     let mut items = read_labelled(input)?;
     let (vectors, model) = item_vectors(source, &mut items, quiet)?;
-    let labels = items
-        .iter()
-        .map(|i| i.label.clone().unwrap_or_default())
-        .collect();
+    let labels = labels_of(&items).context("every example needs a label")?;
     Ok(Labelled {
         items,
         vectors,
@@ -54,7 +51,7 @@ fn train(a: TrainArgs, quiet: bool) -> Result<()> {
     SavedClassifier::new(model.clone(), clf.clone()).save(&a.output)?;
     eprintln!(
         "trained {} on {} examples ({} classes: {}), {}-dimensional {model} vectors; saved {}",
-        a.choice.describe(),
+        a.choice.kind(),
         items.len(),
         clf.labels.len(),
         clf.labels.join(", "),
@@ -82,7 +79,7 @@ fn eval(a: EvalArgs, quiet: bool) -> Result<()> {
         out,
         "{}-fold cross-validation of {} on {} examples ({model})",
         a.folds,
-        a.choice.describe(),
+        a.choice.kind(),
         items.len()
     )?;
     let folds: Vec<String> = cv

@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use embedkit_apps::cluster::{
     central_members, choose_k, kmeans, purity, silhouette, KMeansOptions,
 };
-use embedkit_apps::data::read_items;
+use embedkit_apps::data::{labels_of, read_items};
 use embedkit_apps::store::read_collection;
 use embedkit_apps::{vectors_for, StoredVectors};
 use std::io::Write;
@@ -55,11 +55,7 @@ pub fn run(a: ClusterArgs, quiet: bool) -> Result<()> {
             silhouette(&vectors, &clustering.assignments)?
         )?;
     }
-    if items.iter().all(|i| i.label.is_some()) {
-        let labels: Vec<String> = items
-            .iter()
-            .map(|i| i.label.clone().unwrap_or_default())
-            .collect();
+    if let Some(labels) = labels_of(&items) {
         write!(
             out,
             ", purity {:.3}",

@@ -7,6 +7,7 @@ use crate::args::fasttext::{
 };
 use crate::args::words::{Arch, TrainArgs, FASTTEXT};
 use anyhow::{Context, Result};
+use embedkit_apps::classify::stratified_folds_by_label;
 use embedkit_words::format::{self, fasttext::FastTextModel, Format};
 use embedkit_words::train::fasttext::{self, FastTextConfig};
 use embedkit_words::train::supervised::{self, Classifier, Example, SupervisedConfig};
@@ -45,12 +46,7 @@ pub fn train(
     bar: indicatif::ProgressBar,
 ) -> Result<()> {
     let cfg = train_config(a, threads);
-    // fastText's `-output PREFIX` writes PREFIX.bin and PREFIX.vec; so does `-o PREFIX[.bin]`.
-    let stem = match a.output.extension().and_then(|e| e.to_str()) {
-        Some("bin" | "vec") => a.output.with_extension(""),
-        _ => a.output.clone(),
-    };
-    let (bin, vec) = (stem.with_extension("bin"), stem.with_extension("vec"));
+    let (bin, vec) = format::fasttext::output_paths(&a.output);
     let start = std::time::Instant::now();
     let report = |p: Progress| {
         bar.set_length(p.total);
@@ -98,17 +94,7 @@ fn read_examples(path: &Path, tokenizer: &TextTokenizer) -> Result<Vec<Example>>
         .with_context(|| format!("reading {}", path.display()))?;
     anyhow::ensure!(!examples.is_empty(), "{} has no examples", path.display());
     if let Some(seg) = tokenizer.segmenter() {
-        for ex in &mut examples {
-            // Whitespace-separated pieces are segmented one by one: jieba never joins
-            // characters across a space. The end-of-line marker stays last.
-            let eos = ex.words.pop();
-            ex.words = ex
-                .words
-                .iter()
-                .flat_map(|w| seg.words(w).into_iter().map(str::to_string))
-                .chain(eos)
-                .collect();
-        }
+        examples.iter_mut().for_each(|ex| ex.segment(&seg));
     }
     Ok(examples)
 }
@@ -234,25 +220,8 @@ pub fn supervised(a: SupervisedArgs, threads: Option<usize>, _quiet: bool) -> Re
             json,
         } => {
             let examples = read_examples(&input, &h.tokenizer)?;
-            let first: Vec<&str> = examples
-                .iter()
-                .map(|e| e.labels.first().map_or("", String::as_str))
-                .collect();
-            anyhow::ensure!(
-                first.iter().all(|l| !l.is_empty()),
-                "every line needs a __label__ for cross-validation"
-            );
-            let mut names: Vec<&str> = Vec::new();
-            let targets: Vec<usize> = first
-                .iter()
-                .map(|l| {
-                    names.iter().position(|n| n == l).unwrap_or_else(|| {
-                        names.push(l);
-                        names.len() - 1
-                    })
-                })
-                .collect();
-            let fold_of = embedkit_apps::classify::stratified_folds(&targets, folds, None)?;
+            let first = supervised::first_labels(&examples)?;
+            let fold_of = stratified_folds_by_label(&first, folds, None)?;
             let pre = pretrained(&h)?;
             let acc = supervised::cross_validate(
                 &examples,

@@ -5,22 +5,20 @@ use super::vectors::item_vectors;
 use crate::args::plot::{Method, PlotArgs};
 use crate::args::vectors::SourceArgs;
 use anyhow::{bail, Context, Result};
-use embedkit_apps::cluster::{choose_k, kmeans, KMeansOptions};
-use embedkit_apps::data::{items_from_texts, read_items};
-use embedkit_apps::plot::{pca, scatter, tsne, use_font, Point, TsneOptions};
-
-fn parse_size(s: &str) -> Result<(u32, u32)> {
-    let parsed = s
-        .split_once('x')
-        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)));
-    match parsed {
-        Some((w, h)) if (200..=8000).contains(&w) && (200..=8000).contains(&h) => Ok((w, h)),
-        _ => bail!("--size must be WIDTHxHEIGHT, each 200 to 8000 pixels (got {s:?})"),
-    }
-}
+use embedkit_apps::data::{items_from_words, read_items};
+use embedkit_apps::plot::{
+    colour_groups, parse_size, pca, points, scatter, tsne, use_font, TsneOptions, SIZES,
+};
 
 pub fn run(a: PlotArgs, quiet: bool) -> Result<()> {
-    let size = parse_size(&a.size)?;
+    let Some(size) = parse_size(&a.size) else {
+        bail!(
+            "--size must be WIDTHxHEIGHT, each {} to {} pixels (got {:?})",
+            SIZES.start(),
+            SIZES.end(),
+            a.size
+        );
+    };
     if let Some(path) = &a.font {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -30,11 +28,7 @@ pub fn run(a: PlotArgs, quiet: bool) -> Result<()> {
         Some(path) => read_items(path)?,
         None if a.words.is_empty() => bail!("give --input FILE or --words WORD ..."),
         None => {
-            let mut items = items_from_texts(&a.words);
-            items
-                .iter_mut()
-                .zip(&a.words)
-                .for_each(|(i, w)| i.id = w.clone());
+            let mut items = items_from_words(&a.words);
             // --words with --word-vectors: each word's own vector, looked up as written (a
             // word the file lacks is an error, as in `embedkit words`).
             if let Some(path) = &a.source.word_vectors {
@@ -66,41 +60,8 @@ pub fn run(a: PlotArgs, quiet: bool) -> Result<()> {
             },
         )?,
     };
-    let labelled = items.iter().all(|i| i.label.is_some());
-    let groups: Vec<Option<String>> = if labelled && a.clusters.is_none() {
-        items.iter().map(|i| i.label.clone()).collect()
-    } else if items.len() < 3 {
-        vec![None; items.len()]
-    } else {
-        let base = KMeansOptions {
-            seed: a.seed,
-            ..Default::default()
-        };
-        let clustering = match a.clusters {
-            Some(k) => kmeans(&vectors, &KMeansOptions { k, ..base })?,
-            None => choose_k(&vectors, 2..=8, &base)?.clustering,
-        };
-        clustering
-            .assignments
-            .iter()
-            .map(|c| Some(format!("cluster {}", c + 1)))
-            .collect()
-    };
-    let points: Vec<Point> = items
-        .iter()
-        .zip(&xy)
-        .zip(groups)
-        .map(|((item, xy), group)| Point {
-            xy: *xy,
-            label: if a.words.is_empty() && item.text.is_some() && item.id.parse::<usize>().is_ok()
-            {
-                item.display().to_string()
-            } else {
-                item.id.clone()
-            },
-            group,
-        })
-        .collect();
+    let groups = colour_groups(&items, &vectors, a.clusters, a.seed)?;
+    let points = points(&items, &xy, groups);
     let method = match a.method {
         Method::Pca => "PCA",
         Method::Tsne => "t-SNE",

@@ -2,7 +2,7 @@
 //! embeds the item texts, word vectors averaged over each text, an `.npy` file with one row
 //! per item, or `"embedding"` fields in the items themselves.
 
-use crate::args::vectors::{SourceArgs, WORDS_PREFIX};
+use crate::args::vectors::SourceArgs;
 use anyhow::{bail, Context, Result};
 use embedkit_apps::data::{attach_vectors, read_npy, Item};
 use embedkit_apps::{vectors_for, AveragedWords, StoredVectors, VectorSource};
@@ -64,7 +64,7 @@ pub fn item_vectors(
         }
         let source = AveragedWords::load(path)?;
         let vectors = vectors_for(&source, items)?;
-        return Ok((vectors, format!("{WORDS_PREFIX}{}", path.display())));
+        return Ok((vectors, AveragedWords::name(path)));
     }
     let source: Box<dyn VectorSource> = match (&a.model, &a.vectors) {
         (Some(spec), _) => {

@@ -42,23 +42,9 @@ impl Query {
         })
     }
 
-    /// The words `arg` stands for (itself when segmenting finds no word in it, so that the
-    /// error names what was asked).
+    /// The words `arg` stands for ([`WordVectors::query_words`]).
     fn words(&self, arg: &str) -> Vec<String> {
-        if self.vectors.index_of(arg).is_some() {
-            return vec![arg.to_string()];
-        }
-        match self.segmenter.tokenizer() {
-            Tokenizer::Whitespace => vec![arg.to_string()],
-            Tokenizer::Jieba => {
-                let words = self.segmenter.words(arg);
-                if words.is_empty() {
-                    vec![arg.to_string()]
-                } else {
-                    words.into_iter().map(String::from).collect()
-                }
-            }
-        }
+        self.vectors.query_words(arg, &self.segmenter)
     }
 
     /// The one word `arg` stands for; a phrase of several words is an error that names them.
@@ -267,13 +253,9 @@ fn progress_bar(quiet: bool, unit: &str) -> indicatif::ProgressBar {
     }
 }
 
+/// The format of `--output`: `--format`, else the one its name implies.
 fn output_format(a: &TrainArgs) -> Format {
-    a.format
-        .unwrap_or(if a.output.extension().is_some_and(|e| e == "bin") {
-            Format::Word2VecBinary
-        } else {
-            Format::Word2VecText
-        })
+    a.format.unwrap_or_else(|| Format::for_output(&a.output))
 }
 
 /// word2vec's settings: the arguments, and the trainer's defaults where they give none.
@@ -340,14 +322,7 @@ fn train(a: TrainArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
     let words = model.vocab.total() * cfg.epochs as u64;
-    let fmt = a
-        .format
-        .unwrap_or(if a.output.extension().is_some_and(|e| e == "bin") {
-            Format::Word2VecBinary
-        } else {
-            Format::Word2VecText
-        });
-    format::save(&model.vectors, &a.output, fmt)
+    format::save(&model.vectors, &a.output, output_format(&a))
         .with_context(|| format!("writing {}", a.output.display()))?;
     eprintln!(
         "word2vec {}: {} words in the vocabulary, {} training words x {} epochs, dim {}, {} threads; \

@@ -15,10 +15,24 @@ use crate::error::{malformed, Result, WordsError};
 use crate::vectors::{Subwords, WordVectors};
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
 
 const FORMAT: &str = "fastText .bin";
 /// The first four bytes of every fastText model.
 pub const MAGIC: i32 = 793_712_314;
+
+/// The two files of a trained fastText model, named as fastText's `-output PREFIX` names
+/// them: `PREFIX.bin` (the whole model) and `PREFIX.vec` (the word vectors as word2vec
+/// text). `output` may be the prefix or either file: `v`, `v.bin` and `v.vec` all give
+/// `v.bin` and `v.vec`. The extension is replaced (`v.txt` gives `v.bin` too), after a
+/// `.bin` or `.vec` one is dropped (`v.1.vec` gives `v.bin`).
+pub fn output_paths(output: &Path) -> (PathBuf, PathBuf) {
+    let prefix = match output.extension().and_then(|e| e.to_str()) {
+        Some("bin" | "vec") => output.with_extension(""),
+        _ => output.to_path_buf(),
+    };
+    (prefix.with_extension("bin"), prefix.with_extension("vec"))
+}
 const VERSION: i32 = 12;
 const EOS: &str = "</s>";
 
@@ -441,4 +455,22 @@ fn read_matrix(
         left -= k;
     }
     Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::output_paths;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn outputs_are_the_prefix_with_bin_and_vec() {
+        let both = |p: &str| -> (PathBuf, PathBuf) {
+            (format!("{p}.bin").into(), format!("{p}.vec").into())
+        };
+        for given in ["out/v", "out/v.bin", "out/v.vec", "out/v.txt"] {
+            assert_eq!(output_paths(Path::new(given)), both("out/v"), "{given}");
+        }
+        assert_eq!(output_paths(Path::new("v.1.vec")), both("v"));
+        assert_eq!(output_paths(Path::new("v.1.txt")), both("v.1"));
+    }
 }

@@ -22,6 +22,19 @@ pub enum Format {
     FastTextBin,
 }
 
+impl Format {
+    /// The format vectors are written in to `path` when none is chosen: word2vec binary for
+    /// a `.bin` name, else word2vec text (as the original tool's `-binary` is usually paired
+    /// with a `.bin` name).
+    pub fn for_output(path: &Path) -> Self {
+        if path.extension().is_some_and(|e| e == "bin") {
+            Self::Word2VecBinary
+        } else {
+            Self::Word2VecText
+        }
+    }
+}
+
 impl std::str::FromStr for Format {
     type Err = WordsError;
     fn from_str(s: &str) -> Result<Self> {
@@ -125,5 +138,21 @@ pub fn save(vectors: &WordVectors, path: &Path, format: Format) -> Result<()> {
         Format::FastTextBin => Err(WordsError::Invalid(
             "a fastText .bin needs a whole model, not only vectors".into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_named_bin_is_binary_and_anything_else_text() {
+        assert_eq!(
+            Format::for_output(Path::new("out/v.bin")),
+            Format::Word2VecBinary
+        );
+        for name in ["v.txt", "v.vec", "v", "v.bin.txt", "bin"] {
+            assert_eq!(Format::for_output(Path::new(name)), Format::Word2VecText);
+        }
     }
 }

@@ -16,6 +16,7 @@ use super::math::{axpy, dot, Lcg};
 use crate::error::{Result, WordsError};
 use crate::format::fasttext::{Entry, FastTextArgs, FastTextModel, Loss, ModelKind};
 use crate::subword::fnv1a;
+use crate::tokenizer::Segmenter;
 use crate::vectors::WordVectors;
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -58,6 +59,33 @@ impl Example {
         ex.words.push(EOS.to_string());
         ex
     }
+}
+
+impl Example {
+    /// Splits the words again with `segmenter` (jieba for Chinese text): each
+    /// whitespace-separated word is segmented on its own, since jieba never joins characters
+    /// across a space; labels, and the end-of-line token last, stay as they are.
+    pub fn segment(&mut self, segmenter: &Segmenter) {
+        let eos = self.words.pop();
+        self.words = self
+            .words
+            .iter()
+            .flat_map(|w| segmenter.words(w).into_iter().map(str::to_string))
+            .chain(eos)
+            .collect();
+    }
+}
+
+/// The first label of each example, which stratified cross-validation deals the folds by; an
+/// example without a label is an error.
+pub fn first_labels(examples: &[Example]) -> Result<Vec<&str>> {
+    examples
+        .iter()
+        .map(|e| e.labels.first().map(String::as_str))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            WordsError::Invalid("every line needs a __label__ for cross-validation".into())
+        })
 }
 
 /// Reads one example per non-empty line.
@@ -567,6 +595,31 @@ impl Classifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn segmenting_keeps_labels_and_the_end_of_line_last() {
+        let mut ex = Example::parse("__label__fruit 我喜欢吃苹果 and pears".as_bytes());
+        ex.segment(&Segmenter::new(crate::tokenizer::Tokenizer::Jieba));
+        assert_eq!(ex.labels, ["__label__fruit"]);
+        assert_eq!(ex.words.last().map(String::as_str), Some(EOS));
+        assert!(ex.words.len() > 4, "{:?}", ex.words);
+        assert!(ex.words.iter().any(|w| w == "苹果"), "{:?}", ex.words);
+        assert_eq!(ex.words[ex.words.len() - 3..], ["and", "pears", EOS]);
+        // Whitespace segmenting changes nothing.
+        let mut same = Example::parse(b"__label__a x y");
+        let before = same.clone();
+        same.segment(&Segmenter::new(crate::tokenizer::Tokenizer::Whitespace));
+        assert_eq!(same, before);
+    }
+
+    #[test]
+    fn first_labels_need_a_label_on_every_line() {
+        let ex = read_examples(&b"__label__a __label__b x\n__label__c y\n"[..]).unwrap();
+        assert_eq!(first_labels(&ex).unwrap(), ["__label__a", "__label__c"]);
+        let ex = read_examples(&b"__label__a x\ny\n"[..]).unwrap();
+        let err = first_labels(&ex).unwrap_err().to_string();
+        assert!(err.contains("every line needs a __label__"), "{err}");
+    }
 
     fn classifier(words: &[&str], word_ngrams: usize, bucket: usize) -> Classifier {
         let words: Vec<(String, u64)> = words.iter().map(|w| (w.to_string(), 1)).collect();

@@ -34,6 +34,7 @@ EMBEDKIT_TEST_PYTHON (its folder goes first on PATH, for `python3` with numpy).
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -152,7 +153,8 @@ def trim(lines, ignore):
 def compare(shown, printed, loose, ignore):
     shown, printed = trim(shown, ignore), trim(printed, ignore)
     if len(shown) != len(printed):
-        return f"{len(shown)} lines shown, {len(printed)} printed"
+        head = "\n".join("      | " + l for l in printed[:20])
+        return f"{len(shown)} lines shown, {len(printed)} printed:\n{head}"
     for n, (s, p) in enumerate(zip(shown, printed), 1):
         if not line_matches(s, p, loose):
             return f"line {n} differs:\n      shown:   {s}\n      printed: {p}"
@@ -211,7 +213,7 @@ class Checker:
 
     def run(self, block, options):
         loose, ignore, timeout = False, None, 300
-        for opt in shlex.split(options.replace(",", " ")):
+        for opt in options.replace(",", " ").split():
             if opt == "loose":
                 loose = True
             elif opt.startswith("ignore="):
@@ -290,7 +292,7 @@ class Checker:
             cmds = embedkit_commands(block)
             if not cmds:
                 self.fail(block, f"checked-by {parts[0]}: no embedkit command here; name the text to look for")
-            needles = [o for c in cmds for o in long_options(c)]
+            needles = sorted({o for c in cmds for o in long_options(c)})
         for needle in needles:
             if needle not in text:
                 self.fail(block, f"checked-by {parts[0]}: it does not contain {needle!r}")
@@ -315,6 +317,8 @@ def main():
         for block in blocks_of(f):
             if block.is_command_block():
                 checker.check(block)
+    for d in [checker.bindir, *checker.workdirs.values()]:
+        shutil.rmtree(d, ignore_errors=True)
     c = checker.counts
     for e in checker.errors:
         print(e, file=sys.stderr)

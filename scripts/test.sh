@@ -39,3 +39,4 @@ fi
 if ! grep -q avx512_bf16 /proc/cpuinfo 2>/dev/null; then
   EMBEDKIT_BF16_ROUND_INPUTS=1 cargo test --workspace --test precision -- --include-ignored
 fi
+EMBEDKIT_BIN=target/debug/embedkit scripts/check-docs.py  # every README / docs/ command block: run, checked by a test, or marked

@@ -11,6 +11,7 @@ use embedkit_apps::recommend::{
 };
 use embedkit_apps::store::{read_collection, StoreIndex};
 use embedkit_apps::{vectors_for, AveragedWords};
+use embedkit_store::testing::TestSchema;
 use embedkit_store::{
     AnnSettings, Collection, Distance, Modality, Storage, Store, StoredChunk, StoredDocument,
 };
@@ -81,6 +82,8 @@ fn same_lists(a: &[Scored], b: &[Scored], what: &str) {
 
 fn check_backend(url: &str) {
     let dir = tempfile::tempdir().unwrap();
+    // A PostgreSQL schema of its own, dropped (after the store) when the test ends.
+    let mut schema = None;
     let store = match url {
         "sqlite" => {
             let store = Store::open(dir.path().join("kb.db").to_str().unwrap()).unwrap();
@@ -90,7 +93,7 @@ fn check_backend(url: &str) {
             });
             store
         }
-        url => Store::open(&common::fresh_schema(url)).unwrap(),
+        server => Store::open(&schema.insert(TestSchema::new(server, "apps")).url()).unwrap(),
     };
     let (items, vectors) = lee_with_copies();
     fill(&store, &items, &vectors);

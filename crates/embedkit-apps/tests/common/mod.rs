@@ -52,16 +52,3 @@ pub fn lee_ratings() -> Vec<Vec<f64>> {
         .map(|i| (0..50).map(|j| m[i][j].max(m[j][i])).collect())
         .collect()
 }
-
-/// PostgreSQL `url` with a schema of its own, so tests (and test runs) never share data.
-pub fn fresh_schema(url: &str) -> String {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let schema = format!("apps{}_{nanos}_{n}", std::process::id());
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}schema={schema}")
-}

@@ -1,10 +1,10 @@
 //! What every store test shares: the repository root, and the backends to run against.
 #![allow(dead_code)]
 
+use embedkit_store::testing::TestSchema;
 use embedkit_store::Store;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 pub fn root() -> PathBuf {
@@ -36,48 +36,24 @@ pub fn fresh_store(url: &str) -> (Scratch, Store) {
             None,
         ),
         server => {
-            let name = fresh_schema_name();
-            let sep = if server.contains('?') { '&' } else { '?' };
-            let store = Store::open(&format!("{server}{sep}schema={name}")).unwrap();
-            (store, Some((server.to_string(), name)))
+            let schema = TestSchema::new(server, "t");
+            (Store::open(&schema.url()).unwrap(), Some(schema))
         }
     };
-    (Scratch { _dir: dir, schema }, store)
+    (
+        Scratch {
+            _dir: dir,
+            _schema: schema,
+        },
+        store,
+    )
 }
 
-/// What a fresh store leaves behind: its folder, and its PostgreSQL schema (server URL and
-/// name), both removed on drop.
+/// What a fresh store leaves behind: its folder, and its PostgreSQL schema, both removed on
+/// drop (after the store, which the caller binds after this guard).
 pub struct Scratch {
     _dir: tempfile::TempDir,
-    schema: Option<(String, String)>,
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let Some((server, name)) = &self.schema else {
-            return;
-        };
-        let dropped = postgres::Client::connect(server, postgres::NoTls).and_then(|mut c| {
-            c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
-        });
-        if let Err(e) = dropped {
-            eprintln!("could not drop test schema {name}: {e}");
-        }
-    }
-}
-
-/// A schema name no other store uses.
-fn fresh_schema_name() -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "t{}_{nanos}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    _schema: Option<TestSchema>,
 }
 
 /// Measured numbers by (backend, what).

@@ -32,7 +32,7 @@ scripts/fetch-models.sh
 data=$(scripts/fetch-fashion-mnist.sh)
 out=datasets/fashion-mnist-knn
 rm -rf "$out"
-cargo build --quiet --release -p embedkit-store --example fashion_mnist
+cargo build --quiet --release -p embedkit-integration --example fashion_mnist
 echo "== embedkit (store: MobileNetV2 image collection, exact cosine search)"
 RAYON_NUM_THREADS=$threads target/release/examples/fashion_mnist \
   "$data" "$out" models/mobilenet_v2 "$per_ref" "$per_query" "$k"

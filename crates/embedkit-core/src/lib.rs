@@ -1,4 +1,5 @@
-//! Plain data shared by every embedkit crate: the [`Embedder`] trait every model implements,
+//! Plain data shared by every embedkit crate: the seam every model implements ([`Embedder`]
+//! for texts, [`ImageEmbedder`] for images) with the one prompt choice ([`Prompts::choose`]),
 //! operations on embedding vectors (normalization, Matryoshka truncation), the similarity
 //! functions sentence-transformers offers, and the `.npy` format used to exchange matrices
 //! with NumPy.
@@ -16,8 +17,10 @@
 
 mod embedder;
 pub mod npy;
+mod prompt;
 mod similarity;
 pub mod vector;
 
-pub use embedder::{EmbedError, Embedder};
+pub use embedder::{EmbedError, EmbedErrorKind, EmbedOptions, Embedder, ImageEmbedder};
+pub use prompt::{InputRole, Prompt, Prompts};
 pub use similarity::{ParseSimilarityError, Similarity};

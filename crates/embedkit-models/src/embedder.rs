@@ -9,54 +9,8 @@ use crate::hub;
 use crate::pooling::Pooling;
 use crate::tokenize::{Encoded, EosHandling, TextTokenizer};
 use crate::weights::Precision;
-use embedkit_core::{vector, Similarity};
+use embedkit_core::{vector, EmbedOptions, Prompt, Prompts, Similarity};
 use std::path::Path;
-
-/// Which prompt to put in front of each text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Prompt {
-    /// The model's `default_prompt_name`, if it has one.
-    #[default]
-    Default,
-    /// No prompt.
-    None,
-    /// A prompt from `config_sentence_transformers.json` by name (e.g. `query`).
-    Named(String),
-    /// Literal text.
-    Text(String),
-}
-
-impl Prompt {
-    /// The query format of instruction-tuned embedders, as the Qwen3-Embedding model card
-    /// writes it: `Instruct: {task}\nQuery:` directly followed by the query.
-    pub fn instruction(task: &str) -> Self {
-        Self::Text(format!("Instruct: {task}\nQuery:"))
-    }
-}
-
-/// How to embed.
-#[derive(Debug, Clone)]
-pub struct EmbedOptions {
-    /// Prompt in front of every text.
-    pub prompt: Prompt,
-    /// Matryoshka truncation: keep this many dimensions, then re-normalize.
-    pub dimensions: Option<usize>,
-    /// L2-normalize the output even if the model has no Normalize module.
-    pub normalize: bool,
-    /// Texts per forward pass.
-    pub batch_size: usize,
-}
-
-impl Default for EmbedOptions {
-    fn default() -> Self {
-        Self {
-            prompt: Prompt::Default,
-            dimensions: None,
-            normalize: false,
-            batch_size: 32,
-        }
-    }
-}
 
 /// A loaded sentence-embedding model.
 pub struct SentenceEmbedder {
@@ -64,6 +18,7 @@ pub struct SentenceEmbedder {
     tokenizer: TextTokenizer,
     encoder: Box<dyn Encoder>,
     dense: Vec<Dense>,
+    prompts: Prompts,
 }
 
 /// What `embedkit info` shows about a model.
@@ -156,11 +111,16 @@ impl SentenceEmbedder {
         for note in &folder.notes {
             tracing::warn!("{}: {note}", dir.display());
         }
+        let prompts = Prompts {
+            named: folder.prompts.clone(),
+            default_name: folder.default_prompt_name.clone(),
+        };
         Ok(Self {
             folder,
             tokenizer,
             encoder,
             dense,
+            prompts,
         })
     }
 
@@ -228,30 +188,16 @@ impl SentenceEmbedder {
         }
     }
 
-    /// The prompt text that `prompt` stands for.
+    /// The model's named prompts and default prompt.
+    pub fn prompts(&self) -> &Prompts {
+        &self.prompts
+    }
+
+    /// The prompt text that `prompt` stands for (see [`Prompts::text`]).
     pub fn prompt_text(&self, prompt: &Prompt) -> Result<String> {
-        let named = |name: &str| {
-            self.folder.prompts.get(name).cloned().ok_or_else(|| {
-                let known: Vec<_> = self.folder.prompts.keys().cloned().collect();
-                Error::InvalidInput(format!(
-                    "prompt name {name:?} is not defined by this model (known: {})",
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                ))
-            })
-        };
-        match prompt {
-            Prompt::None => Ok(String::new()),
-            Prompt::Text(t) => Ok(t.clone()),
-            Prompt::Named(n) => named(n),
-            Prompt::Default => match &self.folder.default_prompt_name {
-                Some(n) => named(n),
-                None => Ok(String::new()),
-            },
-        }
+        self.prompts
+            .text(prompt)
+            .map_err(|e| Error::InvalidInput(e.message))
     }
 
     /// The token ids the model sees for each text (prompt, special tokens, truncation).

@@ -17,9 +17,9 @@
 //! # Ok::<(), embedkit_models::Error>(())
 //! ```
 //!
-//! For retrieval, the LangChain-shaped [`embedkit_core::Embedder`] trait picks the prompts:
-//! `embed_documents` uses the model's `document` prompt and `embed_query` its `query` prompt
-//! (BGE's or Qwen3's instruction), when the model defines them, as sentence-transformers'
+//! Every model here implements the seam [`embedkit_core::Embedder`], which the store, the server
+//! and the CLI use; its `embed_documents` / `embed_query` pick the model's `document` / `query`
+//! prompt (BGE's or Qwen3's instruction) through [`Prompts::choose`], as sentence-transformers'
 //! `encode_document` / `encode_query` do.
 //!
 //! ```no_run
@@ -45,7 +45,8 @@ pub mod remote;
 pub mod tokenize;
 pub mod weights;
 
-pub use embedder::{EmbedOptions, ModelInfo, Prepared, Prompt, SentenceEmbedder, Sequence};
+pub use embedder::{ModelInfo, Prepared, SentenceEmbedder, Sequence};
+pub use embedkit_core::{EmbedOptions, InputRole, Prompt, Prompts};
 pub use error::{Error, Result};
 pub use model::{Model, REMOTE_PREFIX};
 pub use remote::{OpenAiEmbedder, RemoteOptions};

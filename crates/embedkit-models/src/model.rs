@@ -1,11 +1,13 @@
 //! One type for every model spec the tools accept: a local folder or hub id
 //! ([`SentenceEmbedder`]), or `openai:NAME` for a remote OpenAI-compatible API.
 
-use crate::embedder::{EmbedOptions, Prompt, SentenceEmbedder};
+use crate::embedder::SentenceEmbedder;
 use crate::error::{Error, Result};
 use crate::remote::{OpenAiEmbedder, RemoteOptions};
 use crate::weights::Precision;
-use embedkit_core::{vector, EmbedError, Embedder, Similarity};
+use embedkit_core::{
+    vector, EmbedError, EmbedErrorKind, EmbedOptions, Embedder, Prompt, Prompts, Similarity,
+};
 use std::sync::Arc;
 
 /// Prefix of remote model specs.
@@ -90,62 +92,124 @@ impl Model {
     }
 }
 
-/// The model's prompt called `role` (`query`, `document`) when it defines one, else its
-/// default prompt: what sentence-transformers' `encode_query` / `encode_document` use.
-fn role_prompt(m: &SentenceEmbedder, role: &str) -> Prompt {
-    let named = Prompt::Named(role.into());
-    match m.prompt_text(&named) {
-        Ok(_) => named,
-        Err(_) => Prompt::Default,
+impl From<Error> for EmbedError {
+    fn from(e: Error) -> Self {
+        let kind = match e {
+            Error::InvalidInput(_) => EmbedErrorKind::InvalidInput,
+            _ => EmbedErrorKind::Model,
+        };
+        EmbedError::with_kind(kind, e)
     }
 }
 
-/// LangChain's shape: `embed_documents` for passages (the `document` prompt, if any),
-/// `embed_query` for a question (the `query` prompt, e.g. BGE's or Qwen3's instruction).
+/// A local model through the seam: its prompts, its tokenizer's counts, the whole pipeline.
 impl Embedder for SentenceEmbedder {
-    fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let options = EmbedOptions {
-            prompt: role_prompt(self, "document"),
-            ..Default::default()
-        };
-        self.embed(texts, &options).map_err(EmbedError::from_error)
-    }
-
-    fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
-        let options = EmbedOptions {
-            prompt: role_prompt(self, "query"),
-            ..Default::default()
-        };
-        let mut v = self
-            .embed(&[text], &options)
-            .map_err(EmbedError::from_error)?;
-        Ok(v.remove(0))
+    fn embed_with_progress(
+        &self,
+        texts: &[&str],
+        options: &EmbedOptions,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+        Ok(SentenceEmbedder::embed_with_progress(
+            self, texts, options, progress,
+        )?)
     }
 
     fn dimensions(&self) -> Option<usize> {
         Some(SentenceEmbedder::dimensions(self))
     }
+
+    fn similarity(&self) -> Similarity {
+        SentenceEmbedder::similarity(self)
+    }
+
+    fn normalizes(&self) -> bool {
+        self.info().normalize
+    }
+
+    fn prompts(&self) -> Prompts {
+        SentenceEmbedder::prompts(self).clone()
+    }
+
+    fn max_input_tokens(&self) -> Result<usize, EmbedError> {
+        Ok(self.max_seq_length() - self.special_tokens()?)
+    }
+
+    fn count_tokens(&self, pieces: &[&str]) -> Result<Vec<usize>, EmbedError> {
+        let special = self.special_tokens()?;
+        Ok(self
+            .tokenize(pieces, &Prompt::None)?
+            .iter()
+            .map(|e| {
+                if e.truncated {
+                    self.max_seq_length() + 1
+                } else {
+                    e.ids.len() - special
+                }
+            })
+            .collect())
+    }
+}
+
+impl SentenceEmbedder {
+    /// Special tokens the tokenizer adds to every input ([CLS] and [SEP], an end token...).
+    fn special_tokens(&self) -> Result<usize> {
+        Ok(self.tokenize(&[""], &Prompt::None)?[0].ids.len())
+    }
 }
 
 impl Embedder for Model {
-    fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        match self {
-            Self::Local(m) => m.embed_documents(texts),
-            Self::Remote(r) => r.embed(texts, None).map_err(EmbedError::from_error),
-        }
-    }
-
-    fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
-        match self {
-            Self::Local(m) => m.embed_query(text),
-            Self::Remote(_) => Ok(self.embed_documents(&[text])?.remove(0)),
-        }
+    fn embed_with_progress(
+        &self,
+        texts: &[&str],
+        options: &EmbedOptions,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+        Ok(Model::embed_with_progress(self, texts, options, progress)?)
     }
 
     fn dimensions(&self) -> Option<usize> {
         match self {
             Self::Local(m) => Some(m.dimensions()),
             Self::Remote(_) => None,
+        }
+    }
+
+    fn similarity(&self) -> Similarity {
+        Model::similarity(self)
+    }
+
+    fn normalizes(&self) -> bool {
+        match self {
+            Self::Local(m) => Embedder::normalizes(m.as_ref()),
+            // OpenAI-compatible APIs return unit vectors.
+            Self::Remote(_) => true,
+        }
+    }
+
+    fn prompts(&self) -> Prompts {
+        match self {
+            Self::Local(m) => m.prompts().clone(),
+            Self::Remote(_) => Prompts::default(),
+        }
+    }
+
+    fn max_input_tokens(&self) -> Result<usize, EmbedError> {
+        match self {
+            Self::Local(m) => Embedder::max_input_tokens(m.as_ref()),
+            // Remote APIs take thousands of tokens; chunks that size retrieve poorly anyway.
+            Self::Remote(_) => Ok(8192),
+        }
+    }
+
+    fn count_tokens(&self, pieces: &[&str]) -> Result<Vec<usize>, EmbedError> {
+        match self {
+            Self::Local(m) => Embedder::count_tokens(m.as_ref(), pieces),
+            // No tokenizer for remote models: about 4/3 tokens per word, as for English BPE.
+            Self::Remote(_) => Ok(pieces
+                .iter()
+                .map(|p| (p.split_whitespace().count() * 4).div_ceil(3))
+                .collect()),
         }
     }
 }

@@ -1,16 +1,12 @@
 //! Image models behind `/v1/embeddings`: inputs are `data:image/...;base64,...` URIs, decoded
 //! and preprocessed on the blocking pool (like tokenization for text), then queued to the
-//! model's own thread, which packs the images of every waiting request into forward passes
-//! of at most [`MAX_BATCH_IMAGES`] (as the text engine packs by tokens).
+//! model's own thread by the same engine as text ([`crate::engine`]), which packs the images of
+//! every waiting request into forward passes of at most [`MAX_BATCH_IMAGES`].
 
-use crate::engine::JobResult;
-use crate::metrics::Metrics;
+use crate::engine::{Batcher, Worker};
 use base64::Engine as _;
 use embedkit_vision::ImageModel;
-use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::Instant;
-use tokio::sync::oneshot;
 
 /// Images per forward pass: a 224×224 batch of 32 is about 20 MB of input and keeps the
 /// convolution kernels busy without holding one request's images in memory for long.
@@ -21,110 +17,36 @@ pub struct ServedImageModel {
     /// The network with its preprocessing.
     pub model: Arc<ImageModel>,
     /// Its worker thread.
-    pub worker: ImageWorker,
+    pub worker: Worker<ImageBatcher>,
     /// Unix time it was loaded.
     pub created: u64,
 }
 
-struct Job {
-    images: Vec<Vec<f32>>,
-    enqueued: Instant,
-    reply: oneshot::Sender<JobResult>,
-}
+/// An image network for the engine: items are preprocessed images, each costing one, at
+/// most [`MAX_BATCH_IMAGES`] per pass.
+pub struct ImageBatcher(pub Arc<ImageModel>);
 
-/// Handle to an image model's worker thread.
-#[derive(Clone)]
-pub struct ImageWorker {
-    tx: mpsc::Sender<Job>,
-}
+impl Batcher for ImageBatcher {
+    type Item = Vec<f32>;
+    const COST_IS_TOKENS: bool = false;
 
-impl ImageWorker {
-    /// Starts the thread that runs `model`.
-    pub fn spawn(name: &str, model: Arc<ImageModel>, metrics: Arc<Metrics>) -> Self {
-        let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name(format!("embedkit-{name}"))
-            .spawn(move || run(rx, &model, &metrics))
-            .expect("spawning a thread");
-        Self { tx }
+    fn cost(_: &Vec<f32>) -> usize {
+        1
     }
 
-    /// Queues preprocessed images; the receiver yields their embeddings in order.
-    pub fn submit(&self, images: Vec<Vec<f32>>) -> oneshot::Receiver<JobResult> {
-        let (reply, rx) = oneshot::channel();
-        let job = Job {
-            images,
-            enqueued: Instant::now(),
-            reply,
-        };
-        if let Err(mpsc::SendError(job)) = self.tx.send(job) {
-            let _ = job.reply.send(Err("the model worker has stopped".into()));
-        }
-        rx
+    fn budget(&self) -> usize {
+        MAX_BATCH_IMAGES
     }
-}
 
-fn run(rx: mpsc::Receiver<Job>, model: &ImageModel, metrics: &Metrics) {
-    while let Ok(first) = rx.recv() {
-        let mut count = first.images.len();
-        let mut jobs = vec![first];
-        while count < MAX_BATCH_IMAGES {
-            match rx.try_recv() {
-                Ok(job) => {
-                    count += job.images.len();
-                    jobs.push(job);
-                }
-                Err(_) => break,
-            }
-        }
-        let started = Instant::now();
-        for job in &jobs {
-            metrics.queued(started - job.enqueued);
-        }
-        let results = run_jobs(&jobs, model, metrics);
-        for (job, result) in jobs.into_iter().zip(results) {
-            let _ = job.reply.send(result);
-        }
+    fn run(&self, batch: &[&Vec<f32>]) -> Result<Vec<Vec<f32>>, String> {
+        let dim = self.0.dimensions();
+        let output = self.0.run(batch).map_err(|e| e.to_string())?;
+        Ok(output
+            .embedding
+            .chunks_exact(dim)
+            .map(<[f32]>::to_vec)
+            .collect())
     }
-}
-
-/// Runs every image of `jobs` in passes of at most [`MAX_BATCH_IMAGES`].
-fn run_jobs(jobs: &[Job], model: &ImageModel, metrics: &Metrics) -> Vec<JobResult> {
-    let slots: Vec<(usize, &Vec<f32>)> = jobs
-        .iter()
-        .enumerate()
-        .flat_map(|(j, job)| job.images.iter().map(move |img| (j, img)))
-        .collect();
-    let mut out: Vec<Vec<Vec<f32>>> = jobs
-        .iter()
-        .map(|j| Vec::with_capacity(j.images.len()))
-        .collect();
-    let mut failed: Vec<Option<String>> = vec![None; jobs.len()];
-    let dim = model.dimensions();
-    for pass in slots.chunks(MAX_BATCH_IMAGES) {
-        let batch: Vec<Vec<f32>> = pass.iter().map(|(_, img)| (*img).clone()).collect();
-        let t = Instant::now();
-        match model.run(&batch) {
-            Ok(output) => {
-                metrics.batch(t.elapsed(), batch.len(), 0);
-                for (v, (j, _)) in output.embedding.chunks_exact(dim).zip(pass) {
-                    out[*j].push(v.to_vec());
-                }
-            }
-            Err(e) => {
-                for (j, _) in pass {
-                    failed[*j] = Some(e.to_string());
-                }
-            }
-        }
-    }
-    out.into_iter()
-        .zip(failed)
-        .map(|(vectors, err)| match err {
-            Some(e) => Err(e),
-            None => Ok(vectors),
-        })
-        .collect()
 }
 
 /// The bytes of a `data:image/<type>[;param...];base64,<payload>` URI, or why it is not one.

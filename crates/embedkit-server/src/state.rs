@@ -1,11 +1,11 @@
 //! Shared state of the HTTP handlers: the served models and the admission limits.
 
 use crate::config::ServerConfig;
-use crate::engine::Worker;
-use crate::images::{ImageWorker, ServedImageModel};
+use crate::engine::{TextBatcher, Worker};
+use crate::images::{ImageBatcher, ServedImageModel};
 use crate::metrics::Metrics;
 use crate::proxy::RemoteModel;
-use crate::store_api::StoreService;
+use crate::store_api::{EngineEmbedder, StoreService};
 use crate::StartError;
 use embedkit_models::{EmbedOptions, Model, OpenAiEmbedder, SentenceEmbedder, REMOTE_PREFIX};
 use embedkit_store::StoreModel;
@@ -19,7 +19,7 @@ pub struct ServedModel {
     /// The model.
     pub model: Arc<SentenceEmbedder>,
     /// Its worker thread.
-    pub worker: Worker,
+    pub worker: Worker<TextBatcher>,
     /// Unix time it was loaded.
     pub created: u64,
 }
@@ -76,15 +76,10 @@ impl AppState {
             if let Some(name) = spec.spec.strip_prefix(REMOTE_PREFIX) {
                 let client = OpenAiEmbedder::from_options(name, &config.upstream);
                 if config.store.is_some() {
+                    let model = Model::Remote(OpenAiEmbedder::from_options(name, &config.upstream));
                     store_models.push((
                         spec.served_name.clone(),
-                        Arc::new(StoreModel {
-                            spec: spec.spec.clone(),
-                            model: Model::Remote(OpenAiEmbedder::from_options(
-                                name,
-                                &config.upstream,
-                            )),
-                        }),
+                        Arc::new(StoreModel::new(&spec.spec, Arc::new(model))),
                     ));
                 }
                 remotes.insert(
@@ -99,7 +94,11 @@ impl AppState {
                     StartError::Config(format!("cannot load image model {}: {e}", spec.spec))
                 })?;
                 let model = Arc::new(model);
-                let worker = ImageWorker::spawn(&spec.served_name, model.clone(), metrics.clone());
+                let worker = Worker::spawn(
+                    &spec.served_name,
+                    ImageBatcher(model.clone()),
+                    metrics.clone(),
+                );
                 images.insert(
                     spec.served_name.clone(),
                     ServedImageModel {
@@ -118,19 +117,21 @@ impl AppState {
                     }
                 })?;
             let model = Arc::new(model);
-            store_models.push((
-                spec.served_name.clone(),
-                Arc::new(StoreModel {
-                    spec: spec.spec.clone(),
-                    model: Model::Local(model.clone()),
-                }),
-            ));
             let worker = Worker::spawn(
                 &spec.served_name,
-                model.clone(),
-                config.max_batch_tokens,
+                TextBatcher {
+                    model: model.clone(),
+                    max_batch_tokens: config.max_batch_tokens,
+                },
                 metrics.clone(),
             );
+            // The store embeds through the same queue as /v1/embeddings: one batcher, one
+            // token budget for every route.
+            let through_engine = EngineEmbedder::new(model.clone(), worker.clone());
+            store_models.push((
+                spec.served_name.clone(),
+                Arc::new(StoreModel::new(&spec.spec, Arc::new(through_engine))),
+            ));
             models.insert(
                 spec.served_name.clone(),
                 ServedModel {

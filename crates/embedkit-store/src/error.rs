@@ -72,12 +72,9 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
-    /// The embedding model failed.
+    /// The model failed, or an input (a prompt name, an image file) could not be embedded.
     #[error(transparent)]
-    Model(#[from] embedkit_models::Error),
-    /// The image model failed, or an image could not be read.
-    #[error(transparent)]
-    Image(#[from] embedkit_vision::Error),
+    Embed(#[from] embedkit_core::EmbedError),
     /// The database engine failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),

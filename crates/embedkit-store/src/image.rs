@@ -1,5 +1,6 @@
-//! Image collections: one document per image file, embedded by a convolutional network
-//! (ResNet, VGG, MobileNetV2 from `embedkit-vision`) and searched with an image. A thin layer
+//! Image collections: one document per image file, embedded by an image model (any
+//! [`ImageEmbedder`], e.g. `embedkit-vision`'s ResNet, VGG, MobileNetV2) and searched with an
+//! image. A thin layer
 //! over [`Store::upsert`] and [`Store::search_vector`]: an image is a document with a single
 //! chunk whose text is its id (the relative path), so keyword search finds file names too.
 
@@ -8,34 +9,30 @@ use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::rag::{same_model, IngestProgress};
 use crate::store::{Hit, Store, StoredChunk, StoredDocument};
-use embedkit_vision::ImageModel;
+use embedkit_core::ImageEmbedder;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// File extensions read as images when folders are walked.
 pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif", "bmp"];
 
-/// An image network together with the spec it was loaded from (what collections record).
+/// An image model together with the spec it was loaded from (what collections record).
+#[derive(Clone)]
 pub struct ImageStoreModel {
     /// The spec: a weights file or a folder holding one.
     pub spec: String,
-    /// The loaded network with its preprocessing.
-    pub model: ImageModel,
+    /// The loaded model, with its preprocessing.
+    pub model: Arc<dyn ImageEmbedder>,
 }
 
 impl ImageStoreModel {
-    /// Loads the image network at `spec`.
-    pub fn load(spec: &str) -> Result<Self> {
-        Ok(Self {
+    /// The image model loaded from `spec`.
+    pub fn new(spec: &str, model: Arc<dyn ImageEmbedder>) -> Self {
+        Self {
             spec: spec.to_string(),
-            model: ImageModel::load(Path::new(spec), None)?,
-        })
-    }
-
-    /// Whether `spec` names an image network rather than a sentence model (see
-    /// [`ImageModel::recognizes`]).
-    pub fn recognizes(spec: &str) -> bool {
-        ImageModel::recognizes(Path::new(spec))
+            model,
+        }
     }
 
     /// The settings of a new image collection for this model (cosine unless asked).
@@ -216,36 +213,36 @@ impl Store {
             }
         }
         let paths: Vec<PathBuf> = todo.iter().map(|(i, _)| images[*i].path.clone()).collect();
-        let dim = model.model.dimensions();
         // A store failure stops the pipeline; it is kept here and returned as itself.
         let mut failed: Option<Error> = None;
-        let run = model.model.run_files(&paths, batch_size, |first, out| {
-            let batch = &todo[first..first + out.embedding.len() / dim];
-            let docs: Vec<StoredDocument> = batch
-                .iter()
-                .zip(out.embedding.chunks_exact(dim))
-                .map(|((i, hash), v)| StoredDocument {
-                    id: images[*i].id.clone(),
-                    hash: hash.clone(),
-                    metadata: images[*i].metadata.clone(),
-                    chunks: vec![StoredChunk {
-                        text: images[*i].id.clone(),
-                        vector: v.to_vec(),
-                    }],
-                })
-                .collect();
-            if let Err(e) = self.upsert(collection, &docs) {
-                let message = e.to_string();
-                failed = Some(e);
-                return Err(embedkit_vision::Error::InvalidInput(message));
-            }
-            progress.written += docs.len();
-            progress.chunks += docs.len();
-            // Every input up to the last one written is now stored (or was unchanged).
-            progress.processed = batch.last().map_or(0, |(i, _)| i + 1);
-            on_batch(&progress);
-            Ok(())
-        });
+        let run = model
+            .model
+            .embed_files(&paths, batch_size, &mut |first, vectors| {
+                let batch = &todo[first..first + vectors.len()];
+                let docs: Vec<StoredDocument> = batch
+                    .iter()
+                    .zip(vectors)
+                    .map(|((i, hash), vector)| StoredDocument {
+                        id: images[*i].id.clone(),
+                        hash: hash.clone(),
+                        metadata: images[*i].metadata.clone(),
+                        chunks: vec![StoredChunk {
+                            text: images[*i].id.clone(),
+                            vector,
+                        }],
+                    })
+                    .collect();
+                if let Err(e) = self.upsert(collection, &docs) {
+                    failed = Some(e);
+                    return Err(embedkit_core::EmbedError::stopped());
+                }
+                progress.written += docs.len();
+                progress.chunks += docs.len();
+                // Every input up to the last one written is now stored (or was unchanged).
+                progress.processed = batch.last().map_or(0, |(i, _)| i + 1);
+                on_batch(&progress);
+                Ok(())
+            });
         if let Some(e) = failed {
             return Err(e);
         }
@@ -269,12 +266,11 @@ impl Store {
         batch_size: usize,
     ) -> Result<Vec<Vec<Hit>>> {
         model.check(&self.collection(collection)?)?;
-        let dim = model.model.dimensions();
         let mut vectors = Vec::with_capacity(queries.len());
         model
             .model
-            .run_files(queries, batch_size.max(1), |_, out| {
-                vectors.extend(out.embedding.chunks_exact(dim).map(<[f32]>::to_vec));
+            .embed_files(queries, batch_size.max(1), &mut |_, batch| {
+                vectors.extend(batch);
                 Ok(())
             })?;
         vectors

@@ -6,9 +6,11 @@
 //!   PostgreSQL database with pgvector (`postgres://...`); it is the source of truth and
 //!   knows nothing about models.
 //! * [`Collection`] fixes the model, width, normalization, distance and vector storage.
-//! * [`rag`] adds models: [`Store::add_documents`] and [`Store::search`].
+//! * [`rag`] adds models: [`Store::add_documents`] and [`Store::search`], with any
+//!   [`embedkit_core::Embedder`] (the caller loads it; the store never loads models, so it
+//!   depends on neither tokenizers nor image decoders).
 //! * [`image`] does the same for image collections: [`Store::add_images`] and
-//!   [`Store::search_images`] with an image network ([`ImageStoreModel`]).
+//!   [`Store::search_images`] with any [`embedkit_core::ImageEmbedder`] ([`ImageStoreModel`]).
 //! * [`ann`] is the approximate search of large embedded (SQLite) collections: an HNSW graph,
 //!   or a scan of 8-bit codes where the graph cannot find the neighbours (PostgreSQL uses
 //!   pgvector's HNSW).
@@ -18,9 +20,11 @@
 //! Not for: training, or serving embeddings (see embedkit-models and embedkit-server).
 //!
 //! ```no_run
+//! # fn load_model() -> std::sync::Arc<dyn embedkit_core::Embedder> { unimplemented!() }
 //! use embedkit_store::{Document, IngestOptions, SearchOptions, Storage, Store, StoreModel};
 //! let store = Store::open("kb.db")?;
-//! let model = StoreModel::load("models/all-MiniLM-L6-v2", &Default::default())?;
+//! // e.g. an embedkit_models::SentenceEmbedder loaded from this folder
+//! let model = StoreModel::new("models/all-MiniLM-L6-v2", load_model());
 //! store.create_collection(&model.collection("notes", None, Storage::F32)?)?;
 //! let doc = Document { id: "a".into(), text: "Cats purr.".into(), metadata: serde_json::json!({}) };
 //! store.add_documents("notes", &[doc], &model, &IngestOptions::default(), |_| {})?;

@@ -8,37 +8,38 @@ use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::source::Document;
 use crate::store::{fuse, Hit, Store, StoredChunk, StoredDocument};
-use embedkit_models::{EmbedOptions, Model, Prompt, RemoteOptions};
+use embedkit_core::{EmbedOptions, Embedder, InputRole};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
-/// A model together with the spec it was loaded from (what collections record).
+/// A model together with the spec it was loaded from (what collections record). The store
+/// sees the model only through the [`Embedder`] seam: whoever loads it (the CLI, the server)
+/// hands it over.
+#[derive(Clone)]
 pub struct StoreModel {
     /// The spec, e.g. `models/all-MiniLM-L6-v2` or `openai:text-embedding-3-small`.
     pub spec: String,
     /// The loaded model.
-    pub model: Model,
+    pub model: Arc<dyn Embedder>,
 }
 
 impl StoreModel {
-    /// Loads `spec` (local folder, hub id, or `openai:NAME`).
-    pub fn load(spec: &str, remote: &RemoteOptions) -> Result<Self> {
-        Ok(Self {
+    /// The model loaded from `spec`.
+    pub fn new(spec: &str, model: Arc<dyn Embedder>) -> Self {
+        Self {
             spec: spec.to_string(),
-            model: Model::load(spec, remote)?,
-        })
+            model,
+        }
     }
 
     /// Width of the model's vectors.
     pub fn dimensions(&self) -> Result<usize> {
-        match &self.model {
-            Model::Local(m) => Ok(m.dimensions()),
-            Model::Remote(_) => embedkit_core::Embedder::dimensions(&self.model).ok_or_else(|| {
-                Error::InvalidInput(format!(
-                    "the width of {} is not known before a call; embed one text first",
-                    self.spec
-                ))
-            }),
-        }
+        self.model.dimensions().ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "the width of {} is not known before a call; embed one text first",
+                self.spec
+            ))
+        })
     }
 
     /// The settings of a new collection for this model.
@@ -52,15 +53,11 @@ impl StoreModel {
             Some(d) => d,
             None => Distance::for_similarity(self.model.similarity())?,
         };
-        let model_normalizes = match &self.model {
-            Model::Local(m) => m.info().normalize,
-            Model::Remote(_) => true,
-        };
         Ok(Collection {
             name: name.to_string(),
             model: self.spec.clone(),
             dimensions: self.dimensions()?,
-            normalized: distance == Distance::Cosine || model_normalizes,
+            normalized: distance == Distance::Cosine || self.model.normalizes(),
             distance,
             storage,
             modality: Modality::Text,
@@ -90,63 +87,13 @@ impl StoreModel {
         Ok(())
     }
 
-    /// The prompt for `role` (`query` or `document`) when the model defines one by that
-    /// name, else the model's default.
-    fn prompt(&self, role: &str) -> Prompt {
-        match &self.model {
-            Model::Local(m) if m.info().prompts.contains_key(role) => Prompt::Named(role.into()),
-            _ => Prompt::Default,
-        }
-    }
-
-    /// Tokens per chunk the model embeds whole (its limit less the special tokens).
-    pub fn max_chunk_tokens(&self) -> Result<usize> {
-        match &self.model {
-            Model::Local(m) => Ok(m.max_seq_length() - self.special_tokens()?),
-            // Remote APIs take thousands of tokens; chunks that size retrieve poorly anyway.
-            Model::Remote(_) => Ok(8192),
-        }
-    }
-
-    fn special_tokens(&self) -> Result<usize> {
-        match &self.model {
-            Model::Local(m) => Ok(m.tokenize(&[""], &Prompt::None)?[0].ids.len()),
-            Model::Remote(_) => Ok(0),
-        }
-    }
-
-    /// Token counts of `pieces` without special tokens. A piece the tokenizer had to cut
-    /// counts as more than the model takes, so the chunker splits it.
-    fn count_tokens(&self, pieces: &[&str]) -> Result<Vec<usize>> {
-        match &self.model {
-            Model::Local(m) => {
-                let special = self.special_tokens()?;
-                Ok(m.tokenize(pieces, &Prompt::None)?
-                    .iter()
-                    .map(|e| {
-                        if e.truncated {
-                            m.max_seq_length() + 1
-                        } else {
-                            e.ids.len() - special
-                        }
-                    })
-                    .collect())
-            }
-            // No tokenizer for remote models: about 4/3 tokens per word, as for English BPE.
-            Model::Remote(_) => Ok(pieces
-                .iter()
-                .map(|p| (p.split_whitespace().count() * 4).div_ceil(3))
-                .collect()),
-        }
-    }
-
-    fn embed(&self, texts: &[&str], prompt: Prompt, batch_size: usize) -> Result<Vec<Vec<f32>>> {
+    /// Embeds texts of `role` with the model's prompt for it ([`Embedder::options_for`]).
+    fn embed(&self, texts: &[&str], role: InputRole, batch_size: usize) -> Result<Vec<Vec<f32>>> {
         let options = EmbedOptions {
-            prompt,
             batch_size,
-            ..EmbedOptions::default()
+            ..self.model.options_for(role)
         };
-        Ok(self.model.embed_with_progress(texts, &options, |_| {})?)
+        Ok(self.model.embed(texts, &options)?)
     }
 }
 
@@ -246,7 +193,7 @@ impl Store {
         mut on_batch: impl FnMut(&IngestProgress),
     ) -> Result<IngestProgress> {
         model.check(&self.collection(collection)?)?;
-        let limit = model.max_chunk_tokens()?;
+        let limit = model.model.max_input_tokens()?;
         let chunking = ChunkOptions {
             size: options.chunk_size.unwrap_or(limit),
             overlap: options.chunk_overlap,
@@ -261,7 +208,7 @@ impl Store {
         if options.batch_size == 0 {
             return Err(Error::InvalidInput("batch size must be at least 1".into()));
         }
-        let count = |p: &[&str]| model.count_tokens(p);
+        let count = |p: &[&str]| Ok(model.model.count_tokens(p)?);
         let mut progress = IngestProgress::default();
         let mut pending: Vec<(StoredDocument, Vec<String>)> = Vec::new();
         let mut pending_chunks = 0;
@@ -316,7 +263,7 @@ impl Store {
             .flat_map(|(_, t)| t.iter().map(String::as_str))
             .collect();
         let mut vectors = model
-            .embed(&texts, model.prompt("document"), options.batch_size)?
+            .embed(&texts, InputRole::Document, options.batch_size)?
             .into_iter();
         let docs: Vec<StoredDocument> = pending
             .drain(..)
@@ -351,7 +298,7 @@ impl Store {
         model.check(&self.collection(collection)?)?;
         let k = options.k;
         let vector = |k| -> Result<Vec<Hit>> {
-            let q = model.embed(&[query], model.prompt("query"), 1)?.remove(0);
+            let q = model.embed(&[query], InputRole::Query, 1)?.remove(0);
             if options.exact {
                 self.search_vector_exact(collection, &q, k, &options.filter)
             } else {

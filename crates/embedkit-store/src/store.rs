@@ -91,6 +91,32 @@ impl Store {
         self.backend.create_collection(spec)
     }
 
+    /// The collection called `name` if it exists (`None` if not; other failures are errors).
+    pub fn find_collection(&self, name: &str) -> Result<Option<Collection>> {
+        self.backend.collection(name)
+    }
+
+    /// The collection called `name`, created first with the settings `new` gives when it
+    /// does not exist yet (`new` is called only then). Says whether it was created.
+    pub fn open_or_create_collection(
+        &self,
+        name: &str,
+        new: impl FnOnce() -> Result<Collection>,
+    ) -> Result<(Collection, bool)> {
+        if let Some(c) = self.find_collection(name)? {
+            return Ok((c, false));
+        }
+        let spec = new()?;
+        if spec.name != name {
+            return Err(Error::InvalidInput(format!(
+                "the settings made for collection {name:?} name {:?}",
+                spec.name
+            )));
+        }
+        self.create_collection(&spec)?;
+        Ok((spec, true))
+    }
+
     /// The collection called `name`.
     pub fn collection(&self, name: &str) -> Result<Collection> {
         match self.backend.collection(name)? {

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::layers::FeatureMap;
 use crate::preprocess::Preprocess;
 use crate::state_dict::StateDict;
+use embedkit_core::{EmbedError, EmbedErrorKind, ImageEmbedder};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -99,15 +100,18 @@ impl ImageModel {
     }
 
     /// Runs preprocessed images (each `crop × crop × 3`, HWC) as one batch.
-    pub fn run(&self, images: &[Vec<f32>]) -> Result<Output> {
+    pub fn run<I: AsRef<[f32]>>(&self, images: &[I]) -> Result<Output> {
         let side = self.preprocess.crop;
-        if images.iter().any(|i| i.len() != side * side * 3) {
+        if images.iter().any(|i| i.as_ref().len() != side * side * 3) {
             return Err(Error::InvalidInput(format!(
                 "every preprocessed image must hold {side}x{side}x3 values"
             )));
         }
         let x = FeatureMap {
-            data: images.concat(),
+            data: images
+                .iter()
+                .flat_map(|i| i.as_ref().iter().copied())
+                .collect(),
             n: images.len(),
             h: side,
             w: side,
@@ -226,5 +230,53 @@ fn weights_file(path: &Path) -> Result<PathBuf> {
             path,
             "several weight files in this folder; name one",
         )),
+    }
+}
+
+impl From<Error> for EmbedError {
+    fn from(e: Error) -> Self {
+        let kind = match e {
+            // An unreadable or undecodable image, or a bad request, is the caller's to fix.
+            Error::Io { .. } | Error::Image { .. } | Error::InvalidInput(_) => {
+                EmbedErrorKind::InvalidInput
+            }
+            _ => EmbedErrorKind::Model,
+        };
+        EmbedError::with_kind(kind, e)
+    }
+}
+
+/// An image network through the seam: files in, pooled features out, decoding of the next
+/// batch overlapping inference of the current one ([`ImageModel::run_files`]).
+impl ImageEmbedder for ImageModel {
+    fn dimensions(&self) -> usize {
+        ImageModel::dimensions(self)
+    }
+
+    fn embed_files(
+        &self,
+        paths: &[PathBuf],
+        batch_size: usize,
+        on_batch: &mut dyn FnMut(usize, Vec<Vec<f32>>) -> Result<(), EmbedError>,
+    ) -> Result<(), EmbedError> {
+        let dim = ImageModel::dimensions(self);
+        // The caller's error stops the pipeline; it is kept here and returned as itself.
+        let mut stopped = None;
+        let run = self.run_files(paths, batch_size, |first, out| {
+            let vectors = out
+                .embedding
+                .chunks_exact(dim)
+                .map(<[f32]>::to_vec)
+                .collect();
+            on_batch(first, vectors).map_err(|e| {
+                let message = e.to_string();
+                stopped = Some(e);
+                Error::InvalidInput(message)
+            })
+        });
+        match stopped {
+            Some(e) => Err(e),
+            None => Ok(run?),
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 pub fn run(a: BenchArgs) -> Result<()> {
     let texts = crate::input::read_texts(&[], Some(&a.texts))?;
     let model = super::load_local_model(&a.model.model, a.model.max_length, a.model.precision)?;
-    let mut options = super::embed_options(&a.model);
+    let mut options = super::embed_options(&a.model, &model);
     options.normalize = true;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let tokens: usize = model

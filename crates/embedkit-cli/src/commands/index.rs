@@ -2,13 +2,15 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use embedkit_models::RemoteOptions;
+use embedkit_models::{Model, RemoteOptions};
 use embedkit_store::{
-    read_documents, read_images, Distance, Filter, ImageStoreModel, IngestOptions, IngestProgress,
-    Modality, Storage, Store, StoreModel,
+    read_documents, read_images, Collection, Distance, Filter, ImageStoreModel, IngestOptions,
+    IngestProgress, Modality, Storage, Store, StoreModel,
 };
+use embedkit_vision::ImageModel;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where the store is and which collection.
 #[derive(Debug, Args)]
@@ -128,45 +130,76 @@ pub fn collection_model(
         || store.collection(collection).map(|c| c.model),
         |m| Ok(m.to_string()),
     )?;
-    StoreModel::load(&spec, remote).with_context(|| format!("cannot load model {spec}"))
+    text_model(&spec, remote)
+}
+
+/// Loads a sentence model (folder, hub id or `openai:NAME`) for the store.
+fn text_model(spec: &str, remote: &RemoteOptions) -> Result<StoreModel> {
+    let model = Model::load(spec, remote).with_context(|| format!("cannot load model {spec}"))?;
+    Ok(StoreModel::new(spec, Arc::new(model)))
+}
+
+/// Loads an image network (weights file or folder) for the store.
+fn image_model(spec: &str) -> Result<ImageStoreModel> {
+    let model = ImageModel::load(Path::new(spec), None)
+        .with_context(|| format!("cannot load image model {spec}"))?;
+    Ok(ImageStoreModel::new(spec, Arc::new(model)))
+}
+
+/// The spec of the model that adds to `name`: the one asked for, else the collection's.
+fn model_spec<'a>(a: &'a AddArgs, existing: Option<&'a Collection>) -> Result<&'a str> {
+    match (a.model.as_deref(), existing) {
+        (Some(spec), _) => Ok(spec),
+        (None, Some(c)) => Ok(&c.model),
+        (None, None) => anyhow::bail!(
+            "collection {:?} does not exist yet: give --model to create it",
+            a.store.collection
+        ),
+    }
 }
 
 fn add(a: AddArgs, quiet: bool) -> Result<()> {
     let store = open_store(&a.store.store)?;
-    let remote = RemoteOptions {
-        base_url: a.base_url.clone(),
-        api_key_env: Some(a.api_key_env.clone()),
-    };
     let name = &a.store.collection;
-    let is_image = match store.collection(name) {
-        Ok(c) => c.modality == Modality::Image,
-        Err(_) => a.model.as_deref().is_some_and(ImageStoreModel::recognizes),
+    let existing = store.find_collection(name)?;
+    let is_image = match &existing {
+        Some(c) => c.modality == Modality::Image,
+        None => a
+            .model
+            .as_deref()
+            .is_some_and(|m| ImageModel::recognizes(Path::new(m))),
     };
+    let distance = a
+        .distance
+        .as_deref()
+        .map(str::parse::<Distance>)
+        .transpose()?;
+    let storage: Storage = a.storage.parse()?;
     if is_image {
-        return add_images(&store, a, quiet);
+        if a.lines || a.chunk_size.is_some() {
+            anyhow::bail!(
+                "--lines and --chunk-size are for text collections; an image is one document"
+            );
+        }
+        let model = image_model(model_spec(&a, existing.as_ref())?)?;
+        store.open_or_create_collection(name, || model.collection(name, distance, storage))?;
+        let images = read_images(&a.files, a.label_from_folder)?;
+        let bar = progress_bar(quiet, images.len());
+        let mut out = std::io::stdout().lock();
+        let done = store.add_images(name, &images, &model, a.batch_size, |p| {
+            acknowledge(&bar, &mut out, p)
+        })?;
+        return report(&store, name, &bar, &done);
     }
     if a.label_from_folder {
         anyhow::bail!("--label-from-folder is for image collections");
     }
-    let model = match store.collection(name) {
-        Ok(_) => collection_model(&store, name, a.model.as_deref(), &remote)?,
-        Err(embedkit_store::Error::UnknownCollection { .. }) => {
-            let spec = a.model.as_deref().with_context(|| {
-                format!("collection {name:?} does not exist yet: give --model to create it")
-            })?;
-            let model = StoreModel::load(spec, &remote)
-                .with_context(|| format!("cannot load model {spec}"))?;
-            let distance = a
-                .distance
-                .as_deref()
-                .map(str::parse::<Distance>)
-                .transpose()?;
-            let storage: Storage = a.storage.parse()?;
-            store.create_collection(&model.collection(name, distance, storage)?)?;
-            model
-        }
-        Err(e) => return Err(e.into()),
+    let remote = RemoteOptions {
+        base_url: a.base_url.clone(),
+        api_key_env: Some(a.api_key_env.clone()),
     };
+    let model = text_model(model_spec(&a, existing.as_ref())?, &remote)?;
+    store.open_or_create_collection(name, || model.collection(name, distance, storage))?;
     let docs = read_documents(&a.files, a.lines)?;
     let options = IngestOptions {
         chunk_size: a.chunk_size,
@@ -227,39 +260,7 @@ pub fn image_collection_model(
         || store.collection(collection).map(|c| c.model),
         |m| Ok(m.to_string()),
     )?;
-    ImageStoreModel::load(&spec).with_context(|| format!("cannot load image model {spec}"))
-}
-
-/// `index add` for image collections: one document per image file.
-fn add_images(store: &Store, a: AddArgs, quiet: bool) -> Result<()> {
-    if a.lines || a.chunk_size.is_some() {
-        anyhow::bail!(
-            "--lines and --chunk-size are for text collections; an image is one document"
-        );
-    }
-    let name = &a.store.collection;
-    let model = match store.collection(name) {
-        Ok(_) => image_collection_model(store, name, a.model.as_deref())?,
-        Err(_) => {
-            let spec = a.model.as_deref().context("give --model")?;
-            let model = ImageStoreModel::load(spec)
-                .with_context(|| format!("cannot load image model {spec}"))?;
-            let distance = a
-                .distance
-                .as_deref()
-                .map(str::parse::<Distance>)
-                .transpose()?;
-            store.create_collection(&model.collection(name, distance, a.storage.parse()?)?)?;
-            model
-        }
-    };
-    let images = read_images(&a.files, a.label_from_folder)?;
-    let bar = progress_bar(quiet, images.len());
-    let mut out = std::io::stdout().lock();
-    let done = store.add_images(name, &images, &model, a.batch_size, |p| {
-        acknowledge(&bar, &mut out, p)
-    })?;
-    report(store, name, &bar, &done)
+    image_model(&spec)
 }
 
 fn list(a: ListArgs) -> Result<()> {

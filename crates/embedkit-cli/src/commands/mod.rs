@@ -18,6 +18,7 @@ pub mod words;
 
 use crate::args::{Cli, Command, ModelArgs};
 use anyhow::{Context, Result};
+use embedkit_core::Embedder;
 use embedkit_models::{EmbedOptions, Model, Precision, Prompt, RemoteOptions, SentenceEmbedder};
 
 /// Runs the chosen subcommand.
@@ -69,14 +70,17 @@ fn load_model(a: &ModelArgs) -> Result<Model> {
     Ok(model)
 }
 
-fn embed_options(a: &ModelArgs) -> EmbedOptions {
+/// How to embed with `model`: the prompt the flags ask for, else the model's default, by the
+/// rule every route shares ([`embedkit_core::Prompts::choose`]).
+fn embed_options(a: &ModelArgs, model: &dyn Embedder) -> EmbedOptions {
+    let explicit = match (&a.prompt_name, &a.prompt, &a.instruction) {
+        (Some(name), _, _) => Some(Prompt::Named(name.clone())),
+        (None, Some(text), _) => Some(Prompt::Text(text.clone())),
+        (None, None, Some(task)) => Some(Prompt::instruction(task)),
+        (None, None, None) => None,
+    };
     EmbedOptions {
-        prompt: match (&a.prompt_name, &a.prompt, &a.instruction) {
-            (Some(name), _, _) => Prompt::Named(name.clone()),
-            (None, Some(text), _) => Prompt::Text(text.clone()),
-            (None, None, Some(task)) => Prompt::instruction(task),
-            (None, None, None) => Prompt::Default,
-        },
+        prompt: model.prompts().choose(explicit, None),
         dimensions: a.dimensions,
         normalize: a.normalize,
         batch_size: a.batch_size,

@@ -9,7 +9,12 @@ use std::io::Write;
 
 pub fn run(a: SimilarityArgs, quiet: bool) -> Result<()> {
     let model = super::load_model(&a.model)?;
-    let vectors = super::embed_texts(&model, &a.texts, &super::embed_options(&a.model), quiet)?;
+    let vectors = super::embed_texts(
+        &model,
+        &a.texts,
+        &super::embed_options(&a.model, &model),
+        quiet,
+    )?;
     let sim = model.similarity();
     let matrix = sim.matrix(&vectors, &vectors);
     if let Some(path) = &a.plot {

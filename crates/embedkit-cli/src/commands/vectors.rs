@@ -69,9 +69,10 @@ pub fn item_vectors(
     let source: Box<dyn VectorSource> = match (&a.model, &a.vectors) {
         (Some(spec), _) => {
             let args = a.model_args(spec);
+            let model = super::load_model(&args)?;
             Box::new(CliModel {
-                model: super::load_model(&args)?,
-                options: super::embed_options(&args),
+                options: super::embed_options(&args, &model),
+                model,
                 quiet,
                 id: spec.clone(),
             })

@@ -138,8 +138,8 @@ pub async fn add(
     let _permit = permit(&state)?;
     let result = service(&state)?
         .run(move |service, store| {
-            let (served, model) = match store.collection(&name) {
-                Ok(spec) => {
+            let (served, model) = match store.find_collection(&name)? {
+                Some(spec) => {
                     let (served, model) = service.model_for(&spec)?;
                     if let Some(asked) = req.model.as_deref().filter(|m| *m != served) {
                         return Err(ApiError::invalid(
@@ -152,13 +152,9 @@ pub async fn add(
                     }
                     (served, model)
                 }
-                Err(Error::UnknownCollection { .. }) => {
-                    let (served, model) = service.model_named(req.model.as_deref())?;
-                    store.create_collection(&model.collection(&name, None, storage)?)?;
-                    (served, model)
-                }
-                Err(e) => return Err(e.into()),
+                None => service.model_named(req.model.as_deref())?,
             };
+            store.open_or_create_collection(&name, || model.collection(&name, None, storage))?;
             let progress = store.add_documents(&name, &docs, &model, &options, |_| {})?;
             Ok(AddResult {
                 object: "collection.add",

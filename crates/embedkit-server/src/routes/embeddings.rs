@@ -1,5 +1,6 @@
 //! `POST /v1/embeddings`: validate → tokenize (blocking pool) → queue → finish → respond.
 
+use crate::engine::TextItem;
 use crate::images::{self, ServedImageModel};
 use crate::json::OpenAiJson;
 use crate::openai::{
@@ -14,7 +15,7 @@ use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
-use embedkit_models::{Prompt, SentenceEmbedder};
+use embedkit_models::{InputRole, Prompt, SentenceEmbedder};
 use std::sync::Arc;
 
 /// Header telling how many inputs were cut to the model's maximum length.
@@ -87,9 +88,17 @@ pub async fn create(
         ));
     }
 
+    let items = prepared
+        .inputs
+        .into_iter()
+        .map(|encoded| TextItem {
+            encoded,
+            prompt_tokens: prepared.prompt_tokens,
+        })
+        .collect();
     let vectors = served
         .worker
-        .submit(prepared.inputs, prepared.prompt_tokens)
+        .submit(items)
         .await
         .map_err(|_| ApiError::new(ErrorKind::Internal, "the model worker dropped the request"))?
         .map_err(|e| ApiError::new(ErrorKind::Internal, e))?;
@@ -269,26 +278,18 @@ fn input_texts(
     Ok(texts)
 }
 
+/// The request's prompt: `prompt_name` if given (it must exist), else the model's prompt for
+/// `input_type` by the one rule every route uses ([`Prompts::choose`]).
 fn choose_prompt(model: &SentenceEmbedder, req: &EmbeddingRequest) -> Result<Prompt, ApiError> {
-    if let Some(name) = &req.prompt_name {
-        let p = Prompt::Named(name.clone());
+    let explicit = req.prompt_name.clone().map(Prompt::Named);
+    if let Some(p) = &explicit {
         model
-            .prompt_text(&p)
+            .prompt_text(p)
             .map_err(|e| ApiError::invalid(Some("prompt_name"), e.to_string()))?;
-        return Ok(p);
     }
-    let Some(kind) = req.input_type else {
-        return Ok(Prompt::Default);
-    };
-    let name = match kind {
-        InputType::Query => "query",
-        InputType::Document => "document",
-    };
-    let named = Prompt::Named(name.into());
-    // A model without that prompt embeds the text as it is.
-    Ok(if model.prompt_text(&named).is_ok() {
-        named
-    } else {
-        Prompt::None
-    })
+    let role = req.input_type.map(|kind| match kind {
+        InputType::Query => InputRole::Query,
+        InputType::Document => InputRole::Document,
+    });
+    Ok(model.prompts().choose(explicit, role))
 }

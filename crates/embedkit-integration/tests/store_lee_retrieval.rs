@@ -7,8 +7,9 @@
 
 mod common;
 
-use embedkit_store::{read_documents, Filter, IngestOptions, SearchOptions, Storage, StoreModel};
+use embedkit_store::{read_documents, Filter, IngestOptions, SearchOptions, Storage};
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 fn pearson(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len() as f64;
@@ -31,7 +32,7 @@ fn lee_corpus_retrieval_matches_human_ratings() {
     assert_eq!(human.len(), 50);
 
     let model_dir = common::root().join("models/all-MiniLM-L6-v2");
-    let model = StoreModel::load(model_dir.to_str().unwrap(), &Default::default()).unwrap();
+    let model = common::text_model(&model_dir);
     let lee_path = data.join("lee.cor");
     let docs = read_documents(&[data.join("lee_background.cor"), lee_path.clone()], true).unwrap();
     let lee: Vec<_> = docs
@@ -100,10 +101,7 @@ fn lee_corpus_retrieval_matches_human_ratings() {
         // The independent reference: whole documents embedded directly (as
         // sentence-transformers does, truncated at 256 tokens), cosine per pair.
         let texts: Vec<&str> = lee.iter().map(|d| d.text.as_str()).collect();
-        let embedkit_models::Model::Local(m) = &model.model else {
-            unreachable!()
-        };
-        let v = m.embed(&texts, &Default::default()).unwrap();
+        let v = model.model.embed(&texts, &Default::default()).unwrap();
         let direct: Vec<f64> = (0..50)
             .flat_map(|i| (i + 1..50).map(move |j| (i, j)))
             .map(|(i, j)| embedkit_core::vector::cosine(&v[i], &v[j]) as f64)
@@ -121,7 +119,38 @@ fn lee_corpus_retrieval_matches_human_ratings() {
             "store Pearson {r} vs direct {r_direct}"
         );
         assert!(mrr > 0.65, "MRR {mrr}");
-        common::record(&url, "lee", &[mrr, r]);
+        record(&url, "lee", &[mrr, r]);
     }
-    common::assert_backends_agree("lee", 0.005);
+    assert_backends_agree("lee", 0.005);
+}
+
+/// Measured numbers by (backend, what).
+type Results = HashMap<(String, String), Vec<f64>>;
+
+static RESULTS: Mutex<Option<Results>> = Mutex::new(None);
+
+/// Keeps a test's measured numbers per backend for [`assert_backends_agree`].
+fn record(url: &str, what: &str, values: &[f64]) {
+    RESULTS
+        .lock()
+        .unwrap()
+        .get_or_insert_with(HashMap::new)
+        .insert((url.to_string(), what.to_string()), values.to_vec());
+}
+
+/// Every backend measured the same numbers for `what`, within `tol`.
+fn assert_backends_agree(what: &str, tol: f64) {
+    let results = RESULTS.lock().unwrap();
+    let rows: Vec<_> = results
+        .iter()
+        .flatten()
+        .filter(|((_, w), _)| w == what)
+        .collect();
+    for (a, va) in &rows {
+        for (b, vb) in &rows {
+            for (x, y) in va.iter().zip(vb.iter()) {
+                assert!((x - y).abs() <= tol, "{what}: {} {x} vs {} {y}", a.0, b.0);
+            }
+        }
+    }
 }

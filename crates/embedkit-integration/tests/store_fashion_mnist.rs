@@ -8,7 +8,7 @@ mod common;
 mod fashion_mnist;
 
 use common::{fresh_store, root, store_urls};
-use embedkit_store::{read_images, Filter, ImageStoreModel, Storage};
+use embedkit_store::{read_images, Filter, Storage};
 use std::path::PathBuf;
 
 /// bench/fashion_mnist_reference.py -k 5 on this split: 78 of 100 queries right.
@@ -21,8 +21,7 @@ fn fashion_mnist_knn_through_the_store_matches_torchvision_and_scikit_learn() {
         fashion_mnist::read(&root().join("testdata/data/fashion-mnist-300"), "t10k").unwrap();
     let out = tempfile::tempdir().unwrap();
     let (ref_dir, query_dir) = fashion_mnist::write_split(&images, out.path(), 20, 10).unwrap();
-    let model = ImageStoreModel::load(root().join("models/mobilenet_v2").to_str().unwrap())
-        .expect("models/mobilenet_v2: run scripts/fetch-models.sh");
+    let model = common::image_model(&root().join("models/mobilenet_v2"));
     for url in store_urls() {
         let (_dir, store) = fresh_store(&url);
         store

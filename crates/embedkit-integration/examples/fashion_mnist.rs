@@ -13,7 +13,9 @@
 mod fashion_mnist;
 
 use embedkit_store::{read_images, Filter, ImageStoreModel, Storage, Store};
+use embedkit_vision::ImageModel;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 fn main() {
@@ -50,7 +52,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let store_path = out.join("store.db");
     let _ = std::fs::remove_file(&store_path);
     let store = Store::open(&store_path.display().to_string())?;
-    let model = ImageStoreModel::load(model_spec)?;
+    let model = ImageStoreModel::new(
+        model_spec,
+        Arc::new(ImageModel::load(std::path::Path::new(model_spec), None)?),
+    );
     store.create_collection(&model.collection("fashion-mnist", None, Storage::F32)?)?;
 
     let reference = read_images(&[ref_dir], true)?;

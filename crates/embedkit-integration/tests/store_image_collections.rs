@@ -6,18 +6,13 @@ mod common;
 use common::{fresh_store, root, store_urls};
 use embedkit_store::{
     read_images, Document, Error, Filter, ImageStoreModel, IngestOptions, Modality, SearchOptions,
-    Storage, StoreModel,
+    Storage,
 };
+use embedkit_vision::ImageModel;
 use std::path::PathBuf;
 
 fn mobilenet() -> ImageStoreModel {
-    let dir = root().join("models/mobilenet_v2");
-    assert!(
-        dir.is_dir(),
-        "{} is missing: run scripts/fetch-models.sh",
-        dir.display()
-    );
-    ImageStoreModel::load(dir.to_str().unwrap()).unwrap()
+    common::image_model(&root().join("models/mobilenet_v2"))
 }
 
 fn photos() -> PathBuf {
@@ -74,26 +69,13 @@ fn every_photo_is_its_own_nearest_image_and_unchanged_ones_are_skipped() {
 
 #[test]
 fn text_and_image_mix_ups_are_clear_errors() {
-    let images = ImageStoreModel::load(
-        root()
-            .join("testdata/fixtures/tiny-resnet")
-            .to_str()
-            .unwrap(),
-    )
-    .unwrap();
-    let text = StoreModel::load(
-        root().join("testdata/fixtures/tiny-bge").to_str().unwrap(),
-        &Default::default(),
-    )
-    .unwrap();
-    assert!(ImageStoreModel::recognizes(
-        root()
-            .join("testdata/fixtures/tiny-resnet")
-            .to_str()
-            .unwrap()
+    let images = common::image_model(&root().join("testdata/fixtures/tiny-resnet"));
+    let text = common::text_model(&root().join("testdata/fixtures/tiny-bge"));
+    assert!(ImageModel::recognizes(
+        &root().join("testdata/fixtures/tiny-resnet")
     ));
-    assert!(!ImageStoreModel::recognizes(
-        root().join("testdata/fixtures/tiny-bge").to_str().unwrap()
+    assert!(!ImageModel::recognizes(
+        &root().join("testdata/fixtures/tiny-bge")
     ));
     for url in store_urls() {
         let (_dir, store) = fresh_store(&url);

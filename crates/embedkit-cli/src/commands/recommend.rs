@@ -3,9 +3,8 @@
 //! collection (neighbours through the store's index).
 
 use super::vectors::item_vectors;
-use crate::args::vectors::SourceArgs;
+use crate::args::recommend::RecommendArgs;
 use anyhow::{bail, Result};
-use clap::Args;
 use embedkit_apps::data::{read_items, Item};
 use embedkit_apps::recommend::{
     histories, read_interactions, recommend_for_user, similar_items, ExactIndex, Neighbours,
@@ -14,46 +13,6 @@ use embedkit_apps::recommend::{
 use embedkit_apps::store::{read_collection, StoreIndex};
 use embedkit_store::Store;
 use std::io::Write;
-use std::path::PathBuf;
-
-#[derive(Debug, Args)]
-pub struct RecommendArgs {
-    /// Items: .jsonl with "id" and "text" (or "embedding"), or one text per line (ids are
-    /// line numbers).
-    #[arg(long, required_unless_present = "store")]
-    pub items: Option<PathBuf>,
-    /// Take the items and their vectors from a store collection instead (a file path,
-    /// sqlite://PATH or postgres://...; see `embedkit index add`), and find neighbours
-    /// through its index: HNSW on large SQLite collections, pgvector's on PostgreSQL.
-    #[arg(long, conflicts_with_all = ["items", "model", "vectors", "word_vectors"])]
-    pub store: Option<String>,
-    /// The collection of --store (default: "default").
-    #[arg(long, short, requires = "store")]
-    pub collection: Option<String>,
-    #[command(flatten)]
-    pub source: SourceArgs,
-    /// Items to find similar ones for (ids; default: every item). Item-to-item mode.
-    #[arg(long)]
-    pub item: Vec<String>,
-    /// Interaction log, .jsonl lines {"user", "item", "time"?}: recommends to users instead.
-    #[arg(long)]
-    pub interactions: Option<PathBuf>,
-    /// Users to recommend to (default: every user in the log).
-    #[arg(long, requires = "interactions")]
-    pub user: Vec<String>,
-    /// Recommendations per item or user.
-    #[arg(long, short, default_value_t = 5)]
-    pub k: usize,
-    /// A user's interaction this many steps older weighs half as much in their profile.
-    #[arg(long, default_value_t = 5.0)]
-    pub half_life: f64,
-    /// Diversify user recommendations with MMR (1 = relevance only, lower = more variety).
-    #[arg(long)]
-    pub mmr: Option<f32>,
-    /// Print JSON lines.
-    #[arg(long)]
-    pub json: bool,
-}
 
 pub fn run(a: RecommendArgs, quiet: bool) -> Result<()> {
     match (&a.store, &a.items) {

@@ -162,25 +162,61 @@ impl Store {
     /// one transaction per batch; documents whose text, metadata and chunking are unchanged
     /// are skipped. Calls `on_batch` after each commit.
     ///
-    /// The whole loop, from opening a store to answering a question:
+    /// The whole loop, from opening a store to answering a question. Any [`Embedder`] will
+    /// do: the CLI and the server hand over `embedkit_models`' sentence models; here, a toy
+    /// one that counts letters.
     ///
     /// ```
+    /// use embedkit_core::{EmbedError, EmbedOptions, Embedder};
     /// use embedkit_store::{Document, IngestOptions, SearchOptions, Storage, Store, StoreModel};
+    /// use std::sync::Arc;
+    ///
+    /// struct Letters;
+    /// impl Embedder for Letters {
+    ///     fn embed_with_progress(
+    ///         &self,
+    ///         texts: &[&str],
+    ///         _: &EmbedOptions,
+    ///         progress: &mut dyn FnMut(usize),
+    ///     ) -> Result<Vec<Vec<f32>>, EmbedError> {
+    ///         progress(texts.len());
+    ///         Ok(texts.iter().map(|t| {
+    ///             let mut v = vec![0.0; 26];
+    ///             for b in t.to_ascii_lowercase().bytes().filter(u8::is_ascii_lowercase) {
+    ///                 v[(b - b'a') as usize] += 1.0;
+    ///             }
+    ///             v
+    ///         }).collect())
+    ///     }
+    ///     fn dimensions(&self) -> Option<usize> { Some(26) }
+    ///     fn normalizes(&self) -> bool { false }
+    ///     fn max_input_tokens(&self) -> Result<usize, EmbedError> { Ok(512) }
+    ///     fn count_tokens(&self, pieces: &[&str]) -> Result<Vec<usize>, EmbedError> {
+    ///         Ok(pieces.iter().map(|p| p.split_whitespace().count()).collect())
+    ///     }
+    /// }
+    ///
     /// # let dir = tempfile::tempdir()?;
     /// # let url = dir.path().join("kb.db").display().to_string();
-    /// # let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/fixtures/tiny-bge");
     /// let store = Store::open(&url)?; // a file path or sqlite://PATH
-    /// let model = StoreModel::load(spec, &Default::default())?;
+    /// let model = StoreModel::new("letters", Arc::new(Letters));
     /// store.create_collection(&model.collection("notes", None, Storage::F32)?)?;
-    /// let docs = [Document {
-    ///     id: "cats".into(),
-    ///     text: "Cats sleep all day. They purr when content.".into(),
-    ///     metadata: serde_json::json!({"lang": "en"}),
-    /// }];
+    /// let docs = [
+    ///     Document {
+    ///         id: "cats".into(),
+    ///         text: "Cats sleep all day. They purr when content.".into(),
+    ///         metadata: serde_json::json!({"lang": "en"}),
+    ///     },
+    ///     Document {
+    ///         id: "zoo".into(),
+    ///         text: "Zzz: a buzzing bee in the zoo.".into(),
+    ///         metadata: serde_json::json!({"lang": "en"}),
+    ///     },
+    /// ];
     /// let done = store.add_documents("notes", &docs, &model, &IngestOptions::default(), |_| {})?;
-    /// assert_eq!((done.written, done.chunks), (1, 1));
-    /// let options = SearchOptions { k: 3, ..Default::default() };
-    /// let hits = store.search("notes", &model, "why do cats purr?", &options)?;
+    /// assert_eq!((done.written, done.chunks), (2, 2));
+    /// let options = SearchOptions { k: 2, ..Default::default() };
+    /// let hits = store.search("notes", &model, "cats purr all day", &options)?;
     /// assert_eq!(hits[0].id, "cats");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

@@ -1,7 +1,8 @@
 //! CPU kernels behind every embedkit model: matrix products, layer/RMS norms, activations,
 //! softmax and dot products on `f32` slices.
 //!
-//! This is the only crate allowed to use `unsafe` (SIMD leaf functions selected at runtime).
+//! This is the only crate allowed to use `unsafe` (SIMD leaf functions selected at runtime, and
+//! the raw-pointer rows of [`shared`]).
 //! It knows nothing about models, tokenizers or files.
 //!
 //! * [`isa`] picks the instruction set once per process (`EMBEDKIT_ISA=scalar|avx2|avx512`
@@ -15,6 +16,8 @@
 //! * [`ops`] holds the element-wise and row-wise kernels.
 //! * [`int8`] quantizes rows to 8-bit codes and takes their inner products (memory-bound scans).
 //! * [`conv`] holds the convolutions and pools of image networks (NHWC, im2col + the GEMM).
+//! * [`shared`] holds [`shared::SharedRows`], the matrix that word-vector training threads
+//!   update at once without locks (Hogwild), through raw pointers only.
 //!
 //! ```
 //! use embedkit_kernels::ops;
@@ -33,4 +36,5 @@ pub mod linear;
 pub mod math;
 pub mod ops;
 mod scratch;
+pub mod shared;
 mod team;

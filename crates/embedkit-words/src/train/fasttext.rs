@@ -8,12 +8,12 @@
 //! The result is a [`FastTextModel`] that writes as fastText's `.bin` (version 12).
 
 use super::corpus::{self, MAX_SENTENCE};
-use super::hogwild::SharedMatrix;
-use super::math::{axpy, dot, Lcg, Sigmoid};
+use super::math::{Lcg, Sigmoid};
 use super::{Progress, Vocab};
 use crate::error::{Result, WordsError};
 use crate::format::fasttext::{Entry, FastTextArgs, FastTextModel, Loss, ModelKind};
 use crate::subword::{fnv1a, for_each_ngram};
+use embedkit_kernels::shared::SharedRows;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -89,8 +89,8 @@ struct Shared<'a> {
     vocab: &'a Vocab,
     /// Input rows of each word: its own row, then its n-gram rows.
     subwords: Vec<Vec<u32>>,
-    input: SharedMatrix,
-    output: SharedMatrix,
+    input: SharedRows,
+    output: SharedRows,
     table: Vec<u32>,
     keep: Vec<f32>,
     sigmoid: Sigmoid,
@@ -174,8 +174,8 @@ pub fn train(
         cfg: &eff,
         vocab: &vocab,
         subwords,
-        input: SharedMatrix::new(input, dim),
-        output: SharedMatrix::new(vec![0.0; n * dim], dim),
+        input: SharedRows::new(input, dim),
+        output: SharedRows::new(vec![0.0; n * dim], dim),
         table: sqrt_unigram_table(&vocab.counts),
         keep: vocab.keep_probabilities(cfg.sample),
         sigmoid: Sigmoid::new(),
@@ -218,8 +218,8 @@ pub fn train(
             .collect(),
         ntokens: vocab.total() as i64,
         pruneidx: None,
-        input: input.into_inner(),
-        output: output.into_inner(),
+        input: input.into_vec(),
+        output: output.into_vec(),
     };
     Ok(FastText { vocab, model })
 }
@@ -327,7 +327,7 @@ impl Shared<'_> {
     ) {
         hidden.fill(0.0);
         for &r in inputs {
-            axpy(1.0, self.input.row(r as usize), hidden);
+            self.input.row(r as usize).add_to(1.0, hidden);
         }
         let inv = 1.0 / inputs.len() as f32;
         hidden.iter_mut().for_each(|x| *x *= inv);
@@ -350,12 +350,11 @@ impl Shared<'_> {
                 (t, 0.0)
             };
             let out = self.output.row(word as usize);
-            let g = self.sigmoid.gradient(dot(hidden, out), label) * lr;
-            axpy(g, out, grad);
-            axpy(g, hidden, out);
+            let g = self.sigmoid.gradient(out.dot(hidden), label) * lr;
+            out.step(g, hidden, grad);
         }
         for &r in inputs {
-            axpy(1.0, grad, self.input.row(r as usize));
+            self.input.row(r as usize).add(1.0, grad);
         }
     }
 }

@@ -5,12 +5,12 @@
 //! `f(x) = min(1, (x/x_max)^alpha)`, Hogwild threads; the output is `W + W̃`.
 
 use super::cooccur::{self, ChunkReader, Cooc, RECORD};
-use super::hogwild::SharedMatrix;
-use super::math::{dot, Lcg};
+use super::math::Lcg;
 use super::shuffle::Shuffler;
 use super::{Progress, Vocab};
 use crate::error::{Result, WordsError};
 use crate::vectors::WordVectors;
+use embedkit_kernels::shared::{update_elements, SharedRows};
 use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -119,10 +119,10 @@ pub fn train(
             .map(|_| (rng.unit() - 0.5) / dim as f32)
             .collect()
     };
-    let w = SharedMatrix::new(init(&mut rng), cols);
-    let wt = SharedMatrix::new(init(&mut rng), cols);
-    let gw = SharedMatrix::new(vec![1.0; n * cols], cols);
-    let gwt = SharedMatrix::new(vec![1.0; n * cols], cols);
+    let w = SharedRows::new(init(&mut rng), cols);
+    let wt = SharedRows::new(init(&mut rng), cols);
+    let gw = SharedRows::new(vec![1.0; n * cols], cols);
+    let gwt = SharedRows::new(vec![1.0; n * cols], cols);
     let done = AtomicU64::new(0);
     let total = pairs * cfg.epochs as u64;
     let threads = cfg.threads as u64;
@@ -152,10 +152,10 @@ pub fn train(
                             next = if at + 1 < last { records.next()? } else { None };
                             if let Some(n) = &next {
                                 for (m, row) in [(w, n.i), (gw, n.i), (wt, n.j), (gwt, n.j)] {
-                                    embedkit_kernels::ops::prefetch(m.row(row as usize));
+                                    m.row(row as usize).prefetch();
                                 }
                             }
-                            update(cfg, &c, w, wt, gw, gwt);
+                            update(cfg, &c, [w, wt, gw, gwt]);
                             k += 1;
                             if k.is_multiple_of(100_000) {
                                 let words = done.fetch_add(100_000, Ordering::Relaxed) + 100_000;
@@ -177,7 +177,7 @@ pub fn train(
                 .collect::<Result<Vec<()>>>()
         })?;
     }
-    let (w, wt) = (w.into_inner(), wt.into_inner());
+    let (w, wt) = (w.into_vec(), wt.into_vec());
     let mut data = Vec::with_capacity(n * dim);
     for i in 0..n {
         for d in 0..dim {
@@ -193,20 +193,14 @@ pub fn train(
     })
 }
 
-/// One AdaGrad step on the pair `c` (glove.c's inner loop).
+/// One AdaGrad step on the pair `c` (glove.c's inner loop) in the matrices `m` = `[W, W̃, G,
+/// G̃]` (weights and squared-gradient sums, the bias last in each row).
 #[inline]
-fn update(
-    cfg: &GloveConfig,
-    c: &Cooc,
-    w: &SharedMatrix,
-    wt: &SharedMatrix,
-    gw: &SharedMatrix,
-    gwt: &SharedMatrix,
-) {
+fn update(cfg: &GloveConfig, c: &Cooc, m: [&SharedRows; 4]) {
     let dim = cfg.dim;
-    let (wi, wj) = (w.row(c.i as usize), wt.row(c.j as usize));
-    let (gi, gj) = (gw.row(c.i as usize), gwt.row(c.j as usize));
-    let pred: f32 = dot(&wi[..dim], &wj[..dim]) + wi[dim] + wj[dim];
+    let (i, j) = (c.i as usize, c.j as usize);
+    let (wi, wj, gi, gj) = (m[0].row(i), m[1].row(j), m[2].row(i), m[3].row(j));
+    let pred: f32 = wi.slice(0..dim).dot_row(&wj.slice(0..dim)) + wi.get(dim) + wj.get(dim);
     let diff = pred - c.x.ln() as f32;
     let weight = if c.x > cfg.x_max {
         1.0
@@ -223,25 +217,25 @@ fn update(
         return;
     }
     let eta = cfg.eta;
-    // Zipped slices of one length, so the loop has no bounds checks and is vectorized: the
-    // square roots and divisions are most of the run time.
-    let rows = wi[..dim]
-        .iter_mut()
-        .zip(&mut wj[..dim])
-        .zip(gi[..dim].iter_mut().zip(&mut gj[..dim]));
-    for ((wi, wj), (gi, gj)) in rows {
-        let t1 = (fdiff * *wj).clamp(-GRAD_CLIP, GRAD_CLIP) * eta;
-        let t2 = (fdiff * *wi).clamp(-GRAD_CLIP, GRAD_CLIP) * eta;
-        *wi -= t1 / gi.sqrt();
-        *wj -= t2 / gj.sqrt();
-        *gi += t1 * t1;
-        *gj += t2 * t2;
-    }
+    // One element-wise pass over the four rows, vectorized: the square roots and divisions
+    // are most of the run time.
+    let weights = [wi, wj, gi, gj].map(|r| r.slice(0..dim));
+    update_elements(weights, |[wi, wj, gi, gj]| {
+        let t1 = (fdiff * wj).clamp(-GRAD_CLIP, GRAD_CLIP) * eta;
+        let t2 = (fdiff * wi).clamp(-GRAD_CLIP, GRAD_CLIP) * eta;
+        [
+            wi - t1 / gi.sqrt(),
+            wj - t2 / gj.sqrt(),
+            gi + t1 * t1,
+            gj + t2 * t2,
+        ]
+    });
     let step = fdiff * eta;
-    wi[dim] -= step / gi[dim].sqrt();
-    wj[dim] -= step / gj[dim].sqrt();
-    gi[dim] += step * step;
-    gj[dim] += step * step;
+    let (gi_bias, gj_bias) = (gi.get(dim), gj.get(dim));
+    wi.set(dim, wi.get(dim) - step / gi_bias.sqrt());
+    wj.set(dim, wj.get(dim) - step / gj_bias.sqrt());
+    gi.set(dim, gi_bias + step * step);
+    gj.set(dim, gj_bias + step * step);
 }
 
 /// A private temporary folder, removed when dropped (also on errors).
@@ -284,10 +278,10 @@ mod tests {
         };
         let (wi0, wj0) = ([0.1, -0.2, 0.3, 0.05], [0.4, 0.1, -0.1, -0.02]);
         let (gi0, gj0) = ([1.0, 1.5, 2.0, 1.2], [1.1, 1.0, 3.0, 1.0]);
-        let m = |v: [f64; 4]| SharedMatrix::new(v.iter().map(|&x| x as f32).collect(), 4);
+        let m = |v: [f64; 4]| SharedRows::new(v.iter().map(|&x| x as f32).collect(), 4);
         let (w, wt, gw, gwt) = (m(wi0), m(wj0), m(gi0), m(gj0));
         let x = 3.0;
-        update(&cfg, &Cooc { i: 0, j: 0, x }, &w, &wt, &gw, &gwt);
+        update(&cfg, &Cooc { i: 0, j: 0, x }, [&w, &wt, &gw, &gwt]);
 
         let dot: f64 = (0..3).map(|d| wi0[d] * wj0[d]).sum();
         let diff = dot + wi0[3] + wj0[3] - f64::ln(x);
@@ -295,15 +289,21 @@ mod tests {
         let close = |got: f32, want: f64| (got as f64 - want).abs() < 1e-6;
         for d in 0..3 {
             let (t1, t2) = (fdiff * wj0[d], fdiff * wi0[d]);
-            assert!(close(w.row(0)[d], wi0[d] - t1 / gi0[d].sqrt()), "w[{d}]");
-            assert!(close(wt.row(0)[d], wj0[d] - t2 / gj0[d].sqrt()), "w~[{d}]");
-            assert!(close(gw.row(0)[d], gi0[d] + t1 * t1), "gw[{d}]");
-            assert!(close(gwt.row(0)[d], gj0[d] + t2 * t2), "gw~[{d}]");
+            assert!(
+                close(w.row(0).get(d), wi0[d] - t1 / gi0[d].sqrt()),
+                "w[{d}]"
+            );
+            assert!(
+                close(wt.row(0).get(d), wj0[d] - t2 / gj0[d].sqrt()),
+                "w~[{d}]"
+            );
+            assert!(close(gw.row(0).get(d), gi0[d] + t1 * t1), "gw[{d}]");
+            assert!(close(gwt.row(0).get(d), gj0[d] + t2 * t2), "gw~[{d}]");
         }
-        assert!(close(w.row(0)[3], wi0[3] - fdiff / gi0[3].sqrt()));
-        assert!(close(wt.row(0)[3], wj0[3] - fdiff / gj0[3].sqrt()));
-        assert!(close(gw.row(0)[3], gi0[3] + fdiff * fdiff));
-        assert!(close(gwt.row(0)[3], gj0[3] + fdiff * fdiff));
+        assert!(close(w.row(0).get(3), wi0[3] - fdiff / gi0[3].sqrt()));
+        assert!(close(wt.row(0).get(3), wj0[3] - fdiff / gj0[3].sqrt()));
+        assert!(close(gw.row(0).get(3), gi0[3] + fdiff * fdiff));
+        assert!(close(gwt.row(0).get(3), gj0[3] + fdiff * fdiff));
     }
 
     /// A huge error moves each weight by at most GRAD_CLIP · eta / sqrt(gradsq); an error
@@ -316,7 +316,7 @@ mod tests {
             eta: 0.05,
             ..Default::default()
         };
-        let m = |v: [f32; 3]| SharedMatrix::new(v.to_vec(), 3);
+        let m = |v: [f32; 3]| SharedRows::new(v.to_vec(), 3);
         let (w, wt, gw, gwt) = (
             m([1e6, -1e6, 0.0]),
             m([1e6, 1e6, 0.0]),
@@ -330,15 +330,12 @@ mod tests {
                 j: 0,
                 x: 20.0,
             },
-            &w,
-            &wt,
-            &gw,
-            &gwt,
+            [&w, &wt, &gw, &gwt],
         );
         // w·w̃ = 0, so the error is -ln 20 and every gradient component far past the clip.
-        assert_eq!(w.row(0)[0], 1e6 + GRAD_CLIP * 0.05);
-        assert_eq!(wt.row(0)[1], 1e6 - GRAD_CLIP * 0.05 / 2.0);
-        assert_eq!(gw.row(0)[0], 1.0 + (GRAD_CLIP * 0.05).powi(2));
+        assert_eq!(w.row(0).get(0), 1e6 + GRAD_CLIP * 0.05);
+        assert_eq!(wt.row(0).get(1), 1e6 - GRAD_CLIP * 0.05 / 2.0);
+        assert_eq!(gw.row(0).get(0), 1.0 + (GRAD_CLIP * 0.05).powi(2));
         let before: Vec<f32> = w.row(0).to_vec();
         update(
             &cfg,
@@ -347,11 +344,8 @@ mod tests {
                 j: 0,
                 x: f64::NAN,
             },
-            &w,
-            &wt,
-            &gw,
-            &gwt,
+            [&w, &wt, &gw, &gwt],
         );
-        assert_eq!(w.row(0), &before[..]);
+        assert_eq!(w.row(0).to_vec(), before);
     }
 }

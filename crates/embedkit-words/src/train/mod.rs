@@ -6,7 +6,6 @@ pub mod cooccur;
 mod corpus;
 pub mod fasttext;
 pub mod glove;
-mod hogwild;
 mod math;
 mod shuffle;
 pub mod supervised;

@@ -11,13 +11,13 @@
 //! Examples are held in memory: a labelled data set is small next to its model, and the
 //! examples of cross-validation folds are trained on repeatedly.
 
-use super::hogwild::SharedMatrix;
 use super::math::{axpy, dot, Lcg};
 use crate::error::{Result, WordsError};
 use crate::format::fasttext::{Entry, FastTextArgs, FastTextModel, Loss, ModelKind};
 use crate::subword::fnv1a;
 use crate::tokenizer::Segmenter;
 use crate::vectors::WordVectors;
+use embedkit_kernels::shared::SharedRows;
 use std::collections::HashMap;
 use std::io::BufRead;
 
@@ -299,8 +299,8 @@ pub fn train_with_pretrained(
             (model.input_rows(&ex.words), labels)
         })
         .collect();
-    let input = SharedMatrix::new(input, dim);
-    let output = SharedMatrix::new(vec![0.0; nlabels * dim], dim);
+    let input = SharedRows::new(input, dim);
+    let output = SharedRows::new(vec![0.0; nlabels * dim], dim);
     let total = (ntokens * cfg.epochs as u64).max(1);
     let done = std::sync::atomic::AtomicU64::new(0);
     let threads = cfg.threads.min(encoded.len()).max(1);
@@ -324,46 +324,45 @@ pub fn train_with_pretrained(
                         }
                         // With several labels fastText trains on one drawn at random.
                         let target = labels[(rng.next() >> 16) as usize % labels.len()];
-                        mean_rows(|r| input.row(r), rows, &mut hidden);
-                        softmax(|r| output.row(r), &hidden, &mut probs);
+                        mean_rows(|r, h| input.row(r).add_to(1.0, h), rows, &mut hidden);
+                        softmax(|r, h| output.row(r).dot(h), &hidden, &mut probs);
                         grad.fill(0.0);
                         for (i, &p) in probs.iter().enumerate() {
                             let label = if i as u32 == target { 1.0 } else { 0.0 };
                             let alpha = lr * (label - p);
-                            let out = output.row(i);
-                            axpy(alpha, out, &mut grad);
-                            axpy(alpha, &hidden, out);
+                            output.row(i).step(alpha, &hidden, &mut grad);
                         }
                         // Each input row gets the gradient of the mean.
                         let scale = 1.0 / rows.len() as f32;
                         grad.iter_mut().for_each(|g| *g *= scale);
                         for &r in rows {
-                            axpy(1.0, &grad, input.row(r as usize));
+                            input.row(r as usize).add(1.0, &grad);
                         }
                     }
                 }
             });
         }
     });
-    model.input = input.into_inner();
-    model.output = output.into_inner();
+    model.input = input.into_vec();
+    model.output = output.into_vec();
     Ok(model)
 }
 
-/// `hidden` = mean of the given rows.
-fn mean_rows<'a>(row: impl Fn(usize) -> &'a [f32], rows: &[u32], hidden: &mut [f32]) {
+/// `hidden` = mean of the given rows (`add_row(r, hidden)` adds row `r` to `hidden`).
+fn mean_rows(add_row: impl Fn(usize, &mut [f32]), rows: &[u32], hidden: &mut [f32]) {
     hidden.fill(0.0);
     for &r in rows {
-        axpy(1.0, row(r as usize), hidden);
+        add_row(r as usize, hidden);
     }
     let inv = 1.0 / rows.len() as f32;
     hidden.iter_mut().for_each(|x| *x *= inv);
 }
 
-/// `probs` = softmax of the output rows times `hidden` (max subtracted first).
-fn softmax<'a>(row: impl Fn(usize) -> &'a [f32], hidden: &[f32], probs: &mut [f32]) {
+/// `probs` = softmax of the output rows times `hidden` (max subtracted first;
+/// `dot_row(i, hidden)` is row `i` · `hidden`).
+fn softmax(dot_row: impl Fn(usize, &[f32]) -> f32, hidden: &[f32], probs: &mut [f32]) {
     for (i, p) in probs.iter_mut().enumerate() {
-        *p = dot(row(i), hidden);
+        *p = dot_row(i, hidden);
     }
     let max = probs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut z = 0.0;
@@ -457,10 +456,15 @@ impl Classifier {
         }
         let dim = self.dim;
         let mut hidden = vec![0.0; dim];
-        mean_rows(|r| &self.input[r * dim..(r + 1) * dim], &rows, &mut hidden);
+        let (input, output) = (&self.input, &self.output);
+        mean_rows(
+            |r, h| axpy(1.0, &input[r * dim..(r + 1) * dim], h),
+            &rows,
+            &mut hidden,
+        );
         let mut probs = vec![0.0; self.labels.len()];
         softmax(
-            |r| &self.output[r * dim..(r + 1) * dim],
+            |r, h| dot(&output[r * dim..(r + 1) * dim], h),
             &hidden,
             &mut probs,
         );

@@ -4,12 +4,11 @@
 //! to `alpha * 1e-4`, and Hogwild threads each reading its own part of the corpus file.
 
 use super::corpus::{self, MAX_SENTENCE};
-use super::hogwild::SharedMatrix;
-use super::math::{axpy, dot, Lcg, Sigmoid, MAX_EXP};
+use super::math::{Lcg, Sigmoid, MAX_EXP};
 use super::{Progress, Vocab};
 use crate::error::{Result, WordsError};
 use crate::vectors::WordVectors;
-use embedkit_kernels::ops::prefetch;
+use embedkit_kernels::shared::SharedRows;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -87,9 +86,9 @@ pub struct Word2Vec {
 struct Shared<'a> {
     cfg: &'a Word2VecConfig,
     vocab: &'a Vocab,
-    syn0: SharedMatrix,
-    syn1: Option<SharedMatrix>,
-    syn1neg: Option<SharedMatrix>,
+    syn0: SharedRows,
+    syn1: Option<SharedRows>,
+    syn1neg: Option<SharedRows>,
     table: Vec<u32>,
     huffman: Vec<(Vec<u8>, Vec<u32>)>,
     keep: Vec<f32>,
@@ -124,9 +123,9 @@ pub fn train(
     let shared = Shared {
         cfg,
         vocab: &vocab,
-        syn0: SharedMatrix::new(syn0, dim),
-        syn1: cfg.hs.then(|| SharedMatrix::new(vec![0.0; n * dim], dim)),
-        syn1neg: (cfg.negative > 0).then(|| SharedMatrix::new(vec![0.0; n * dim], dim)),
+        syn0: SharedRows::new(syn0, dim),
+        syn1: cfg.hs.then(|| SharedRows::new(vec![0.0; n * dim], dim)),
+        syn1neg: (cfg.negative > 0).then(|| SharedRows::new(vec![0.0; n * dim], dim)),
         table: if cfg.negative > 0 {
             vocab.unigram_table(TABLE_SIZE)
         } else {
@@ -141,7 +140,7 @@ pub fn train(
     corpus::in_parallel(path, cfg.threads, |range, t| {
         shared.worker(path, range, t, progress)
     })?;
-    let data = shared.syn0.into_inner();
+    let data = shared.syn0.into_vec();
     let vectors = WordVectors::new(vocab.words.clone(), dim, data)?;
     Ok(Word2Vec { vocab, vectors })
 }
@@ -164,6 +163,7 @@ impl Shared<'_> {
         let mut rng = Lcg(self.cfg.seed.wrapping_add(thread.wrapping_mul(0x9E37_79B9)));
         let mut sentence: Vec<u32> = Vec::with_capacity(MAX_SENTENCE);
         let mut scratch = Scratch {
+            l1: vec![0.0f32; dim],
             neu1: vec![0.0f32; dim],
             neu1e: vec![0.0f32; dim],
             negatives: Vec::with_capacity(self.cfg.negative),
@@ -232,13 +232,12 @@ impl Shared<'_> {
             let (code, point) = &self.huffman[word as usize];
             for (&bit, &node) in code.iter().zip(point) {
                 let out = syn1.row(node as usize);
-                let f = dot(l1, out);
+                let f = out.dot(l1);
                 if f <= -MAX_EXP || f >= MAX_EXP {
                     continue;
                 }
                 let g = (1.0 - bit as f32 - self.sigmoid.get(f)) * alpha;
-                axpy(g, out, neu1e);
-                axpy(g, l1, out);
+                out.step(g, l1, neu1e);
             }
         }
         if let Some(syn1neg) = &self.syn1neg {
@@ -251,21 +250,23 @@ impl Shared<'_> {
                 (t != word).then_some(t)
             }));
             for &t in negatives.iter() {
-                prefetch(syn1neg.row(t as usize));
+                syn1neg.row(t as usize).prefetch();
             }
             let targets = std::iter::once((word, 1.0)).chain(negatives.iter().map(|&t| (t, 0.0)));
             for (target, label) in targets {
                 let out = syn1neg.row(target as usize);
-                let g = self.sigmoid.gradient(dot(l1, out), label) * alpha;
-                axpy(g, out, neu1e);
-                axpy(g, l1, out);
+                let g = self.sigmoid.gradient(out.dot(l1), label) * alpha;
+                out.step(g, l1, neu1e);
             }
         }
     }
 
     fn skip_gram(&self, sentence: &[u32], alpha: f32, rng: &mut Lcg, scratch: &mut Scratch) {
         let Scratch {
-            neu1e, negatives, ..
+            l1,
+            neu1e,
+            negatives,
+            ..
         } = scratch;
         for (pos, &word) in sentence.iter().enumerate() {
             for c in self.context(pos, sentence.len(), rng) {
@@ -274,12 +275,15 @@ impl Shared<'_> {
                 }
                 // The next context word's row loads while this one trains.
                 if let Some(&next) = sentence.get(c + 1) {
-                    prefetch(self.syn0.row(next as usize));
+                    self.syn0.row(next as usize).prefetch();
                 }
-                let l1 = self.syn0.row(sentence[c] as usize);
+                // The context row is copied out: the output rows are updated from it while
+                // other threads may be writing it.
+                let row = self.syn0.row(sentence[c] as usize);
+                row.read_into(l1);
                 neu1e.fill(0.0);
                 self.learn(word, l1, alpha, rng, neu1e, negatives);
-                axpy(1.0, neu1e, l1);
+                row.add(1.0, neu1e);
             }
         }
     }
@@ -289,6 +293,7 @@ impl Shared<'_> {
             neu1,
             neu1e,
             negatives,
+            ..
         } = scratch;
         for (pos, &word) in sentence.iter().enumerate() {
             let ctx = self.context(pos, sentence.len(), rng);
@@ -298,13 +303,13 @@ impl Shared<'_> {
             }
             neu1.fill(0.0);
             for c in ctx.clone().filter(|&c| c != pos) {
-                axpy(1.0, self.syn0.row(sentence[c] as usize), neu1);
+                self.syn0.row(sentence[c] as usize).add_to(1.0, neu1);
             }
             neu1.iter_mut().for_each(|x| *x /= cw as f32);
             neu1e.fill(0.0);
             self.learn(word, neu1, alpha, rng, neu1e, negatives);
             for c in ctx.filter(|&c| c != pos) {
-                axpy(1.0, neu1e, self.syn0.row(sentence[c] as usize));
+                self.syn0.row(sentence[c] as usize).add(1.0, neu1e);
             }
         }
     }
@@ -312,6 +317,8 @@ impl Shared<'_> {
 
 /// One training thread's buffers, reused for every word.
 struct Scratch {
+    /// Skip-gram's hidden layer: a copy of the context word's row.
+    l1: Vec<f32>,
     /// CBOW's hidden layer: the mean of the context rows.
     neu1: Vec<f32>,
     /// The gradient for the hidden layer (or the context row, in skip-gram).

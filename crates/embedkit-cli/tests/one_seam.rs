@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{embedkit, fixture, ok, Server};
+use common::{embedkit, fixture, ok, vectors, Server};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -16,15 +16,6 @@ const DOCS: [(&str, &str); 3] = [
     ("tea", "绿茶来自中国南方，办公室里常喝。"),
 ];
 const QUERY: &str = "为什么猫会发出呼噜声？ why do cats purr?";
-
-fn vectors(body: &Value) -> Vec<Vec<f32>> {
-    body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| serde_json::from_value(d["embedding"].clone()).unwrap())
-        .collect()
-}
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()

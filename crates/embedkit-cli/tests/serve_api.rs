@@ -4,8 +4,7 @@
 
 mod common;
 
-use base64::Engine as _;
-use common::{fixture, Server};
+use common::{fixture, vectors, Server};
 use embedkit_models::{EmbedOptions, SentenceEmbedder};
 use serde_json::{json, Value};
 
@@ -25,23 +24,6 @@ fn direct(texts: &[&str], dimensions: Option<usize>) -> Vec<Vec<f32>> {
         ..Default::default()
     };
     m.embed(texts, &options).unwrap()
-}
-
-fn vectors(body: &Value) -> Vec<Vec<f32>> {
-    body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| match &d["embedding"] {
-            Value::String(b64) => base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .unwrap()
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-            other => serde_json::from_value(other.clone()).unwrap(),
-        })
-        .collect()
 }
 
 fn assert_same(got: &[Vec<f32>], want: &[Vec<f32>]) {

@@ -7,7 +7,7 @@
 
 use crate::metrics::Metrics;
 use embedkit_models::tokenize::Encoded;
-use embedkit_models::{SentenceEmbedder, Sequence};
+use embedkit_models::{Prepared, SentenceEmbedder, Sequence};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -45,6 +45,21 @@ pub struct TextItem {
     pub encoded: Encoded,
     /// Leading prompt tokens (for pooling that excludes the prompt).
     pub prompt_tokens: usize,
+}
+
+impl TextItem {
+    /// The items of texts tokenized with one prompt.
+    pub fn all(prepared: Prepared) -> Vec<TextItem> {
+        let prompt_tokens = prepared.prompt_tokens;
+        prepared
+            .inputs
+            .into_iter()
+            .map(|encoded| TextItem {
+                encoded,
+                prompt_tokens,
+            })
+            .collect()
+    }
 }
 
 impl Batcher for TextBatcher {

@@ -2,6 +2,7 @@
 //! backends a store test runs against, and starting `embedkit serve` on a free loopback port.
 #![allow(dead_code)]
 
+use base64::Engine as _;
 use embedkit_store::testing::TestSchema;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -147,4 +148,22 @@ pub fn for_each_store(test: impl Fn(&str, &Path)) {
         test(&store, dir.path());
         eprintln!("-- on {backend}: {:.1} s", start.elapsed().as_secs_f64());
     }
+}
+
+/// The vectors of an `/v1/embeddings` response, floats or base64.
+pub fn vectors(body: &serde_json::Value) -> Vec<Vec<f32>> {
+    body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| match &d["embedding"] {
+            serde_json::Value::String(b64) => base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            other => serde_json::from_value(other.clone()).unwrap(),
+        })
+        .collect()
 }

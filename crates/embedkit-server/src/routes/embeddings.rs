@@ -88,17 +88,9 @@ pub async fn create(
         ));
     }
 
-    let items = prepared
-        .inputs
-        .into_iter()
-        .map(|encoded| TextItem {
-            encoded,
-            prompt_tokens: prepared.prompt_tokens,
-        })
-        .collect();
     let vectors = served
         .worker
-        .submit(items)
+        .submit(TextItem::all(prepared))
         .await
         .map_err(|_| ApiError::new(ErrorKind::Internal, "the model worker dropped the request"))?
         .map_err(|e| ApiError::new(ErrorKind::Internal, e))?;

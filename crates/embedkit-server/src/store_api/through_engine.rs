@@ -32,17 +32,9 @@ impl Embedder for EngineEmbedder {
     ) -> Result<Vec<Vec<f32>>, EmbedError> {
         self.model.check_dimensions(options.dimensions)?;
         let prepared = self.model.prepare(texts, &options.prompt)?;
-        let items = prepared
-            .inputs
-            .into_iter()
-            .map(|encoded| TextItem {
-                encoded,
-                prompt_tokens: prepared.prompt_tokens,
-            })
-            .collect();
         let vectors = self
             .worker
-            .submit(items)
+            .submit(TextItem::all(prepared))
             .blocking_recv()
             .map_err(|_| EmbedError::model("the model worker dropped the request"))?
             .map_err(EmbedError::model)?;

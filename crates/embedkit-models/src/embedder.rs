@@ -131,6 +131,11 @@ impl SentenceEmbedder {
             .map_or(self.folder.pooling.output_dimension(), Dense::out_features)
     }
 
+    /// Whether the model's own Normalize module makes every vector unit-length.
+    pub fn normalizes(&self) -> bool {
+        self.folder.normalize
+    }
+
     /// The model's similarity function.
     pub fn similarity(&self) -> Similarity {
         self.folder.similarity

@@ -124,7 +124,7 @@ impl Embedder for SentenceEmbedder {
     }
 
     fn normalizes(&self) -> bool {
-        self.info().normalize
+        SentenceEmbedder::normalizes(self)
     }
 
     fn prompts(&self) -> Prompts {

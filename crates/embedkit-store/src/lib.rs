@@ -20,16 +20,23 @@
 //! Not for: training, or serving embeddings (see embedkit-models and embedkit-server).
 //!
 //! ```no_run
-//! # fn load_model() -> std::sync::Arc<dyn embedkit_core::Embedder> { unimplemented!() }
+//! use embedkit_core::Embedder;
 //! use embedkit_store::{Document, IngestOptions, SearchOptions, Storage, Store, StoreModel};
-//! let store = Store::open("kb.db")?;
-//! // e.g. an embedkit_models::SentenceEmbedder loaded from this folder
-//! let model = StoreModel::new("models/all-MiniLM-L6-v2", load_model());
-//! store.create_collection(&model.collection("notes", None, Storage::F32)?)?;
-//! let doc = Document { id: "a".into(), text: "Cats purr.".into(), metadata: serde_json::json!({}) };
-//! store.add_documents("notes", &[doc], &model, &IngestOptions::default(), |_| {})?;
-//! let hits = store.search("notes", &model, "what do cats do?", &SearchOptions { k: 3, ..Default::default() })?;
-//! # Ok::<(), embedkit_store::Error>(())
+//! use std::sync::Arc;
+//!
+//! /// Indexes a note and asks about it, with a model the caller loaded (e.g. an
+//! /// `embedkit_models::SentenceEmbedder` from `models/all-MiniLM-L6-v2`).
+//! fn ask(loaded: Arc<dyn Embedder>) -> embedkit_store::Result<()> {
+//!     let store = Store::open("kb.db")?;
+//!     let model = StoreModel::new("models/all-MiniLM-L6-v2", loaded);
+//!     store.create_collection(&model.collection("notes", None, Storage::F32)?)?;
+//!     let doc = Document { id: "a".into(), text: "Cats purr.".into(), metadata: serde_json::json!({}) };
+//!     store.add_documents("notes", &[doc], &model, &IngestOptions::default(), |_| {})?;
+//!     let options = SearchOptions { k: 3, ..Default::default() };
+//!     let hits = store.search("notes", &model, "what do cats do?", &options)?;
+//!     println!("{}", hits[0].id);
+//!     Ok(())
+//! }
 //! ```
 #![deny(missing_docs)]
 

@@ -5,8 +5,20 @@
 pub struct ModelSpec {
     /// Folder or hub id.
     pub spec: String,
-    /// Name clients use in the `model` field.
-    pub served_name: String,
+    /// Names clients use in the `model` field, all for this one model (aliases, e.g. both of
+    /// OpenAI's embedding model names); at least one, each non-empty and used by no other
+    /// model. Responses echo the name the request gave.
+    pub served_names: Vec<String>,
+}
+
+impl ModelSpec {
+    /// A model served under one name.
+    pub fn new(spec: impl Into<String>, served_name: impl Into<String>) -> Self {
+        Self {
+            spec: spec.into(),
+            served_names: vec![served_name.into()],
+        }
+    }
 }
 
 /// Everything the server needs to start.

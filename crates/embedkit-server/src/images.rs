@@ -12,7 +12,9 @@ use std::sync::Arc;
 /// convolution kernels busy without holding one request's images in memory for long.
 pub const MAX_BATCH_IMAGES: usize = 32;
 
-/// One served image model.
+/// One served image model (cloned under each of its names; the clones share the model and
+/// queue).
+#[derive(Clone)]
 pub struct ServedImageModel {
     /// The network with its preprocessing.
     pub model: Arc<ImageModel>,

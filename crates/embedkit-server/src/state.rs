@@ -1,20 +1,22 @@
 //! Shared state of the HTTP handlers: the served models and the admission limits.
 
+use crate::config::ModelSpec;
 use crate::config::ServerConfig;
 use crate::engine::{TextBatcher, Worker};
 use crate::images::{ImageBatcher, ServedImageModel};
 use crate::metrics::Metrics;
 use crate::proxy::RemoteModel;
-use crate::store_api::{EngineEmbedder, StoreService};
+use crate::store_api::{EngineEmbedder, StoreServedModel, StoreService};
 use crate::StartError;
 use embedkit_models::{EmbedOptions, Model, OpenAiEmbedder, SentenceEmbedder, REMOTE_PREFIX};
 use embedkit_store::StoreModel;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
-/// One served model.
+/// One served model (cloned under each of its names; the clones share the model and queue).
+#[derive(Clone)]
 pub struct ServedModel {
     /// The model.
     pub model: Arc<SentenceEmbedder>,
@@ -63,29 +65,28 @@ impl AppState {
         // The same models as the store sees them: the spec is what collections record.
         let mut store_models = Vec::new();
         let mut images = BTreeMap::new();
+        // Every name is checked before any model loads: a typo fails at once.
+        let mut taken = BTreeSet::new();
         for spec in &config.models {
-            if models.contains_key(&spec.served_name)
-                || remotes.contains_key(&spec.served_name)
-                || images.contains_key(&spec.served_name)
-            {
-                return Err(StartError::Config(format!(
-                    "two models are served as {:?}",
-                    spec.served_name
-                )));
-            }
+            check_names(spec, &mut taken)?;
+        }
+        for spec in &config.models {
+            let names = &spec.served_names;
+            // Thread names use the first name.
+            let first = names.first().map(String::as_str).unwrap_or_default();
             if let Some(name) = spec.spec.strip_prefix(REMOTE_PREFIX) {
                 let client = OpenAiEmbedder::from_options(name, &config.upstream);
                 if config.store.is_some() {
                     let model = Model::Remote(OpenAiEmbedder::from_options(name, &config.upstream));
-                    store_models.push((
-                        spec.served_name.clone(),
-                        Arc::new(StoreModel::new(&spec.spec, Arc::new(model))),
-                    ));
+                    store_models.push(StoreServedModel {
+                        names: names.clone(),
+                        model: Arc::new(StoreModel::new(&spec.spec, Arc::new(model))),
+                    });
                 }
-                remotes.insert(
-                    spec.served_name.clone(),
-                    Arc::new(RemoteModel::new(client, config.cache_entries, created)),
-                );
+                let remote = Arc::new(RemoteModel::new(client, config.cache_entries, created));
+                for n in names {
+                    remotes.insert(n.clone(), remote.clone());
+                }
                 continue;
             }
             let path = std::path::Path::new(&spec.spec);
@@ -94,19 +95,15 @@ impl AppState {
                     StartError::Config(format!("cannot load image model {}: {e}", spec.spec))
                 })?;
                 let model = Arc::new(model);
-                let worker = Worker::spawn(
-                    &spec.served_name,
-                    ImageBatcher(model.clone()),
-                    metrics.clone(),
-                );
-                images.insert(
-                    spec.served_name.clone(),
-                    ServedImageModel {
-                        model,
-                        worker,
-                        created,
-                    },
-                );
+                let worker = Worker::spawn(first, ImageBatcher(model.clone()), metrics.clone());
+                let served = ServedImageModel {
+                    model,
+                    worker,
+                    created,
+                };
+                for n in names {
+                    images.insert(n.clone(), served.clone());
+                }
                 continue;
             }
             let model =
@@ -118,7 +115,7 @@ impl AppState {
                 })?;
             let model = Arc::new(model);
             let worker = Worker::spawn(
-                &spec.served_name,
+                first,
                 TextBatcher {
                     model: model.clone(),
                     max_batch_tokens: config.max_batch_tokens,
@@ -128,18 +125,19 @@ impl AppState {
             // The store embeds through the same queue as /v1/embeddings: one batcher, one
             // token budget for every route.
             let through_engine = EngineEmbedder::new(model.clone(), worker.clone());
-            store_models.push((
-                spec.served_name.clone(),
-                Arc::new(StoreModel::new(&spec.spec, Arc::new(through_engine))),
-            ));
-            models.insert(
-                spec.served_name.clone(),
-                ServedModel {
-                    model,
-                    worker,
-                    created,
-                },
-            );
+            store_models.push(StoreServedModel {
+                names: names.clone(),
+                model: Arc::new(StoreModel::new(&spec.spec, Arc::new(through_engine))),
+            });
+            // Every alias shares the one model and its queue.
+            let served = ServedModel {
+                model,
+                worker,
+                created,
+            };
+            for n in names {
+                models.insert(n.clone(), served.clone());
+            }
         }
         let store = match &config.store {
             Some(url) => Some(Arc::new(StoreService::open(url, store_models).map_err(
@@ -166,13 +164,24 @@ impl AppState {
     pub fn warm_up_in_background(&self) {
         let state = self.clone();
         std::thread::spawn(move || {
+            let mut warmed: Vec<&Arc<SentenceEmbedder>> = Vec::new();
             for m in state.models.values() {
+                // Aliases share a model: run it once.
+                if warmed.iter().any(|w| Arc::ptr_eq(w, &m.model)) {
+                    continue;
+                }
+                warmed.push(&m.model);
                 if let Err(e) = m.model.embed(&["warm-up"], &EmbedOptions::default()) {
                     tracing::error!("warm-up failed: {e}");
                     return;
                 }
             }
+            let mut warmed: Vec<&Arc<embedkit_vision::ImageModel>> = Vec::new();
             for m in state.images.values() {
+                if warmed.iter().any(|w| Arc::ptr_eq(w, &m.model)) {
+                    continue;
+                }
+                warmed.push(&m.model);
                 let side = m.model.preprocess().crop;
                 if let Err(e) = m.model.run(&[vec![0.0; side * side * 3]]) {
                     tracing::error!("warm-up failed: {e}");
@@ -183,4 +192,30 @@ impl AppState {
             tracing::info!("ready");
         });
     }
+}
+
+/// Checks a model's served names: at least one, none empty or blank, none already taken by
+/// this or an earlier model (a name must pick one model).
+fn check_names(spec: &ModelSpec, taken: &mut BTreeSet<String>) -> Result<(), StartError> {
+    if spec.served_names.is_empty() {
+        return Err(StartError::Config(format!(
+            "model {} has no served name",
+            spec.spec
+        )));
+    }
+    for name in &spec.served_names {
+        if name.trim().is_empty() {
+            return Err(StartError::Config(format!(
+                "model {} has an empty served name ({:?}); give names like a,b",
+                spec.spec,
+                spec.served_names.join(",")
+            )));
+        }
+        if !taken.insert(name.clone()) {
+            return Err(StartError::Config(format!(
+                "the served name {name:?} is given twice; each name must pick one model"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -38,15 +38,16 @@ struct Server {
 }
 
 impl Server {
-    /// Serves `models`, and the store at `store` (a URL from [`for_each_store`]) if given.
+    /// Serves `models` (each with its served names, comma-separated), and the store at `store`
+    /// (a URL from [`for_each_store`]) if given.
     fn start(models: &[(&str, &str)], key: Option<&'static str>, store: Option<&str>) -> Self {
         let db = store.unwrap_or_default().to_string();
         let config = ServerConfig {
             models: models
                 .iter()
-                .map(|(spec, name)| ModelSpec {
+                .map(|(spec, names)| ModelSpec {
                     spec: spec.to_string(),
-                    served_name: name.to_string(),
+                    served_names: names.split(',').map(str::to_string).collect(),
                 })
                 .collect(),
             port: 0,
@@ -576,6 +577,62 @@ fn several_served_models_need_a_name_for_a_new_collection() {
             Some(r#"{"documents":[{"id":"a","text":"b"}],"model":"gone"}"#),
             404,
         );
+        let hits = s.ok(
+            "POST",
+            "/v1/collections/kb/search",
+            json!({"query": "cats"}),
+        );
+        assert_eq!(ids(&hits).len(), 4);
+    });
+}
+
+/// A model served under several names builds and searches one collection whichever of its
+/// names a request gives; answers echo the name given (the first when none is).
+#[test]
+fn aliases_of_one_model_share_its_collections() {
+    for_each_store(|store| {
+        let mpnet = root().join("testdata/fixtures/tiny-mpnet");
+        let s = Server::start(
+            &[
+                (&tiny_bge(), "bge,bge-alias"),
+                (&mpnet.to_string_lossy(), "mpnet"),
+            ],
+            None,
+            Some(store),
+        );
+        let m = s.fails(
+            "POST",
+            "/v1/collections/kb/documents",
+            Some(&documents().to_string()),
+            400,
+        );
+        assert!(m.contains("bge / bge-alias, mpnet"), "{m}");
+        let mut body = documents();
+        body["model"] = json!("bge-alias");
+        let added = s.ok("POST", "/v1/collections/kb/documents", body.clone());
+        assert_eq!(
+            (added["model"].clone(), added["added"].clone()),
+            (json!("bge-alias"), json!(4))
+        );
+        body["model"] = json!("bge");
+        let again = s.ok("POST", "/v1/collections/kb/documents", body.clone());
+        assert_eq!(
+            (again["model"].clone(), again["skipped"].clone()),
+            (json!("bge"), json!(4))
+        );
+        body.as_object_mut().unwrap().remove("model");
+        assert_eq!(
+            s.ok("POST", "/v1/collections/kb/documents", body.clone())["model"],
+            "bge"
+        );
+        body["model"] = json!("mpnet");
+        let m = s.fails(
+            "POST",
+            "/v1/collections/kb/documents",
+            Some(&body.to_string()),
+            400,
+        );
+        assert!(m.contains("built with bge / bge-alias"), "{m}");
         let hits = s.ok(
             "POST",
             "/v1/collections/kb/search",

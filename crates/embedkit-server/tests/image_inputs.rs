@@ -28,17 +28,14 @@ fn photos() -> Vec<PathBuf> {
 fn serve(max_client_batch: usize) -> String {
     let config = ServerConfig {
         models: vec![
-            ModelSpec {
-                spec: tiny_resnet().display().to_string(),
-                served_name: "tiny-resnet".into(),
-            },
-            ModelSpec {
-                spec: root()
+            ModelSpec::new(tiny_resnet().display().to_string(), "tiny-resnet"),
+            ModelSpec::new(
+                root()
                     .join("testdata/fixtures/tiny-bge")
                     .display()
                     .to_string(),
-                served_name: "tiny-bge".into(),
-            },
+                "tiny-bge",
+            ),
         ],
         max_client_batch,
         ..ServerConfig::default()

@@ -8,8 +8,9 @@ pub struct ServeArgs {
     #[arg(long, short, required = true)]
     pub model: Vec<String>,
     /// Name clients put in the request's "model" field, one per --model in the same order
-    /// (default: the folder name, or the hub id).
-    #[arg(long)]
+    /// (default: the folder name, or the hub id); several names separated by commas make
+    /// aliases of one model (e.g. text-embedding-3-large,text-embedding-3-small).
+    #[arg(long, value_name = "NAME[,ALIAS...]")]
     pub served_model_name: Vec<String>,
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1")]
@@ -17,7 +18,8 @@ pub struct ServeArgs {
     /// Port (0 picks a free one; the address is printed on stdout).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-    /// Require this key as "Authorization: Bearer KEY".
+    /// Require this key as "Authorization: Bearer KEY" (without it, or with an empty one, any
+    /// or no Authorization header is accepted).
     #[arg(long, env = "EMBEDKIT_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
     /// Token budget of one forward pass (requests are packed up to it).

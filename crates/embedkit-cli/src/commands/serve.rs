@@ -20,6 +20,12 @@ fn default_served_name(spec: &str) -> String {
     }
 }
 
+/// The names of one `--served-model-name`: comma-separated aliases, each trimmed. Empty ones
+/// are kept so that the server rejects them with the rest of the name checks.
+fn aliases(names: &str) -> Vec<String> {
+    names.split(',').map(|n| n.trim().to_string()).collect()
+}
+
 pub fn run(a: ServeArgs) -> Result<()> {
     if !a.served_model_name.is_empty() && a.served_model_name.len() != a.model.len() {
         bail!(
@@ -34,18 +40,23 @@ pub fn run(a: ServeArgs) -> Result<()> {
         .enumerate()
         .map(|(i, spec)| ModelSpec {
             spec: spec.clone(),
-            served_name: a
-                .served_model_name
-                .get(i)
-                .cloned()
-                .unwrap_or_else(|| default_served_name(spec)),
+            served_names: match a.served_model_name.get(i) {
+                Some(names) => aliases(names),
+                None => vec![default_served_name(spec)],
+            },
         })
         .collect();
+    // An empty key (e.g. EMBEDKIT_API_KEY= in the environment) means no key; a blank one
+    // could never match, since the presented key is trimmed.
+    let api_key = a.api_key.filter(|k| !k.is_empty());
+    if api_key.as_deref().is_some_and(|k| k.trim().is_empty()) {
+        bail!("--api-key is blank: give a key, or none to serve without one");
+    }
     let config = ServerConfig {
         models,
         host: a.host,
         port: a.port,
-        api_key: a.api_key.filter(|k| !k.is_empty()),
+        api_key,
         max_batch_tokens: a.max_batch_tokens,
         max_client_batch: a.max_client_batch,
         max_concurrent_requests: a.max_concurrent_requests,
@@ -63,4 +74,19 @@ pub fn run(a: ServeArgs) -> Result<()> {
     };
     embedkit_server::run(config)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::aliases;
+
+    #[test]
+    fn served_model_names_split_on_commas() {
+        assert_eq!(
+            aliases("text-embedding-3-large, text-embedding-3-small"),
+            ["text-embedding-3-large", "text-embedding-3-small"]
+        );
+        assert_eq!(aliases("one"), ["one"]);
+        assert_eq!(aliases("a,,b"), ["a", "", "b"]);
+    }
 }

@@ -139,19 +139,7 @@ pub async fn add(
     let result = service(&state)?
         .run(move |service, store| {
             let (served, model) = match store.find_collection(&name)? {
-                Some(spec) => {
-                    let (served, model) = service.model_for(&spec)?;
-                    if let Some(asked) = req.model.as_deref().filter(|m| *m != served) {
-                        return Err(ApiError::invalid(
-                            Some("model"),
-                            format!(
-                                "collection {name:?} was built with {served} ({}), not {asked}",
-                                spec.model
-                            ),
-                        ));
-                    }
-                    (served, model)
-                }
+                Some(spec) => service.model_for(&spec, req.model.as_deref())?,
                 None => service.model_named(req.model.as_deref())?,
             };
             store.open_or_create_collection(&name, || model.collection(&name, None, storage))?;
@@ -196,7 +184,7 @@ pub async fn search(
     let _permit = permit(&state)?;
     let data = service(&state)?
         .run(move |service, store| {
-            let (_, model) = service.model_for(&store.collection(&name)?)?;
+            let (_, model) = service.model_for(&store.collection(&name)?, None)?;
             Ok(store.search(&name, &model, &req.query, &options)?)
         })
         .await?;

@@ -10,7 +10,7 @@ mod service;
 mod through_engine;
 pub mod types;
 
-pub use service::StoreService;
+pub use service::{StoreServedModel, StoreService};
 pub use through_engine::EngineEmbedder;
 
 use crate::openai::{ApiError, ErrorKind};

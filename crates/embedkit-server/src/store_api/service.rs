@@ -14,17 +14,33 @@ pub struct StoreService {
     /// one from here (or opens one), so readers run side by side and writers queue in the
     /// database, not in the server.
     idle: Mutex<Vec<Store>>,
-    /// Served name → model, in the order the models were given.
-    models: Vec<(String, Arc<StoreModel>)>,
+    /// The served models, in the order they were given.
+    models: Vec<StoreServedModel>,
+}
+
+/// A served model as the store sees it: the names it answers to and the model.
+#[derive(Clone)]
+pub struct StoreServedModel {
+    /// Every name of the model (at least one; the first is reported when none is asked for).
+    pub names: Vec<String>,
+    /// The model.
+    pub model: Arc<StoreModel>,
+}
+
+impl StoreServedModel {
+    fn answers_to(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+
+    fn first_name(&self) -> String {
+        self.names.first().cloned().unwrap_or_default()
+    }
 }
 
 impl StoreService {
     /// Opens the store at `url` (failing now, not at the first request, on a bad URL or
     /// file) for the given served models.
-    pub fn open(
-        url: &str,
-        models: Vec<(String, Arc<StoreModel>)>,
-    ) -> Result<Self, embedkit_store::Error> {
+    pub fn open(url: &str, models: Vec<StoreServedModel>) -> Result<Self, embedkit_store::Error> {
         let first = Store::open(url)?;
         Ok(Self {
             url: url.to_string(),
@@ -65,15 +81,17 @@ impl StoreService {
         }
     }
 
-    /// The served model (name and model) that built `collection`.
+    /// The served model that built `collection`, with the name to report: `asked` when the
+    /// request named the model (it must be one of that model's names), else its first name.
     pub fn model_for(
         &self,
         collection: &Collection,
+        asked: Option<&str>,
     ) -> Result<(String, Arc<StoreModel>), ApiError> {
-        self.models
+        let served = self
+            .models
             .iter()
-            .find(|(_, m)| m.check(collection).is_ok())
-            .cloned()
+            .find(|s| s.model.check(collection).is_ok())
             .ok_or_else(|| {
                 ApiError::new(
                     ErrorKind::ModelNotFound,
@@ -84,14 +102,35 @@ impl StoreService {
                         self.served_names()
                     ),
                 )
-            })
+            })?;
+        match asked {
+            None => Ok((served.first_name(), served.model.clone())),
+            Some(n) if served.answers_to(n) => Ok((n.to_string(), served.model.clone())),
+            Some(n) => Err(ApiError::invalid(
+                Some("model"),
+                format!(
+                    "collection {:?} was built with {} ({}), not {n}",
+                    collection.name,
+                    served.names.join(" / "),
+                    collection.model
+                ),
+            )),
+        }
     }
 
-    /// The served model called `name`, or the only one when no name is given.
+    /// The served model called `name` (any of its names), or the only one when no name is
+    /// given; with the name to report.
     pub fn model_named(&self, name: Option<&str>) -> Result<(String, Arc<StoreModel>), ApiError> {
         let found = match name {
-            Some(n) => self.models.iter().find(|(served, _)| served == n),
-            None if self.models.len() == 1 => self.models.first(),
+            Some(n) => self
+                .models
+                .iter()
+                .find(|s| s.answers_to(n))
+                .map(|s| (n.to_string(), s.model.clone())),
+            None if self.models.len() == 1 => self
+                .models
+                .first()
+                .map(|s| (s.first_name(), s.model.clone())),
             None => {
                 return Err(ApiError::invalid(
                     Some("model"),
@@ -102,7 +141,7 @@ impl StoreService {
                 ))
             }
         };
-        found.cloned().ok_or_else(|| {
+        found.ok_or_else(|| {
             ApiError::new(
                 ErrorKind::ModelNotFound,
                 format!(
@@ -115,7 +154,7 @@ impl StoreService {
     }
 
     fn served_names(&self) -> String {
-        let names: Vec<&str> = self.models.iter().map(|(n, _)| n.as_str()).collect();
-        names.join(", ")
+        let models: Vec<String> = self.models.iter().map(|s| s.names.join(" / ")).collect();
+        models.join(", ")
     }
 }

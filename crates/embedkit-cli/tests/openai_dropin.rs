@@ -179,7 +179,7 @@ fn tokens_embedded(s: &Server) -> u64 {
 }
 
 #[test]
-#[ignore = "needs models/all-mpnet-base-v2: run scripts/fetch-models.sh"]
+#[ignore = "needs models/all-mpnet-base-v2 and the Python clients: run scripts/test.sh"]
 fn openai_sdk_and_langchain_snippets_run_unchanged_against_both_names() {
     let model = mpnet();
     let reference = reference();
@@ -248,6 +248,31 @@ fn without_a_key_any_or_no_authorization_is_accepted_and_aliases_share_one_model
         assert!(vector::cosine(g, w) >= 0.99999);
     }
     assert_eq!(s.get("/v1/models/b", None).0, 200);
+}
+
+/// With `--api-key`, an empty or blank bearer is a wrong key like any other.
+#[test]
+fn with_a_key_an_empty_bearer_is_refused() {
+    let model = common::fixture("tiny-bge");
+    let s = Server::start(&["-m", model.to_str().unwrap(), "--api-key", "sk-test"]);
+    let body = r#"{"model": "tiny-bge", "input": "a"}"#;
+    for header in [
+        None,
+        Some(""),
+        Some("Bearer"),
+        Some("Bearer "),
+        Some("Bearer  "),
+    ] {
+        let mut req = ureq::post(&format!("{}/v1/embeddings", s.url));
+        if let Some(h) = header {
+            req = req.set("Authorization", h);
+        }
+        match req.send_string(body) {
+            Err(ureq::Error::Status(401, _)) => {}
+            other => panic!("{header:?}: {:?}", other.map(|r| r.status())),
+        }
+    }
+    assert_eq!(s.post("/v1/embeddings", Some("sk-test"), body).0, 200);
 }
 
 /// Served names: aliases of one model are separated by commas; an empty name, or a name given

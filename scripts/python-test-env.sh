@@ -22,5 +22,12 @@ if [ ! -f "$cache/$key" ]; then
   echo "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7  $file" | sha256sum -c --quiet
   cp "$file" "$cache/$key"
 fi
+old=.venv-test-openai2
+if [ ! -x "$old/bin/python" ] || ! "$old/bin/python" -c "import openai, langchain_openai, numpy, tiktoken" 2>/dev/null; then
+  echo "creating $old (openai 2.33, langchain-openai 1.2.2)" >&2
+  python3 -m venv "$old"
+  "$old/bin/pip" install --quiet --disable-pip-version-check openai==2.33.0 langchain-openai==1.2.2 numpy tiktoken >&2
+fi
 echo "EMBEDKIT_TEST_PYTHON=$PWD/$venv/bin/python"
+echo "EMBEDKIT_TEST_PYTHON_OPENAI2=$PWD/$old/bin/python"
 echo "TIKTOKEN_CACHE_DIR=$cache"

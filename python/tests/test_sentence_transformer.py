@@ -179,11 +179,34 @@ def test_progress_callback_sees_every_text():
     model.encode(SENTENCES, prompts={}, batch_size=5, progress=seen.append)
     assert sorted(seen) == [2, 5, 5]
 
+
+def test_an_exception_in_the_callback_stops_the_work():
+    model = embedkit._embedkit.SentenceModel(str(FIXTURES / "tiny-bge"))
+    calls = []
+
     def fail(n):
-        raise KeyboardInterrupt
+        calls.append(n)
+        raise RuntimeError("enough")
+
+    with pytest.raises(RuntimeError, match="enough"):
+        model.encode(SENTENCES, prompts={}, batch_size=2, progress=fail)
+    assert calls == [2]
+
+
+def test_ctrl_c_stops_a_long_call_after_the_batch_in_flight():
+    import _thread
+
+    model = embedkit._embedkit.SentenceModel(str(FIXTURES / "tiny-bge"))
+    calls = []
+
+    def interrupt_once(n):
+        calls.append(n)
+        if len(calls) == 1:
+            _thread.interrupt_main()  # what Ctrl-C does: SIGINT's handler runs in the main thread
 
     with pytest.raises(KeyboardInterrupt):
-        model.encode(SENTENCES, prompts={}, batch_size=5, progress=fail)
+        model.encode(SENTENCES, prompts={}, batch_size=2, progress=interrupt_once)
+    assert calls == [2], "the batch after the signal was not started"
 
 
 def test_four_threads_at_once_give_the_serial_vectors(minilm):

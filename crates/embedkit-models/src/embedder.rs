@@ -10,6 +10,7 @@ use crate::pooling::Pooling;
 use crate::tokenize::{Encoded, EosHandling, TextTokenizer};
 use crate::weights::Precision;
 use embedkit_core::{vector, EmbedOptions, Prompt, Prompts, Similarity};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 /// A loaded sentence-embedding model.
@@ -223,6 +224,21 @@ impl SentenceEmbedder {
         options: &EmbedOptions,
         mut progress: impl FnMut(usize),
     ) -> Result<Vec<Vec<f32>>> {
+        self.embed_until(texts, options, |n| {
+            progress(n);
+            ControlFlow::Continue(())
+        })
+    }
+
+    /// Like [`embed_with_progress`](Self::embed_with_progress), but `progress` may stop the
+    /// work after any batch (a Ctrl-C seen by a caller that keeps the model running outside
+    /// its interpreter lock): the call then ends with [`Error::Stopped`].
+    pub fn embed_until(
+        &self,
+        texts: &[&str],
+        options: &EmbedOptions,
+        mut progress: impl FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<Vec<Vec<f32>>> {
         self.check_dimensions(options.dimensions)?;
         if options.batch_size == 0 {
             return Err(Error::InvalidInput("batch size must be at least 1".into()));
@@ -247,7 +263,9 @@ impl SentenceEmbedder {
             for (v, &i) in vectors.into_iter().zip(chunk) {
                 out[i] = self.finish(v, options.dimensions, options.normalize)?;
             }
-            progress(chunk.len());
+            if progress(chunk.len()).is_break() {
+                return Err(Error::Stopped);
+            }
         }
         Ok(out)
     }

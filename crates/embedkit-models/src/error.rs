@@ -53,6 +53,9 @@ pub enum Error {
     /// A remote embeddings API failed or answered an error.
     #[error("remote model: {0}")]
     Remote(String),
+    /// The caller stopped the work before it was done.
+    #[error("stopped before all texts were embedded")]
+    Stopped,
     /// A request the model cannot serve (bad prompt name, dimensions, empty input...).
     #[error("{0}")]
     InvalidInput(String),

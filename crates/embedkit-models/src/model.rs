@@ -96,6 +96,7 @@ impl From<Error> for EmbedError {
     fn from(e: Error) -> Self {
         let kind = match e {
             Error::InvalidInput(_) => EmbedErrorKind::InvalidInput,
+            Error::Stopped => EmbedErrorKind::Stopped,
             _ => EmbedErrorKind::Model,
         };
         EmbedError::with_kind(kind, e)

@@ -9,6 +9,7 @@ use numpy::PyArray2;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::RwLock;
 
@@ -79,7 +80,8 @@ impl SentenceModel {
     /// neither, `role` ("query" / "document", as `encode_query` / `encode_document`) picks the
     /// model's prompt for it, else the default prompt applies. Vectors are truncated to
     /// `truncate_dim`, then L2-normalized when `normalize` is set (sentence-transformers'
-    /// order). `progress(n)` is called after each batch of `n` texts.
+    /// order). `progress(n)` is called after each batch of `n` texts; an exception it raises,
+    /// or a signal (Ctrl-C), stops the call after that batch.
     #[pyo3(signature = (texts, *, prompts, default_prompt_name = None, prompt_name = None, prompt = None, role = None, normalize = false, truncate_dim = None, batch_size = 32, progress = None))]
     #[allow(clippy::too_many_arguments)]
     fn encode<'py>(
@@ -119,22 +121,33 @@ impl SentenceModel {
                 batch_size,
             };
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let rows = model
-                .embed_with_progress(&refs, &options, |n| {
-                    if let (Some(cb), None) = (&progress, &callback_error) {
-                        if let Err(e) = Python::attach(|py| cb.call1(py, (n,))) {
-                            callback_error = Some(e);
-                        }
+            // After each batch: the progress callback, and Python's signal handlers, so that
+            // Ctrl-C stops a long call (after the batch in flight) instead of being held
+            // until every text is done.
+            let rows = model.embed_until(&refs, &options, |n| {
+                let outcome = Python::attach(|py| {
+                    py.check_signals()?;
+                    match &progress {
+                        Some(cb) => cb.call1(py, (n,)).map(drop),
+                        None => Ok(()),
                     }
-                })
-                .map_err(errors::model)?;
+                });
+                match outcome {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(e) => {
+                        callback_error = Some(e);
+                        ControlFlow::Break(())
+                    }
+                }
+            });
+            if let Some(e) = callback_error.take() {
+                return Err(e);
+            }
+            let rows = rows.map_err(errors::model)?;
             // sentence-transformers slices `[..., :truncate_dim]`: a larger value keeps all.
             let width = truncate_dim.map_or(model.dimensions(), |d| d.min(model.dimensions()));
             Ok::<_, PyErr>(matrix::flatten(rows, width, normalize))
         })?;
-        if let Some(e) = callback_error {
-            return Err(e);
-        }
         Ok(matrix::to_numpy(py, result))
     }
 

@@ -147,6 +147,23 @@ fn index_then_search(db: &str, dir: &Path) {
     ]));
     let hits: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
     assert_eq!(hits[0]["id"], "rust");
+    // Chinese keywords: the texts and the query are cut into words (jieba), so a word inside
+    // a run of Chinese characters is found, alone or in a question.
+    for query in ["中国", "绿茶", "中国的绿茶"] {
+        let out = ok(&embedkit(&[
+            "search",
+            "--store",
+            db,
+            "-c",
+            "notes",
+            "--json",
+            "--keyword",
+            query,
+        ]));
+        let hits: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+        assert_eq!(hits.len(), 1, "{query}: {hits:?}");
+        assert_eq!(hits[0]["id"], "tea", "{query}");
+    }
     let out = ok(&embedkit(&[
         "search", "--store", db, "-c", "notes", "--json", "--hybrid", "-k", "1", "compiled",
     ]));

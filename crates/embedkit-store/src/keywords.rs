@@ -1,7 +1,11 @@
 //! Keyword queries, prepared once for both backends' full-text engines (SQLite FTS5 and
-//! PostgreSQL `tsquery`): the user's words, with none of either engine's query syntax.
+//! PostgreSQL `tsquery`): the user's words, with none of either engine's query syntax, and
+//! Chinese cut into words as the indexed text is ([`crate::segment`]).
 
-/// The words of a keyword query: every run of letters and digits, lowercased, each once (so
+use crate::segment;
+
+/// The words of a keyword query: every run of letters and digits (Chinese cut into words),
+/// lowercased, each once (so
 /// both engines rank the same set of words), in the order first seen. No quote, backslash or
 /// operator survives, so a quoted word is a plain term in either engine's query language.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,10 +14,12 @@ pub(crate) struct Keywords(Vec<String>);
 impl Keywords {
     pub(crate) fn parse(query: &str) -> Self {
         let mut words: Vec<String> = Vec::new();
-        for w in query.split(|c: char| !c.is_alphanumeric()) {
-            let w = w.to_lowercase();
-            if !w.is_empty() && !words.contains(&w) {
-                words.push(w);
+        for term in query.split(|c: char| !c.is_alphanumeric()) {
+            for w in segment::query_words(term) {
+                let w = w.to_lowercase();
+                if !w.is_empty() && !words.contains(&w) {
+                    words.push(w);
+                }
             }
         }
         Self(words)
@@ -43,6 +49,10 @@ mod tests {
     fn only_letters_and_digits_reach_the_engines() {
         let k = Keywords::parse("Risotto: \"rice\" OR 'stock' & (risotto) | 绿茶, café-2!");
         assert_eq!(k.0, ["risotto", "rice", "or", "stock", "绿茶", "café", "2"]);
+        assert_eq!(
+            Keywords::parse("办公室在哪里？office").0,
+            ["办公室", "在", "哪里", "office"]
+        );
         assert_eq!(
             k.any_of('"', " OR "),
             "\"risotto\" OR \"rice\" OR \"or\" OR \"stock\" OR \"绿茶\" OR \"café\" OR \"2\""

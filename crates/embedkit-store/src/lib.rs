@@ -50,6 +50,7 @@ pub mod filter;
 pub mod image;
 mod keywords;
 pub mod rag;
+mod segment;
 pub mod source;
 mod store;
 #[cfg(feature = "testing")]

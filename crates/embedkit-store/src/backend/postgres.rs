@@ -24,6 +24,7 @@ use crate::collection::{Collection, Distance, Storage};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::keywords::Keywords;
+use crate::segment;
 use crate::store::{Counts, Hit, StoredChunk, StoredDocument};
 use pgvector::{HalfVector, Vector};
 use postgres::types::ToSql;
@@ -32,7 +33,9 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-const SCHEMA_VERSION: &str = "1";
+/// 2: each chunk table has a `keywords` column, the text with Chinese cut into words
+/// ([`segment`]), and `tsv` is computed from it; a version-1 store is migrated when opened.
+const SCHEMA_VERSION: &str = "2";
 
 /// Collections with at most this many chunks are always searched exactly.
 const EXACT_UP_TO: i64 = 10_000;
@@ -204,6 +207,7 @@ fn setup(client: &mut Client, schema: &str) -> Result<()> {
             )?;
         }
         Some(SCHEMA_VERSION) => {}
+        Some("1") => add_keywords_columns(&mut tx)?,
         Some(v) => {
             return Err(Error::InvalidInput(format!(
                 "schema {schema:?} holds an embedkit store of version {v}; this build reads {SCHEMA_VERSION}"
@@ -216,6 +220,36 @@ fn setup(client: &mut Client, schema: &str) -> Result<()> {
         .query_one("SELECT current_setting('search_path')", &[])?
         .get(0);
     client.batch_execute(&format!("SET search_path TO \"{schema}\", {search_path}"))?;
+    Ok(())
+}
+
+/// Schema 1 → 2, inside the opening transaction: every chunk table gets its `keywords`
+/// column (the texts segmented here), and `tsv` is recomputed from it.
+fn add_keywords_columns(tx: &mut Transaction<'_>) -> Result<()> {
+    let tables: Vec<String> = tx
+        .query("SELECT id FROM collections", &[])?
+        .iter()
+        .map(|r| format!("chunks_{}", r.get::<_, i32>(0)))
+        .collect();
+    for table in tables {
+        tx.batch_execute(&format!("ALTER TABLE {table} ADD COLUMN keywords TEXT"))?;
+        let update = tx.prepare(&format!("UPDATE {table} SET keywords = $1 WHERE id = $2"))?;
+        for row in tx.query(&format!("SELECT id, text FROM {table}"), &[])? {
+            let (id, text): (i64, String) = (row.get(0), row.get(1));
+            tx.execute(&update, &[&segment::index_text(&text).as_ref(), &id])?;
+        }
+        tx.batch_execute(&format!(
+            "ALTER TABLE {table} ALTER COLUMN keywords SET NOT NULL;
+             ALTER TABLE {table} DROP COLUMN tsv;
+             ALTER TABLE {table} ADD COLUMN tsv TSVECTOR
+                 GENERATED ALWAYS AS (to_tsvector('simple', keywords)) STORED;
+             CREATE INDEX {table}_tsv ON {table} USING gin(tsv);"
+        ))?;
+    }
+    tx.execute(
+        "UPDATE embedkit_meta SET value = $1 WHERE key = 'schema'",
+        &[&SCHEMA_VERSION],
+    )?;
     Ok(())
 }
 
@@ -387,7 +421,8 @@ impl Backend for Postgres {
                  doc_id TEXT NOT NULL,
                  chunk INTEGER NOT NULL,
                  text TEXT NOT NULL,
-                 tsv TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED,
+                 keywords TEXT NOT NULL,
+                 tsv TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', keywords)) STORED,
                  embedding {ty}({dims}) NOT NULL);
              CREATE INDEX {table}_doc ON {table}(doc_id);
              CREATE INDEX {table}_tsv ON {table} USING gin(tsv);",
@@ -453,7 +488,7 @@ impl Backend for Postgres {
         )?;
         let (ty, _, _) = vector_sql(&row.spec);
         let insert_chunk = tx.prepare(&format!(
-            "INSERT INTO {}(doc_id, chunk, text, embedding) VALUES($1, $2, $3, $4::{ty})",
+            "INSERT INTO {}(doc_id, chunk, text, keywords, embedding) VALUES($1, $2, $3, $4, $5::{ty})",
             row.table()
         ))?;
         for d in docs {
@@ -480,7 +515,13 @@ impl Backend for Postgres {
                 let vector = vector_param(&row.spec, &v);
                 tx.execute(
                     &insert_chunk,
-                    &[&d.id, &(i as i32), &c.text, vector.as_ref()],
+                    &[
+                        &d.id,
+                        &(i as i32),
+                        &c.text,
+                        &segment::index_text(&c.text).as_ref(),
+                        vector.as_ref(),
+                    ],
                 )?;
             }
         }

@@ -11,13 +11,16 @@ use crate::collection::Collection;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::keywords::Keywords;
+use crate::segment;
 use crate::store::{push_top, score, Counts, Hit, Scored, StoredChunk, StoredDocument};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
-const SCHEMA_VERSION: &str = "1";
+/// 2: the FTS5 index holds the chunk texts with Chinese cut into words ([`segment`]); a
+/// version-1 store (raw texts) is re-indexed when opened.
+const SCHEMA_VERSION: &str = "2";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS embedkit_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,6 +42,27 @@ CREATE TABLE IF NOT EXISTS chunks(
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(collection, doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, tokenize='unicode61 remove_diacritics 2');
 ";
+
+/// Schema 1 → 2: rebuilds the keyword index from the chunk texts, Chinese cut into words, in
+/// one transaction (a store opened by an older build keeps working until then).
+fn reindex_keywords(conn: &Connection) -> rusqlite::Result<()> {
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    tx.execute("DELETE FROM chunks_fts", [])?;
+    {
+        let mut read = tx.prepare("SELECT id, text FROM chunks")?;
+        let mut write = tx.prepare("INSERT INTO chunks_fts(rowid, text) VALUES(?1, ?2)")?;
+        let mut rows = read.query([])?;
+        while let Some(row) = rows.next()? {
+            let (id, text): (i64, String) = (row.get(0)?, row.get(1)?);
+            write.execute(params![id, segment::index_text(&text)])?;
+        }
+    }
+    tx.execute(
+        "UPDATE embedkit_meta SET value = ?1 WHERE key = 'schema'",
+        [SCHEMA_VERSION],
+    )?;
+    tx.commit()
+}
 
 /// An open SQLite store.
 pub(crate) struct Sqlite {
@@ -106,6 +130,7 @@ impl Sqlite {
                 )?;
             }
             Some(SCHEMA_VERSION) => {}
+            Some("1") => reindex_keywords(&conn).map_err(corrupt)?,
             Some(v) => {
                 return Err(Error::Corrupt {
                     path: path.display().to_string(),
@@ -218,7 +243,10 @@ impl Backend for Sqlite {
                     c.text,
                     codec::encode(&v, spec.storage)
                 ])?;
-                fts_stmt.execute(params![tx.last_insert_rowid(), c.text])?;
+                fts_stmt.execute(params![
+                    tx.last_insert_rowid(),
+                    segment::index_text(&c.text)
+                ])?;
             }
         }
         tx.commit()?;

@@ -319,23 +319,23 @@ impl SentenceEmbedder {
     }
 
     /// Per-request finishing of a [`forward`](Self::forward) output: optional normalization,
-    /// then Matryoshka `dimensions`; rejects non-finite values.
+    /// then Matryoshka `dimensions`. A non-finite value anywhere in the model's output is
+    /// [`Error::NonFinite`], even one that `dimensions` would cut off: the model is broken
+    /// either way, and a vector must never reach a caller as NaN (JSON `null`).
     pub fn finish(
         &self,
         mut v: Vec<f32>,
         dimensions: Option<usize>,
         normalize: bool,
     ) -> Result<Vec<f32>> {
+        if v.iter().any(|x| !x.is_finite()) {
+            return Err(Error::NonFinite);
+        }
         if normalize {
             vector::normalize(&mut v);
         }
         if let Some(d) = dimensions {
             vector::truncate_and_normalize(&mut v, d);
-        }
-        if v.iter().any(|x| !x.is_finite()) {
-            return Err(Error::InvalidInput(
-                "the model produced a non-finite value (NaN or infinity)".into(),
-            ));
         }
         Ok(v)
     }

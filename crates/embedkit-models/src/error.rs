@@ -59,6 +59,10 @@ pub enum Error {
     /// A request the model cannot serve (bad prompt name, dimensions, empty input...).
     #[error("{0}")]
     InvalidInput(String),
+    /// The model's output held NaN or infinity: its weights (or an overflow inside it) are at
+    /// fault, not the input, so callers report it as a model failure, never as bad input.
+    #[error("the model produced a non-finite value (NaN or infinity)")]
+    NonFinite,
 }
 
 /// Result with [`Error`].

@@ -97,6 +97,7 @@ impl From<Error> for EmbedError {
         let kind = match e {
             Error::InvalidInput(_) => EmbedErrorKind::InvalidInput,
             Error::Stopped => EmbedErrorKind::Stopped,
+            // Non-finite outputs, like every other failure past the input, are the model's.
             _ => EmbedErrorKind::Model,
         };
         EmbedError::with_kind(kind, e)

@@ -40,9 +40,11 @@ impl Batcher for ImageBatcher {
         MAX_BATCH_IMAGES
     }
 
+    /// The raw pass: every request checks its own rows for non-finite values (see
+    /// `routes::embeddings`), as text requests do in `SentenceEmbedder::finish`.
     fn run(&self, batch: &[&Vec<f32>]) -> Result<Vec<Vec<f32>>, String> {
         let dim = self.0.dimensions();
-        let output = self.0.run(batch).map_err(|e| e.to_string())?;
+        let output = self.0.forward(batch).map_err(|e| e.to_string())?;
         Ok(output
             .embedding
             .chunks_exact(dim)

@@ -165,27 +165,43 @@ impl AppState {
         let state = self.clone();
         std::thread::spawn(move || {
             let mut warmed: Vec<&Arc<SentenceEmbedder>> = Vec::new();
-            for m in state.models.values() {
+            for (name, m) in state.models.iter() {
                 // Aliases share a model: run it once.
                 if warmed.iter().any(|w| Arc::ptr_eq(w, &m.model)) {
                     continue;
                 }
                 warmed.push(&m.model);
-                if let Err(e) = m.model.embed(&["warm-up"], &EmbedOptions::default()) {
-                    tracing::error!("warm-up failed: {e}");
-                    return;
+                match m.model.embed(&["warm-up"], &EmbedOptions::default()) {
+                    Ok(_) => {}
+                    // The model ran (the weights are touched, which is what warming is for),
+                    // and other inputs may still give numbers: serve, and let each request
+                    // that meets NaN answer 500.
+                    Err(e @ embedkit_models::Error::NonFinite) => {
+                        tracing::error!("warm-up of {name}: {e}");
+                    }
+                    Err(e) => {
+                        tracing::error!("warm-up failed: {e}");
+                        return;
+                    }
                 }
             }
             let mut warmed: Vec<&Arc<embedkit_vision::ImageModel>> = Vec::new();
-            for m in state.images.values() {
+            for (name, m) in state.images.iter() {
                 if warmed.iter().any(|w| Arc::ptr_eq(w, &m.model)) {
                     continue;
                 }
                 warmed.push(&m.model);
                 let side = m.model.preprocess().crop;
-                if let Err(e) = m.model.run(&[vec![0.0; side * side * 3]]) {
-                    tracing::error!("warm-up failed: {e}");
-                    return;
+                match m.model.run(&[vec![0.0; side * side * 3]]) {
+                    Ok(_) => {}
+                    // As for text models: it ran; requests answer 500 where they meet NaN.
+                    Err(e @ embedkit_vision::Error::NonFinite(_)) => {
+                        tracing::error!("warm-up of {name}: {e}");
+                    }
+                    Err(e) => {
+                        tracing::error!("warm-up failed: {e}");
+                        return;
+                    }
                 }
             }
             state.ready.store(true, Ordering::SeqCst);

@@ -36,6 +36,10 @@ pub enum Error {
     /// A request the model cannot serve (empty batch, bad sizes...).
     #[error("{0}")]
     InvalidInput(String),
+    /// The network's output (`embeddings` or `class scores`) held NaN or infinity: its
+    /// weights, or an overflow inside it, are at fault, not the image.
+    #[error("the model produced a non-finite value (NaN or infinity) in its {0}")]
+    NonFinite(&'static str),
 }
 
 /// Result with [`Error`].

@@ -73,7 +73,13 @@ impl Act {
     pub(crate) fn apply(self, x: &mut [f32]) {
         match self {
             Act::Identity => {}
-            Act::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
+            // Not `v.max(0.0)`: that turns NaN into 0 and would hide a broken model's NaN;
+            // torch.relu keeps it, and so does this (NaN < 0 is false).
+            Act::Relu => x.iter_mut().for_each(|v| {
+                if *v < 0.0 {
+                    *v = 0.0;
+                }
+            }),
             Act::Relu6 => x.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
         }
     }
@@ -241,4 +247,21 @@ pub(crate) fn linear(sd: &mut StateDict, name: &str) -> Result<Linear> {
 /// Global average pooling: `n × c`.
 pub(crate) fn global_pool(x: &FeatureMap) -> Vec<f32> {
     x.channel_means()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Act;
+
+    #[test]
+    fn activations_keep_nan_as_torch_does() {
+        let mut x = [f32::NAN, -1.5, 2.0, 7.0, f32::INFINITY];
+        Act::Relu.apply(&mut x);
+        assert!(x[0].is_nan());
+        assert_eq!(x[1..], [0.0, 2.0, 7.0, f32::INFINITY]);
+        let mut x = [f32::NAN, -1.5, 2.0, 7.0];
+        Act::Relu6.apply(&mut x);
+        assert!(x[0].is_nan());
+        assert_eq!(x[1..], [0.0, 2.0, 6.0]);
+    }
 }

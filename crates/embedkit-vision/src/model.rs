@@ -99,8 +99,22 @@ impl ImageModel {
         self.network.dimensions()
     }
 
-    /// Runs preprocessed images (each `crop × crop × 3`, HWC) as one batch.
+    /// Runs preprocessed images (each `crop × crop × 3`, HWC) as one batch, failing with
+    /// [`Error::NonFinite`] if any embedding value is NaN or infinite. The class scores are
+    /// checked where they are used, by [`classify`](Self::classify): a broken classifier
+    /// head does not spoil the embeddings, which come before it.
     pub fn run<I: AsRef<[f32]>>(&self, images: &[I]) -> Result<Output> {
+        let output = self.forward(images)?;
+        if output.embedding.iter().any(|x| !x.is_finite()) {
+            return Err(Error::NonFinite("embeddings"));
+        }
+        Ok(output)
+    }
+
+    /// [`run`](Self::run) without the check of the values: for a caller that batches the
+    /// images of several requests and checks each request's rows itself, so that one
+    /// request's non-finite output does not fail the others in its pass.
+    pub fn forward<I: AsRef<[f32]>>(&self, images: &[I]) -> Result<Output> {
         let side = self.preprocess.crop;
         if images.iter().any(|i| i.as_ref().len() != side * side * 3) {
             return Err(Error::InvalidInput(format!(
@@ -167,6 +181,15 @@ impl ImageModel {
             }
             Ok(())
         })
+    }
+
+    /// [`top_k`](Self::top_k), failing with [`Error::NonFinite`] if any logit is NaN or
+    /// infinite (the probabilities would be NaN).
+    pub fn classify(&self, logits: &[f32], k: usize) -> Result<Vec<Vec<Scored>>> {
+        if logits.iter().any(|x| !x.is_finite()) {
+            return Err(Error::NonFinite("class scores"));
+        }
+        Ok(self.top_k(logits, k))
     }
 
     /// The `k` most probable classes of each row of `logits` (softmax over the row).
@@ -240,6 +263,7 @@ impl From<Error> for EmbedError {
             Error::Io { .. } | Error::Image { .. } | Error::InvalidInput(_) => {
                 EmbedErrorKind::InvalidInput
             }
+            // Non-finite outputs included: the model's fault.
             _ => EmbedErrorKind::Model,
         };
         EmbedError::with_kind(kind, e)

@@ -134,7 +134,7 @@ fn classify(a: ClassifyArgs, quiet: bool) -> Result<()> {
     let images = &a.model.images;
     let mut results = Vec::with_capacity(images.len());
     model.run_files(images, a.model.batch_size, |first, out| {
-        for (i, top) in model.top_k(&out.logits, a.k).into_iter().enumerate() {
+        for (i, top) in model.classify(&out.logits, a.k)?.into_iter().enumerate() {
             results.push(Classified {
                 image: display(&images[first + i]),
                 top: top

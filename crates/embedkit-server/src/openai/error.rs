@@ -24,6 +24,10 @@ pub enum ErrorKind {
     Overloaded,
     /// Model still loading (503).
     NotReady,
+    /// The model failed on this request: its output held NaN or infinity (500). Unlike
+    /// [`Internal`](Self::Internal) the message is shown, since it names no internals and
+    /// tells the client that retrying the same input will not help.
+    Model,
     /// Our fault (500); the message stays generic.
     Internal,
 }
@@ -67,6 +71,11 @@ impl ErrorKind {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "server_error",
                 Some("not_ready"),
+            ),
+            Self::Model => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                Some("model_error"),
             ),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "server_error", None),
         }
@@ -112,11 +121,16 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, kind, code) = self.kind.table();
-        let message = if self.kind == ErrorKind::Internal {
-            tracing::error!("internal error: {}", self.message);
-            "the server had an error while processing your request".to_string()
-        } else {
-            self.message
+        let message = match self.kind {
+            ErrorKind::Internal => {
+                tracing::error!("internal error: {}", self.message);
+                "the server had an error while processing your request".to_string()
+            }
+            ErrorKind::Model => {
+                tracing::error!("model error: {}", self.message);
+                self.message
+            }
+            _ => self.message,
         };
         let body = serde_json::json!({
             "error": { "message": message, "type": kind, "param": self.param, "code": code }

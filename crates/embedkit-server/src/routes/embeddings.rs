@@ -97,9 +97,19 @@ pub async fn create(
 
     let vectors = vectors
         .into_iter()
-        .map(|v| served.model.finish(v, req.dimensions, req.normalize))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?;
+        .enumerate()
+        .map(|(i, v)| {
+            served
+                .model
+                .finish(v, req.dimensions, req.normalize)
+                .map_err(|e| match e {
+                    embedkit_models::Error::NonFinite => {
+                        ApiError::new(ErrorKind::Model, format!("input {i}: {e}"))
+                    }
+                    e => ApiError::new(ErrorKind::Internal, e.to_string()),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(respond(vectors, &req, tokens, truncated))
 }
 
@@ -179,6 +189,15 @@ async fn embed_images(
         .await
         .map_err(|_| ApiError::new(ErrorKind::Internal, "the model worker dropped the request"))?
         .map_err(|e| ApiError::new(ErrorKind::Internal, e))?;
+    // The worker runs the network unchecked (its passes mix requests): each request checks
+    // its own rows, so one request's NaN fails only that request.
+    if let Some(i) = vectors
+        .iter()
+        .position(|v| v.iter().any(|x| !x.is_finite()))
+    {
+        let e = embedkit_vision::Error::NonFinite("embeddings");
+        return Err(ApiError::new(ErrorKind::Model, format!("input {i}: {e}")));
+    }
     if req.normalize {
         vectors
             .iter_mut()

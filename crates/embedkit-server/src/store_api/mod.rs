@@ -25,8 +25,29 @@ impl From<Error> for ApiError {
             | Error::Filter(_)
             | Error::InvalidInput(_) => ErrorKind::InvalidRequest,
             Error::Embed(e) if e.is_invalid_input() => ErrorKind::InvalidRequest,
+            Error::Embed(e) if non_finite(e) => ErrorKind::Model,
             _ => ErrorKind::Internal,
         };
         ApiError::new(kind, e.to_string())
     }
+}
+
+/// Whether the model's output held NaN or infinity, somewhere in the error's causes. Other
+/// model failures (a remote API's answer, a stopped worker) stay generic 500s: their text
+/// may hold what the client should not see.
+fn non_finite(e: &embedkit_core::EmbedError) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if matches!(
+            c.downcast_ref::<embedkit_models::Error>(),
+            Some(embedkit_models::Error::NonFinite)
+        ) || matches!(
+            c.downcast_ref::<embedkit_vision::Error>(),
+            Some(embedkit_vision::Error::NonFinite(_))
+        ) {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }

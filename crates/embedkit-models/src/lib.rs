@@ -7,6 +7,7 @@
 //! * [`arch`] holds the transformer architectures (one file each) on packed batches.
 //! * [`pooling`] and [`dense`] turn token vectors into sentence vectors.
 //! * [`SentenceEmbedder`] runs the whole pipeline.
+//! * [`CrossEncoder`] scores (query, document) pairs: rerankers.
 //! * [`Model`] is any spec the tools accept: local, or `openai:NAME` through [`remote`].
 //!
 //! ```no_run
@@ -34,6 +35,7 @@
 #![deny(missing_docs)]
 
 pub mod arch;
+pub mod cross_encoder;
 pub mod dense;
 mod embedder;
 mod error;
@@ -45,6 +47,7 @@ pub mod remote;
 pub mod tokenize;
 pub mod weights;
 
+pub use cross_encoder::{CrossEncoder, Ranked};
 pub use embedder::{ModelInfo, Prepared, SentenceEmbedder, Sequence};
 pub use embedkit_core::{EmbedOptions, InputRole, Prompt, Prompts};
 pub use error::{Error, Result};

@@ -147,6 +147,36 @@ impl TextTokenizer {
             .collect())
     }
 
+    /// Tokenizes (query, document) pairs (in parallel) as one input each, the way
+    /// cross-encoders read them: `[CLS] query [SEP] document [SEP]` for BERT, `<s> query
+    /// </s></s> document </s>` for RoBERTa, with segment ids, truncated `longest_first` to the
+    /// token limit (the longer text loses tokens first), as transformers' tokenizers do.
+    pub fn encode_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<Encoded>> {
+        let case = |t: &str| {
+            if self.lowercase {
+                t.to_lowercase()
+            } else {
+                t.to_string()
+            }
+        };
+        let inputs: Vec<EncodeInput> = pairs
+            .iter()
+            .map(|(a, b)| EncodeInput::Dual(case(a).into(), case(b).into()))
+            .collect();
+        let encodings = self
+            .inner
+            .encode_batch_fast(inputs, true)
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        Ok(encodings
+            .into_iter()
+            .map(|e| Encoded {
+                ids: e.get_ids().to_vec(),
+                type_ids: e.get_type_ids().to_vec(),
+                truncated: !e.get_overflowing().is_empty(),
+            })
+            .collect())
+    }
+
     /// How many leading tokens a prompt occupies, counted as sentence-transformers does:
     /// the tokenized prompt with special tokens, minus one (its closing special token).
     pub fn prompt_length(&self, prompt: &str) -> Result<usize> {

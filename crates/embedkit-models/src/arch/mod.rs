@@ -73,14 +73,24 @@ pub trait Encoder: Send + Sync {
 /// Loads the architecture named by the folder's `config.json`, keeping its large weights in
 /// `precision`.
 pub fn load(folder: &ModelFolder, precision: Precision) -> Result<Box<dyn Encoder>> {
-    let config_path = folder.transformer_dir.join("config.json");
-    let model_type = folder
-        .hf_config
+    load_dir(&folder.transformer_dir, &folder.hf_config, precision)
+}
+
+/// Loads the transformer in `dir` (its `config.json` already parsed as `hf_config`): the
+/// base model of a sentence-embedding folder, or the encoder of a cross-encoder's
+/// `*ForSequenceClassification` folder (whose weights carry a `bert.` / `roberta.` prefix).
+pub fn load_dir(
+    dir: &std::path::Path,
+    hf_config: &serde_json::Value,
+    precision: Precision,
+) -> Result<Box<dyn Encoder>> {
+    let config_path = dir.join("config.json");
+    let model_type = hf_config
         .get("model_type")
         .and_then(|v| v.as_str())
         .ok_or_else(|| Error::config(&config_path, "no model_type"))?
         .to_string();
-    let weights_path = folder.transformer_dir.join("model.safetensors");
+    let weights_path = dir.join("model.safetensors");
     if !weights_path.is_file() {
         return Err(Error::MissingFile {
             path: weights_path,
@@ -89,19 +99,19 @@ pub fn load(folder: &ModelFolder, precision: Precision) -> Result<Box<dyn Encode
     }
     match model_type.as_str() {
         "bert" | "roberta" | "xlm-roberta" | "camembert" => {
-            let cfg: bert::Config = parse_config(&folder.hf_config, &config_path)?;
+            let cfg: bert::Config = parse_config(hf_config, &config_path)?;
             let w = WeightFile::open(&weights_path, &["", "bert.", "roberta.", "model."])?
                 .with_precision(precision);
             Ok(Box::new(bert::Bert::load(&w, &cfg, &model_type)?))
         }
         "mpnet" => {
-            let cfg: mpnet::Config = parse_config(&folder.hf_config, &config_path)?;
+            let cfg: mpnet::Config = parse_config(hf_config, &config_path)?;
             let w = WeightFile::open(&weights_path, &["", "mpnet.", "model."])?
                 .with_precision(precision);
             Ok(Box::new(mpnet::MpNet::load(&w, &cfg)?))
         }
         "qwen3" => {
-            let cfg: qwen3::Config = parse_config(&folder.hf_config, &config_path)?;
+            let cfg: qwen3::Config = parse_config(hf_config, &config_path)?;
             let w = WeightFile::open(&weights_path, &["", "model."])?.with_precision(precision);
             Ok(Box::new(qwen3::Qwen3::load(&w, &cfg)?))
         }

@@ -11,6 +11,7 @@ mod args;
 mod commands;
 mod input;
 mod interrupt;
+mod logging;
 mod output;
 
 use clap::Parser;
@@ -18,14 +19,7 @@ use std::io::ErrorKind;
 
 fn main() {
     let cli = args::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("EMBEDKIT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .without_time()
-        .init();
+    logging::init(matches!(cli.command, args::Command::Serve(_)));
     if let Some(n) = cli.threads {
         if let Err(e) = rayon_threads(n) {
             eprintln!("error: {e}");

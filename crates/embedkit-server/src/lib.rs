@@ -6,13 +6,15 @@
 //! * [`engine`] owns each model on its own thread and packs queued requests into batches by a
 //!   token budget; the HTTP side never runs a model. [`images`] does the same for image
 //!   models, whose inputs are `data:image/...;base64,...` URIs.
-//! * [`routes`] are the axum handlers; [`auth`], [`metrics`] and [`token_ids`] support them.
+//! * [`routes`] are the axum handlers; [`auth`], [`access`] (status counts, latencies, the
+//!   access log), [`metrics`] and [`token_ids`] support them.
 //! * [`store_api`] puts an `embedkit_store` vector store behind `/v1/collections` (with
 //!   `--store`): add documents, search, delete, with the same auth and error envelope.
 //!
 //! The server knows nothing about model internals: it calls `embedkit_models` and
 //! `embedkit_vision`.
 
+pub mod access;
 pub mod auth;
 mod config;
 pub mod engine;

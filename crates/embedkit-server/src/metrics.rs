@@ -1,4 +1,5 @@
-//! Prometheus metrics, kept in atomics (a handful of series does not need a metrics crate).
+//! Prometheus metrics, kept in atomics and small maps (a handful of series does not need a
+//! metrics crate).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -8,10 +9,28 @@ use std::time::Duration;
 
 const BATCH_BUCKETS: [u64; 10] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
+/// Upper bounds of the request latency buckets, in seconds: from a tiny model's single text
+/// (about a millisecond) to a large batch on a big model (seconds).
+pub const LATENCY_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// One model's request latencies.
+#[derive(Default, Clone)]
+struct Latencies {
+    /// Requests at or under each bound of [`LATENCY_BUCKETS`] (not yet cumulative).
+    buckets: [u64; LATENCY_BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
 /// Counters and timings of the server.
 #[derive(Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<u16, u64>>,
+    /// By served model name: only names the server serves get here, so the label's values
+    /// stay as few as the configured names.
+    latencies: Mutex<BTreeMap<String, Latencies>>,
     queue_micros: AtomicU64,
     queue_count: AtomicU64,
     inference_micros: AtomicU64,
@@ -26,6 +45,21 @@ impl Metrics {
     pub fn request(&self, status: u16) {
         let mut map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         *map.entry(status).or_default() += 1;
+    }
+
+    /// Records how long a request for the served model `model` took, arrival to answer.
+    pub fn latency(&self, model: &str, d: Duration) {
+        let seconds = d.as_secs_f64();
+        let mut map = self.latencies.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = match map.get_mut(model) {
+            Some(e) => e,
+            None => map.entry(model.to_string()).or_default(),
+        };
+        if let Some(i) = LATENCY_BUCKETS.iter().position(|&b| seconds <= b) {
+            entry.buckets[i] += 1;
+        }
+        entry.count += 1;
+        entry.sum += seconds;
     }
 
     /// Records how long a job waited before its batch started.
@@ -93,6 +127,78 @@ impl Metrics {
         let _ = writeln!(s, "embedkit_batch_size_count {batches}");
         s.push_str("# TYPE embedkit_tokens_total counter\n");
         let _ = writeln!(s, "embedkit_tokens_total {}", load(&self.tokens));
+        self.render_latencies(&mut s);
         s
+    }
+
+    fn render_latencies(&self, s: &mut String) {
+        let name = "embedkit_request_duration_seconds";
+        let _ = writeln!(
+            s,
+            "# HELP {name} Time from a request's arrival to its answer, by served model."
+        );
+        let _ = writeln!(s, "# TYPE {name} histogram");
+        let map = self
+            .latencies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for (model, l) in &map {
+            let model = label_value(model);
+            let mut cumulative = 0;
+            for (n, bound) in l.buckets.iter().zip(LATENCY_BUCKETS) {
+                cumulative += n;
+                let _ = writeln!(
+                    s,
+                    "{name}_bucket{{model=\"{model}\",le=\"{bound}\"}} {cumulative}"
+                );
+            }
+            let _ = writeln!(
+                s,
+                "{name}_bucket{{model=\"{model}\",le=\"+Inf\"}} {}",
+                l.count
+            );
+            let _ = writeln!(s, "{name}_sum{{model=\"{model}\"}} {}", l.sum);
+            let _ = writeln!(s, "{name}_count{{model=\"{model}\"}} {}", l.count);
+        }
+    }
+}
+
+/// A label value escaped as the text format wants: `\`, `"` and newlines.
+fn label_value(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latencies_render_as_cumulative_histograms_per_model() {
+        let m = Metrics::default();
+        for ms in [0.5, 3.0, 3.0, 40.0, 60_000.0] {
+            m.latency("a", Duration::from_secs_f64(ms / 1e3));
+        }
+        m.latency("say \"b\"\\", Duration::from_millis(2));
+        let text = m.render();
+        let line = |l: &str| assert!(text.lines().any(|x| x == l), "{l} not in\n{text}");
+        line("embedkit_request_duration_seconds_bucket{model=\"a\",le=\"0.001\"} 1");
+        line("embedkit_request_duration_seconds_bucket{model=\"a\",le=\"0.0025\"} 1");
+        line("embedkit_request_duration_seconds_bucket{model=\"a\",le=\"0.005\"} 3");
+        line("embedkit_request_duration_seconds_bucket{model=\"a\",le=\"0.05\"} 4");
+        // Over the last bound: only in +Inf.
+        line("embedkit_request_duration_seconds_bucket{model=\"a\",le=\"30\"} 4");
+        line("embedkit_request_duration_seconds_bucket{model=\"a\",le=\"+Inf\"} 5");
+        line("embedkit_request_duration_seconds_count{model=\"a\"} 5");
+        line("embedkit_request_duration_seconds_count{model=\"say \\\"b\\\"\\\\\"} 1");
+        let sum: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("embedkit_request_duration_seconds_sum{model=\"a\"} "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((sum - 60.0465).abs() < 1e-9, "{sum}");
     }
 }

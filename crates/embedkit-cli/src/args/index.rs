@@ -7,7 +7,12 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct StoreArgs {
     /// Store: a file path, sqlite://PATH, or postgres://... (default ./embedkit.db).
-    #[arg(long, env = "EMBEDKIT_STORE", default_value = "embedkit.db")]
+    #[arg(
+        long,
+        env = "EMBEDKIT_STORE",
+        hide_env_values = true,
+        default_value = "embedkit.db"
+    )]
     pub store: String,
     /// Collection name.
     #[arg(long, short, default_value = "default")]
@@ -78,7 +83,12 @@ pub struct AddArgs {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Store: a file path, sqlite://PATH, or postgres://...
-    #[arg(long, env = "EMBEDKIT_STORE", default_value = "embedkit.db")]
+    #[arg(
+        long,
+        env = "EMBEDKIT_STORE",
+        hide_env_values = true,
+        default_value = "embedkit.db"
+    )]
     pub store: String,
     /// JSON output.
     #[arg(long)]

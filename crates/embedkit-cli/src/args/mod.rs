@@ -17,6 +17,7 @@ pub mod recommend;
 pub mod search;
 pub mod sentences;
 pub mod serve;
+pub mod shell;
 pub mod vectors;
 pub mod words;
 
@@ -25,12 +26,12 @@ pub use serve::ServeArgs;
 
 use clap::{Args, Parser, Subcommand};
 
-/// embedkit: text, words and images into vectors.
+/// Text, words and images into vectors, on the CPU.
 #[derive(Debug, Parser)]
-#[command(name = "embedkit", version, about, max_term_width = 100)]
+#[command(name = "embedkit", version, max_term_width = 100)]
 pub struct Cli {
     /// Worker threads for inference (default: one per core).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "EMBEDKIT_THREADS")]
     pub threads: Option<usize>,
     /// No progress bar.
     #[arg(long, short, global = true)]
@@ -67,6 +68,10 @@ pub enum Command {
     Plot(plot::PlotArgs),
     /// Word vectors (word2vec, GloVe, fastText): query, evaluate, train.
     Words(words::WordsArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into a folder.
+    Man(shell::ManArgs),
 }
 
 /// Which model, and how to prompt it.

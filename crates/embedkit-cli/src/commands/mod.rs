@@ -12,6 +12,7 @@ pub mod plot;
 pub mod recommend;
 pub(crate) mod search;
 mod serve;
+mod shell;
 mod similarity;
 mod vectors;
 pub mod words;
@@ -37,6 +38,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cluster(a) => cluster::run(a, cli.quiet),
         Command::Plot(a) => plot::run(a, cli.quiet),
         Command::Words(a) => words::run(a, cli.threads, cli.quiet),
+        Command::Completions(a) => shell::completions(a),
+        Command::Man(a) => shell::man(a),
     }
 }
 

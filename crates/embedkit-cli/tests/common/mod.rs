@@ -67,11 +67,18 @@ impl Drop for Server {
 impl Server {
     /// Starts `embedkit serve --port 0 ARGS...` and waits until /health answers 200.
     pub fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_embedkit"))
-            .args(["serve", "--port", "0"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_embedkit"));
+        cmd.args(["serve", "--port", "0"])
             .args(args)
+            .stderr(Stdio::inherit());
+        Server::start_command(cmd)
+    }
+
+    /// Starts `cmd` (an `embedkit serve` command line, its stderr set by the caller) and
+    /// waits until /health answers 200.
+    pub fn start_command(mut cmd: Command) -> Server {
+        let mut child = cmd
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("start embedkit serve");
         let stdout = child.stdout.take().unwrap();

@@ -2,6 +2,7 @@
 //! Each request runs on the blocking pool with its own store connection; adding and
 //! searching embed with the served model that built the collection.
 
+use crate::access::ModelLabel;
 use crate::json::OpenAiJson;
 use crate::openai::{ApiError, ErrorKind};
 use crate::state::AppState;
@@ -12,7 +13,7 @@ use crate::store_api::types::{
 use crate::store_api::StoreService;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::Json;
+use axum::{Extension, Json};
 use embedkit_store::{Document, Error, IngestOptions, SearchOptions, Storage};
 use std::sync::Arc;
 use tokio::sync::OwnedSemaphorePermit;
@@ -86,6 +87,7 @@ pub async fn drop(
 
 pub async fn add(
     State(state): State<AppState>,
+    Extension(label): Extension<ModelLabel>,
     name: Result<Path<String>, PathRejection>,
     OpenAiJson(req): OpenAiJson<AddRequest>,
 ) -> Result<Json<AddResult>, ApiError> {
@@ -142,6 +144,7 @@ pub async fn add(
                 Some(spec) => service.model_for(&spec, req.model.as_deref())?,
                 None => service.model_named(req.model.as_deref())?,
             };
+            label.set(&served);
             store.open_or_create_collection(&name, || model.collection(&name, None, storage))?;
             let progress = store.add_documents(&name, &docs, &model, &options, |_| {})?;
             Ok(AddResult {
@@ -159,6 +162,7 @@ pub async fn add(
 
 pub async fn search(
     State(state): State<AppState>,
+    Extension(label): Extension<ModelLabel>,
     name: Result<Path<String>, PathRejection>,
     OpenAiJson(req): OpenAiJson<SearchRequest>,
 ) -> Result<Json<HitList>, ApiError> {
@@ -184,7 +188,8 @@ pub async fn search(
     let _permit = permit(&state)?;
     let data = service(&state)?
         .run(move |service, store| {
-            let (_, model) = service.model_for(&store.collection(&name)?, None)?;
+            let (served, model) = service.model_for(&store.collection(&name)?, None)?;
+            label.set(&served);
             Ok(store.search(&name, &model, &req.query, &options)?)
         })
         .await?;

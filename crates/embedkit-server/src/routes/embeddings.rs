@@ -1,5 +1,6 @@
 //! `POST /v1/embeddings`: validate → tokenize (blocking pool) → queue → finish → respond.
 
+use crate::access::ModelLabel;
 use crate::engine::TextItem;
 use crate::images::{self, ServedImageModel};
 use crate::json::OpenAiJson;
@@ -13,6 +14,7 @@ use crate::token_ids;
 use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use base64::Engine as _;
 use embedkit_models::{InputRole, Prompt, SentenceEmbedder};
@@ -23,12 +25,15 @@ pub const TRUNCATED_HEADER: &str = "x-embedkit-truncated-inputs";
 
 pub async fn create(
     State(state): State<AppState>,
+    Extension(label): Extension<ModelLabel>,
     OpenAiJson(req): OpenAiJson<EmbeddingRequest>,
 ) -> Result<Response, ApiError> {
     if let Some(remote) = state.remotes.get(&req.model) {
+        label.set(&req.model);
         return proxy(&state, remote.clone(), req).await;
     }
     if let Some(served) = state.images.get(&req.model) {
+        label.set(&req.model);
         return embed_images(&state, served, req).await;
     }
     let served = state.models.get(&req.model).ok_or_else(|| {
@@ -40,6 +45,7 @@ pub async fn create(
             ),
         )
     })?;
+    label.set(&req.model);
     let texts = input_texts(
         &req,
         state.limits.max_client_batch,

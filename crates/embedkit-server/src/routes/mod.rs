@@ -5,21 +5,22 @@ mod embeddings;
 mod models;
 mod ops;
 
+use crate::access;
 use crate::auth;
 use crate::config::ServerConfig;
 use crate::openai::{ApiError, ErrorKind};
 use crate::state::AppState;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::middleware;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use std::sync::Arc;
 use tower_http::cors::{Any, CorsLayer};
 
 /// Builds the application: API routes (behind the key, if one is set), open `/health` and
-/// `/metrics`, body limit, status counting and optional CORS.
+/// `/metrics`, body limit, status counts, latencies and the access log ([`access`]), and
+/// optional CORS.
 pub fn router(state: AppState, config: &ServerConfig) -> Router {
     let mut api = Router::new()
         .route("/v1/embeddings", post(embeddings::create))
@@ -54,7 +55,10 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         .merge(open)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(middleware::from_fn_with_state(state.clone(), count_status))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            access::observe,
+        ))
         .with_state(state);
     if let Some(origin) = &config.cors_allow_origin {
         let cors = CorsLayer::new().allow_methods(Any).allow_headers(Any);
@@ -73,10 +77,4 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
 
 async fn not_found() -> ApiError {
     ApiError::new(ErrorKind::NotFound, "no such route")
-}
-
-async fn count_status(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
-    state.metrics.request(response.status().as_u16());
-    response
 }

@@ -24,7 +24,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// Served models with dimensions, max length and pooling.
+/// Served models with dimensions, max length and pooling, and the server's limits (as they
+/// were set, by flag or environment variable).
 pub async fn info(State(state): State<AppState>) -> Json<serde_json::Value> {
     let models: Vec<_> = state
         .models
@@ -51,5 +52,17 @@ pub async fn info(State(state): State<AppState>) -> Json<serde_json::Value> {
             })
         }))
         .collect();
-    Json(serde_json::json!({ "models": models }))
+    let l = &state.limits;
+    Json(serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "models": models,
+        "limits": {
+            "max_batch_tokens": l.max_batch_tokens,
+            "max_client_batch": l.max_client_batch,
+            "max_request_tokens": l.max_request_tokens,
+            "max_concurrent_requests": l.max_concurrent_requests,
+            "max_body_bytes": l.max_body_bytes,
+            "allow_empty": l.allow_empty,
+        },
+    }))
 }

@@ -1,5 +1,6 @@
 //! Plain data shared by every embedkit crate: the seam every model implements ([`Embedder`]
-//! for texts, [`ImageEmbedder`] for images) with the one prompt choice ([`Prompts::choose`]),
+//! for texts, [`ImageEmbedder`] for images, [`Reranker`] for cross-encoders) with the one
+//! prompt choice ([`Prompts::choose`]),
 //! operations on embedding vectors (normalization, Matryoshka truncation), the similarity
 //! functions sentence-transformers offers, and the `.npy` format used to exchange matrices
 //! with NumPy.
@@ -18,9 +19,11 @@
 mod embedder;
 pub mod npy;
 mod prompt;
+mod reranker;
 mod similarity;
 pub mod vector;
 
 pub use embedder::{EmbedError, EmbedErrorKind, EmbedOptions, Embedder, ImageEmbedder};
 pub use prompt::{InputRole, Prompt, Prompts};
+pub use reranker::{sort_ranked, Ranked, Reranker};
 pub use similarity::{ParseSimilarityError, Similarity};

@@ -19,6 +19,7 @@ use crate::folder::read_json;
 use crate::hub;
 use crate::tokenize::{Encoded, TextTokenizer};
 use crate::weights::{Precision, WeightFile};
+use embedkit_core::{EmbedError, Reranker};
 use embedkit_kernels::linear::Linear;
 use embedkit_kernels::ops::{self, Activation};
 use serde_json::Value;
@@ -34,7 +35,8 @@ pub enum ScoreActivation {
 }
 
 impl ScoreActivation {
-    fn apply(self, x: f32) -> f32 {
+    /// The score of logit `x`.
+    pub fn apply(self, x: f32) -> f32 {
         match self {
             Self::Sigmoid => 1.0 / (1.0 + (-x).exp()),
             Self::Identity => x,
@@ -50,14 +52,8 @@ struct Head {
     out: Linear,
 }
 
-/// One document's place in a reranking.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Ranked {
-    /// Position of the document in the input.
-    pub index: usize,
-    /// Its score (after the model's activation).
-    pub score: f32,
-}
+/// One document's place in a reranking (the type of the [`Reranker`] seam).
+pub use embedkit_core::Ranked;
 
 /// A loaded cross-encoder.
 pub struct CrossEncoder {
@@ -115,6 +111,25 @@ impl CrossEncoder {
     /// [`CrossEncoder::load`], keeping the transformer's weights in `precision`.
     pub fn load_with(spec: &str, precision: Precision) -> Result<Self> {
         Self::from_folder_with(&hub::resolve(spec)?, precision)
+    }
+
+    /// Whether `dir` holds a transformers sequence classifier (config.json's `architectures`
+    /// names a `*ForSequenceClassification` class), the layout of cross-encoders such as
+    /// cross-encoder/ms-marco-MiniLM-L-6-v2 and BAAI/bge-reranker-base: what a server loads
+    /// as a reranker rather than as a sentence-embedding model.
+    pub fn recognizes(dir: &Path) -> bool {
+        let Ok(config) = read_json::<Value>(&dir.join("config.json")) else {
+            return false;
+        };
+        config
+            .get("architectures")
+            .and_then(Value::as_array)
+            .is_some_and(|names| {
+                names
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(|n| n.ends_with("ForSequenceClassification"))
+            })
     }
 
     /// Loads a cross-encoder folder.
@@ -221,28 +236,43 @@ impl CrossEncoder {
         order.sort_by_key(|&i| std::cmp::Reverse(encoded[i].ids.len()));
         let mut out = vec![Vec::new(); pairs.len()];
         for chunk in order.chunks(batch_size) {
-            let mut packed = PackedBatch::default();
-            for &i in chunk {
-                packed.push(&encoded[i].ids, &encoded[i].type_ids);
-            }
-            let hidden = self.encoder.forward(&packed)?;
-            let h = self.encoder.hidden_size();
-            let first: Vec<f32> = packed
-                .sequences
-                .iter()
-                .flat_map(|rows| hidden[rows.start * h..(rows.start + 1) * h].iter().copied())
-                .collect();
-            let mut pooled = self.head.dense.forward(&first, chunk.len());
-            ops::activate_in_place(&mut pooled, Activation::Tanh);
-            let logits = self.head.out.forward(&pooled, chunk.len());
-            for (row, &i) in logits.chunks_exact(self.labels).zip(chunk) {
+            let batch: Vec<&Encoded> = chunk.iter().map(|&i| &encoded[i]).collect();
+            for (row, &i) in self.forward(&batch)?.into_iter().zip(chunk) {
                 if row.iter().any(|x| !x.is_finite()) {
                     return Err(Error::NonFinite);
                 }
-                out[i] = row.to_vec();
+                out[i] = row;
             }
         }
         Ok(out)
+    }
+
+    /// One packed forward pass over pairs tokenized by [`CrossEncoder::tokenize`]: the raw
+    /// logits of each (`labels()` values), in order, not checked for NaN or infinity. A server
+    /// that packs the pairs of several requests into one pass uses it, and each request then
+    /// checks its own rows, so one request's NaN fails only that request.
+    pub fn forward(&self, batch: &[&Encoded]) -> Result<Vec<Vec<f32>>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut packed = PackedBatch::default();
+        for e in batch {
+            packed.push(&e.ids, &e.type_ids);
+        }
+        let hidden = self.encoder.forward(&packed)?;
+        let h = self.encoder.hidden_size();
+        let first: Vec<f32> = packed
+            .sequences
+            .iter()
+            .flat_map(|rows| hidden[rows.start * h..(rows.start + 1) * h].iter().copied())
+            .collect();
+        let mut pooled = self.head.dense.forward(&first, batch.len());
+        ops::activate_in_place(&mut pooled, Activation::Tanh);
+        let logits = self.head.out.forward(&pooled, batch.len());
+        Ok(logits
+            .chunks_exact(self.labels)
+            .map(<[f32]>::to_vec)
+            .collect())
     }
 
     /// The scores of each pair: logits through the model's activation (sentence-transformers'
@@ -280,5 +310,80 @@ impl CrossEncoder {
             .collect();
         ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
         Ok(ranked)
+    }
+}
+
+/// Pairs per forward pass behind the [`Reranker`] seam (sentence-transformers' default).
+const RERANK_BATCH_SIZE: usize = 32;
+
+impl Reranker for CrossEncoder {
+    /// [`CrossEncoder::predict`] of the pairs `(query, document)`; a model with more than one
+    /// label is an input error (it classifies pairs, it does not rank them).
+    fn score(&self, query: &str, documents: &[&str]) -> std::result::Result<Vec<f32>, EmbedError> {
+        if self.labels != 1 {
+            return Err(Error::InvalidInput(format!(
+                "reranking needs a model with one score per pair; this one has {} labels",
+                self.labels
+            ))
+            .into());
+        }
+        let pairs: Vec<(&str, &str)> = documents.iter().map(|d| (query, *d)).collect();
+        Ok(self
+            .predict(&pairs, RERANK_BATCH_SIZE)?
+            .into_iter()
+            .map(|s| s[0])
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/fixtures")
+            .join(name)
+    }
+
+    #[test]
+    fn sequence_classifiers_are_recognized_and_embedders_are_not() {
+        assert!(CrossEncoder::recognizes(&fixture("tiny-cross-encoder")));
+        assert!(CrossEncoder::recognizes(&fixture(
+            "tiny-cross-encoder-roberta"
+        )));
+        assert!(!CrossEncoder::recognizes(&fixture("tiny-bge")));
+        assert!(!CrossEncoder::recognizes(&fixture("no-such-folder")));
+    }
+
+    /// The seam gives what `rerank` gives: the same scores, the same order.
+    #[test]
+    fn the_reranker_seam_agrees_with_rerank() {
+        let model =
+            CrossEncoder::from_folder_with(&fixture("tiny-cross-encoder"), Precision::F32).unwrap();
+        let docs = [
+            "你好，你是一个机器人。",
+            "what is the capital of France?",
+            "",
+            "Paris",
+        ];
+        let direct = model.rerank("capital of France", &docs, 2).unwrap();
+        let seam: &dyn Reranker = &model;
+        assert_eq!(
+            seam.rerank("capital of France", &docs, None).unwrap(),
+            direct
+        );
+        assert_eq!(
+            seam.rerank("capital of France", &docs, Some(1)).unwrap(),
+            direct[..1]
+        );
+        let roberta =
+            CrossEncoder::from_folder_with(&fixture("tiny-cross-encoder-roberta"), Precision::F32)
+                .unwrap();
+        let e = Reranker::score(&roberta, "q", &["d"]).unwrap_err();
+        assert!(
+            e.is_invalid_input() && e.message.contains("3 labels"),
+            "{e}"
+        );
     }
 }

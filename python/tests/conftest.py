@@ -63,3 +63,20 @@ def hub_cache(tmp_path, monkeypatch):
     monkeypatch.delenv("SENTENCE_TRANSFORMERS_HOME", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return add
+
+
+def poisoned_copy(folder: Path, tensor: str, dest: Path) -> Path:
+    """A copy of a model folder whose safetensors `tensor` is all NaN (the file format: an
+    8-byte little-endian header length, a JSON header with each tensor's byte range, the
+    data)."""
+    shutil.copytree(folder, dest)
+    path = dest / "model.safetensors"
+    raw = bytearray(path.read_bytes())
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + n])
+    info = header[tensor]
+    assert info["dtype"] == "F32", info
+    start, end = (8 + n + o for o in info["data_offsets"])
+    raw[start:end] = np.full((end - start) // 4, np.nan, dtype="<f4").tobytes()
+    path.write_bytes(bytes(raw))
+    return dest

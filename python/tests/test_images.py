@@ -58,3 +58,15 @@ def test_errors():
         embedkit.ImageEncoder(FIXTURES / "tiny-resnet", device="cuda")
     with pytest.raises(FileNotFoundError):
         embedkit.ImageEncoder(FIXTURES / "no-such-model")
+
+
+def test_a_model_that_produces_nan_raises(tmp_path):
+    from conftest import poisoned_copy
+
+    folder = poisoned_copy(FIXTURES / "tiny-resnet", "fc.weight", tmp_path / "nan-resnet")
+    encoder = embedkit.ImageEncoder(folder)
+    path = tiny_resnet_images()[0]
+    # The embedding comes before the classifier: still fine; the class scores are not.
+    assert np.isfinite(encoder.encode(path)).all()
+    with pytest.raises(RuntimeError, match="non-finite"):
+        encoder.classify(path)

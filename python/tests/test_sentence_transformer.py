@@ -230,3 +230,12 @@ def test_four_threads_at_once_give_the_serial_vectors(minilm):
     assert not errors
     for i in range(4):
         np.testing.assert_allclose(results[i], serial[i::4], atol=1e-6)
+
+
+def test_a_model_that_produces_nan_raises(tmp_path):
+    from conftest import poisoned_copy
+
+    folder = poisoned_copy(FIXTURES / "tiny-bge", "embeddings.LayerNorm.weight", tmp_path / "nan-bge")
+    model = embedkit.SentenceTransformer(str(folder))
+    with pytest.raises(RuntimeError, match="non-finite"):
+        model.encode(["hello"])

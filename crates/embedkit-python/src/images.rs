@@ -122,7 +122,8 @@ impl ImageModel {
         Ok(self.outputs(py, n, embedding, logits))
     }
 
-    /// The `k` most probable classes of each row of `logits`: `(index, label, probability)`.
+    /// The `k` most probable classes of each row of `logits`: `(index, label, probability)`;
+    /// NaN or infinite logits are an error (the model's fault), never a ranking.
     fn top_k(&self, logits: Vec<f32>, k: usize) -> PyResult<Vec<Vec<(usize, String, f32)>>> {
         let classes = self.inner.network().classes();
         if !logits.len().is_multiple_of(classes) {
@@ -132,7 +133,8 @@ impl ImageModel {
         }
         Ok(self
             .inner
-            .top_k(&logits, k)
+            .classify(&logits, k)
+            .map_err(errors::vision)?
             .into_iter()
             .map(|row| {
                 row.into_iter()

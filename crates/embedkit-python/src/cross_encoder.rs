@@ -2,7 +2,6 @@
 
 use crate::errors;
 use crate::matrix;
-use embedkit_models::hub::Hub;
 use embedkit_models::{CrossEncoder, Precision};
 use numpy::PyArray2;
 use pyo3::prelude::*;
@@ -28,14 +27,7 @@ impl CrossEncoderModel {
         offline: bool,
     ) -> PyResult<Self> {
         let precision: Precision = precision.parse().map_err(errors::model)?;
-        let mut hub = Hub::from_env();
-        if let Some(cache) = cache_folder {
-            hub.cache = cache;
-        }
-        if token.is_some() {
-            hub.token = token;
-        }
-        hub.offline |= offline;
+        let hub = crate::hub::with_overrides(cache_folder, token, offline);
         let inner = py
             .detach(|| CrossEncoder::from_folder_with(&hub.resolve(spec)?, precision))
             .map_err(errors::model)?;

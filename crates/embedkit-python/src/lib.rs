@@ -13,10 +13,12 @@
 //! * [`words`]: word vectors (`WordVectors`).
 //! * [`images`]: image models (`ImageModel`).
 //! * [`errors`]: embedkit's errors as Python exceptions.
+//! * [`hub`]: where models are found (the `HF_*` settings and the callers' overrides).
 //! * [`matrix`]: row vectors into one NumPy matrix.
 
 mod cross_encoder;
 mod errors;
+mod hub;
 mod images;
 mod matrix;
 mod sentence;

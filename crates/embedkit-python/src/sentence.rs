@@ -3,7 +3,6 @@
 use crate::errors;
 use crate::matrix;
 use embedkit_core::{InputRole, Prompt, Prompts};
-use embedkit_models::hub::Hub;
 use embedkit_models::{EmbedOptions, Precision, SentenceEmbedder};
 use numpy::PyArray2;
 use pyo3::exceptions::PyValueError;
@@ -52,14 +51,7 @@ impl SentenceModel {
         offline: bool,
     ) -> PyResult<Self> {
         let precision: Precision = precision.parse().map_err(errors::model)?;
-        let mut hub = Hub::from_env();
-        if let Some(cache) = cache_folder {
-            hub.cache = cache;
-        }
-        if token.is_some() {
-            hub.token = token;
-        }
-        hub.offline |= offline;
+        let hub = crate::hub::with_overrides(cache_folder, token, offline);
         let (model, path) = py
             .detach(|| {
                 let path = hub.resolve(spec)?;

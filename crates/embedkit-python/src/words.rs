@@ -17,8 +17,29 @@ pub struct WordVectors {
     inner: embedkit_words::WordVectors,
 }
 
-fn scored(list: Vec<Scored>) -> Vec<(String, f32)> {
-    list.into_iter().map(|s| (s.word, s.score)).collect()
+impl WordVectors {
+    /// Runs a nearest-words query with the GIL released (it scans every vector).
+    fn query(
+        &self,
+        py: Python<'_>,
+        positive: Vec<String>,
+        negative: Vec<String>,
+        run: impl Fn(
+                &embedkit_words::WordVectors,
+                &[&str],
+                &[&str],
+            ) -> embedkit_words::Result<Vec<Scored>>
+            + Send
+            + Sync,
+    ) -> PyResult<Vec<(String, f32)>> {
+        py.detach(|| {
+            let pos: Vec<&str> = positive.iter().map(String::as_str).collect();
+            let neg: Vec<&str> = negative.iter().map(String::as_str).collect();
+            run(&self.inner, &pos, &neg)
+        })
+        .map(|list| list.into_iter().map(|s| (s.word, s.score)).collect())
+        .map_err(errors::words)
+    }
 }
 
 #[pymethods]
@@ -110,13 +131,9 @@ impl WordVectors {
         topn: usize,
         restrict: Option<usize>,
     ) -> PyResult<Vec<(String, f32)>> {
-        py.detach(|| {
-            let pos: Vec<&str> = positive.iter().map(String::as_str).collect();
-            let neg: Vec<&str> = negative.iter().map(String::as_str).collect();
-            self.inner.most_similar(&pos, &neg, topn, restrict)
+        self.query(py, positive, negative, |v, pos, neg| {
+            v.most_similar(pos, neg, topn, restrict)
         })
-        .map(scored)
-        .map_err(errors::words)
     }
 
     /// gensim's `most_similar_cosmul` (3CosMul).
@@ -129,13 +146,9 @@ impl WordVectors {
         topn: usize,
         restrict: Option<usize>,
     ) -> PyResult<Vec<(String, f32)>> {
-        py.detach(|| {
-            let pos: Vec<&str> = positive.iter().map(String::as_str).collect();
-            let neg: Vec<&str> = negative.iter().map(String::as_str).collect();
-            self.inner.most_similar_cosmul(&pos, &neg, topn, restrict)
+        self.query(py, positive, negative, |v, pos, neg| {
+            v.most_similar_cosmul(pos, neg, topn, restrict)
         })
-        .map(scored)
-        .map_err(errors::words)
     }
 
     /// The word farthest from the mean of all of them.

@@ -8,6 +8,8 @@
 //!   models, whose inputs are `data:image/...;base64,...` URIs.
 //! * [`routes`] are the axum handlers; [`auth`], [`access`] (status counts, latencies, the
 //!   access log), [`metrics`] and [`token_ids`] support them.
+//! * [`rerank`] serves cross-encoders (rerankers) at `/v1/rerank` (Cohere / Jina schema) and
+//!   `/rerank` (text-embeddings-inference's), through the same engine.
 //! * [`store_api`] puts an `embedkit_store` vector store behind `/v1/collections` (with
 //!   `--store`): add documents, search, delete, with the same auth and error envelope.
 //!
@@ -23,6 +25,7 @@ pub mod json;
 pub mod metrics;
 pub mod openai;
 pub mod proxy;
+pub mod rerank;
 pub mod routes;
 mod state;
 pub mod store_api;

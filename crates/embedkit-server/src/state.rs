@@ -6,9 +6,12 @@ use crate::engine::{TextBatcher, Worker};
 use crate::images::{ImageBatcher, ServedImageModel};
 use crate::metrics::Metrics;
 use crate::proxy::RemoteModel;
+use crate::rerank::{RerankBatcher, ServedReranker};
 use crate::store_api::{EngineEmbedder, StoreServedModel, StoreService};
 use crate::StartError;
-use embedkit_models::{EmbedOptions, Model, OpenAiEmbedder, SentenceEmbedder, REMOTE_PREFIX};
+use embedkit_models::{
+    CrossEncoder, EmbedOptions, Model, OpenAiEmbedder, SentenceEmbedder, REMOTE_PREFIX,
+};
 use embedkit_store::StoreModel;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,6 +38,8 @@ pub struct AppState {
     pub images: Arc<BTreeMap<String, ServedImageModel>>,
     /// Served name → remote model (`openai:NAME`), proxied with a cache.
     pub remotes: Arc<BTreeMap<String, Arc<RemoteModel>>>,
+    /// Served name → reranker (cross-encoder), for `/v1/rerank` and `/rerank`.
+    pub rerankers: Arc<BTreeMap<String, ServedReranker>>,
     /// Whether every model has run once (the `/health` answer).
     pub ready: Arc<AtomicBool>,
     /// Counters and timings.
@@ -65,6 +70,7 @@ impl AppState {
         // The same models as the store sees them: the spec is what collections record.
         let mut store_models = Vec::new();
         let mut images = BTreeMap::new();
+        let mut rerankers = BTreeMap::new();
         // Every name is checked before any model loads: a typo fails at once.
         let mut taken = BTreeSet::new();
         for spec in &config.models {
@@ -106,13 +112,37 @@ impl AppState {
                 }
                 continue;
             }
+            let load_error = |source| StartError::Model {
+                spec: spec.spec.clone(),
+                source,
+            };
+            let dir = embedkit_models::hub::resolve(&spec.spec).map_err(load_error)?;
+            // A sequence classifier is a reranker (as text-embeddings-inference decides from
+            // the same config.json): it scores pairs at /v1/rerank and /rerank.
+            if CrossEncoder::recognizes(&dir) {
+                let model = Arc::new(
+                    CrossEncoder::from_folder_with(&dir, config.precision).map_err(load_error)?,
+                );
+                let worker = Worker::spawn(
+                    first,
+                    RerankBatcher {
+                        model: model.clone(),
+                        max_batch_tokens: config.max_batch_tokens,
+                    },
+                    metrics.clone(),
+                );
+                let served = ServedReranker {
+                    model,
+                    worker,
+                    created,
+                };
+                for n in names {
+                    rerankers.insert(n.clone(), served.clone());
+                }
+                continue;
+            }
             let model =
-                SentenceEmbedder::load_with(&spec.spec, config.precision).map_err(|source| {
-                    StartError::Model {
-                        spec: spec.spec.clone(),
-                        source,
-                    }
-                })?;
+                SentenceEmbedder::from_folder_with(&dir, config.precision).map_err(load_error)?;
             let model = Arc::new(model);
             let worker = Worker::spawn(
                 first,
@@ -153,6 +183,7 @@ impl AppState {
             models: Arc::new(models),
             images: Arc::new(images),
             remotes: Arc::new(remotes),
+            rerankers: Arc::new(rerankers),
             ready: Arc::new(AtomicBool::new(false)),
             metrics,
             permits: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),
@@ -196,6 +227,24 @@ impl AppState {
                     Ok(_) => {}
                     // As for text models: it ran; requests answer 500 where they meet NaN.
                     Err(e @ embedkit_vision::Error::NonFinite(_)) => {
+                        tracing::error!("warm-up of {name}: {e}");
+                    }
+                    Err(e) => {
+                        tracing::error!("warm-up failed: {e}");
+                        return;
+                    }
+                }
+            }
+            let mut warmed: Vec<&Arc<CrossEncoder>> = Vec::new();
+            for (name, m) in state.rerankers.iter() {
+                if warmed.iter().any(|w| Arc::ptr_eq(w, &m.model)) {
+                    continue;
+                }
+                warmed.push(&m.model);
+                match m.model.logits(&[("warm-up", "warm-up")], 1) {
+                    Ok(_) => {}
+                    // As for text models: it ran; requests answer 500 where they meet NaN.
+                    Err(e @ embedkit_models::Error::NonFinite) => {
                         tracing::error!("warm-up of {name}: {e}");
                     }
                     Err(e) => {

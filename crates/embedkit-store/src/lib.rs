@@ -9,6 +9,8 @@
 //! * [`rag`] adds models: [`Store::add_documents`] and [`Store::search`], with any
 //!   [`embedkit_core::Embedder`] (the caller loads it; the store never loads models, so it
 //!   depends on neither tokenizers nor image decoders).
+//! * [`rerank`] rescores a search's best chunks with a cross-encoder
+//!   ([`Store::search_reranked`], any [`embedkit_core::Reranker`]).
 //! * [`image`] does the same for image collections: [`Store::add_images`] and
 //!   [`Store::search_images`] with any [`embedkit_core::ImageEmbedder`] ([`ImageStoreModel`]).
 //! * [`ann`] is the approximate search of large embedded (SQLite) collections: an HNSW graph,
@@ -50,6 +52,7 @@ pub mod filter;
 pub mod image;
 mod keywords;
 pub mod rag;
+pub mod rerank;
 mod segment;
 pub mod source;
 mod store;
@@ -62,5 +65,6 @@ pub use error::{Error, Result};
 pub use filter::Filter;
 pub use image::{read_images, ImageDocument, ImageStoreModel};
 pub use rag::{IngestOptions, IngestProgress, SearchMode, SearchOptions, StoreModel};
+pub use rerank::{Rerank, DEFAULT_RERANK_CANDIDATES};
 pub use source::{read_documents, Document};
 pub use store::{fuse, Counts, Hit, Store, StoredChunk, StoredDocument};

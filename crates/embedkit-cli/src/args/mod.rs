@@ -14,6 +14,7 @@ pub mod image;
 pub mod index;
 pub mod plot;
 pub mod recommend;
+pub mod rerank;
 pub mod search;
 pub mod sentences;
 pub mod serve;
@@ -58,6 +59,8 @@ pub enum Command {
     Index(index::IndexArgs),
     /// Search a vector store collection with a question.
     Search(search::SearchArgs),
+    /// Order documents by a cross-encoder's (reranker's) score for a query.
+    Rerank(rerank::RerankArgs),
     /// Train, evaluate and apply classifiers on embeddings.
     Classify(classify::ClassifyArgs),
     /// Recommend similar items, or items for users from their interactions.

@@ -40,6 +40,13 @@ pub struct SearchArgs {
     /// collections of 5,000 chunks and more are searched through.
     #[arg(long)]
     pub exact: bool,
+    /// Rerank: retrieve --rerank-candidates chunks (by the search chosen), rescore each chunk's
+    /// text with this cross-encoder (folder or hub id) and keep the -k best by its score.
+    #[arg(long, value_name = "MODEL", conflicts_with = "image")]
+    pub rerank: Option<String>,
+    /// Chunks retrieved for --rerank (default 50, or -k if larger; at least -k).
+    #[arg(long, value_name = "N", requires = "rerank")]
+    pub rerank_candidates: Option<usize>,
     /// Print a JSON array [{"id","chunk","score","text","metadata"}], best first.
     #[arg(long)]
     pub json: bool,

@@ -10,6 +10,7 @@ pub(crate) mod index;
 mod info;
 pub mod plot;
 pub mod recommend;
+mod rerank;
 pub(crate) mod search;
 mod serve;
 mod shell;
@@ -20,7 +21,9 @@ pub mod words;
 use crate::args::{Cli, Command, ModelArgs};
 use anyhow::{Context, Result};
 use embedkit_core::Embedder;
-use embedkit_models::{EmbedOptions, Model, Precision, Prompt, RemoteOptions, SentenceEmbedder};
+use embedkit_models::{
+    CrossEncoder, EmbedOptions, Model, Precision, Prompt, RemoteOptions, SentenceEmbedder,
+};
 
 /// Runs the chosen subcommand.
 pub fn run(cli: Cli) -> Result<()> {
@@ -33,6 +36,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Image(a) => image::run(a, cli.quiet),
         Command::Index(a) => index::run(a, cli.quiet),
         Command::Search(a) => search::run(a),
+        Command::Rerank(a) => rerank::run(a),
         Command::Classify(a) => classify::run(a, cli.quiet),
         Command::Recommend(a) => recommend::run(a, cli.quiet),
         Command::Cluster(a) => cluster::run(a, cli.quiet),
@@ -55,6 +59,21 @@ fn load_local_model(
         model.set_max_seq_length(n)?;
     }
     Ok(model)
+}
+
+/// A cross-encoder (reranker) from a folder or hub id. A folder that fails to load and is no
+/// sequence classifier is named as such: the missing tensor alone would not say why.
+fn load_cross_encoder(spec: &str, precision: Precision) -> Result<CrossEncoder> {
+    CrossEncoder::load_with(spec, precision).map_err(|e| {
+        let classifier = embedkit_models::hub::resolve(spec).map(|d| CrossEncoder::recognizes(&d));
+        let e = anyhow::Error::from(e);
+        match classifier {
+            Ok(false) => e.context(format!(
+                "cannot load cross-encoder {spec}: it is not one (its config.json names no *ForSequenceClassification architecture)"
+            )),
+            _ => e.context(format!("cannot load cross-encoder {spec}")),
+        }
+    })
 }
 
 /// A local or remote (`openai:NAME`) model.

@@ -3,8 +3,8 @@
 use super::index::{collection_model, image_collection_model, open_store};
 use crate::args::search::SearchArgs;
 use anyhow::Result;
-use embedkit_models::RemoteOptions;
-use embedkit_store::{Filter, Modality, SearchMode, SearchOptions};
+use embedkit_models::{Precision, RemoteOptions};
+use embedkit_store::{Filter, Modality, Rerank, SearchMode, SearchOptions};
 use std::io::Write;
 
 pub fn run(a: SearchArgs) -> Result<()> {
@@ -29,16 +29,39 @@ pub fn run(a: SearchArgs) -> Result<()> {
         store
             .search_images(name, &model, &queries, options.k, &options.filter, 1)?
             .remove(0)
-    } else if options.mode == SearchMode::Keyword {
-        store.search_text(name, query, options.k, &options.filter)?
     } else {
-        collection.check_modality(Modality::Text)?;
-        let remote = RemoteOptions {
-            base_url: a.base_url.clone(),
-            api_key_env: Some(a.api_key_env.clone()),
-        };
-        let model = collection_model(&store, name, a.model.as_deref(), &remote)?;
-        store.search(name, &model, query, &options)?
+        let reranker = a
+            .rerank
+            .as_deref()
+            .map(|spec| super::load_cross_encoder(spec, Precision::Auto))
+            .transpose()?;
+        let rerank = reranker.as_ref().map(|model| Rerank {
+            model,
+            candidates: a.rerank_candidates,
+        });
+        if options.mode == SearchMode::Keyword {
+            // Keyword search needs no embedding model, reranked or not.
+            let depth = match &rerank {
+                Some(r) => r.depth(options.k)?,
+                None => options.k,
+            };
+            let hits = store.search_text(name, query, depth, &options.filter)?;
+            match &rerank {
+                Some(r) => r.apply(query, hits, options.k)?,
+                None => hits,
+            }
+        } else {
+            collection.check_modality(Modality::Text)?;
+            let remote = RemoteOptions {
+                base_url: a.base_url.clone(),
+                api_key_env: Some(a.api_key_env.clone()),
+            };
+            let model = collection_model(&store, name, a.model.as_deref(), &remote)?;
+            match &rerank {
+                Some(r) => store.search_reranked(name, &model, query, &options, r)?,
+                None => store.search(name, &model, query, &options)?,
+            }
+        }
     };
     let mut out = std::io::stdout().lock();
     if a.json {

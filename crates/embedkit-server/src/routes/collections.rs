@@ -5,16 +5,17 @@
 use crate::access::ModelLabel;
 use crate::json::OpenAiJson;
 use crate::openai::{ApiError, ErrorKind};
+use crate::rerank;
 use crate::state::AppState;
 use crate::store_api::types::{
     parse_filter, AddRequest, AddResult, CollectionCard, CollectionList, DeleteRequest,
-    DeleteResult, Deleted, HitList, SearchRequest, MAX_K,
+    DeleteResult, Deleted, HitList, RerankChoice, SearchRequest, MAX_K,
 };
-use crate::store_api::StoreService;
+use crate::store_api::{EngineReranker, StoreService};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
-use embedkit_store::{Document, Error, IngestOptions, SearchOptions, Storage};
+use embedkit_store::{Document, Error, IngestOptions, Rerank, SearchOptions, Storage};
 use std::sync::Arc;
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -185,18 +186,71 @@ pub async fn search(
         mode: req.mode.into(),
         exact: req.exact,
     };
+    let reranker = search_reranker(&state, &req)?;
     let _permit = permit(&state)?;
     let data = service(&state)?
         .run(move |service, store| {
             let (served, model) = service.model_for(&store.collection(&name)?, None)?;
             label.set(&served);
-            Ok(store.search(&name, &model, &req.query, &options)?)
+            Ok(match &reranker {
+                Some(r) => {
+                    let rerank = Rerank {
+                        model: r,
+                        candidates: req.rerank_candidates,
+                    };
+                    store.search_reranked(&name, &model, &req.query, &options, &rerank)?
+                }
+                None => store.search(&name, &model, &req.query, &options)?,
+            })
         })
         .await?;
     Ok(Json(HitList {
         object: "list",
         data,
     }))
+}
+
+/// The reranker a search asks for (none for `rerank` absent or false), with its candidates
+/// checked: at least `k`, at most [`MAX_K`].
+fn search_reranker(
+    state: &AppState,
+    req: &SearchRequest,
+) -> Result<Option<EngineReranker>, ApiError> {
+    let name = match &req.rerank {
+        None | Some(RerankChoice::Flag(false)) => {
+            if req.rerank_candidates.is_some() {
+                return Err(ApiError::invalid(
+                    Some("rerank_candidates"),
+                    "rerank_candidates is for reranked searches: add \"rerank\"",
+                ));
+            }
+            return Ok(None);
+        }
+        Some(RerankChoice::Flag(true)) => None,
+        Some(RerankChoice::Name(n)) => Some(n.as_str()),
+    };
+    let (_, served) = rerank::resolve(state, name, "rerank")?;
+    if served.model.labels() != 1 {
+        return Err(ApiError::invalid(
+            Some("rerank"),
+            format!(
+                "this model is a classifier with {} labels, not a reranker: reranking needs one score per pair",
+                served.model.labels()
+            ),
+        ));
+    }
+    if let Some(n) = req.rerank_candidates {
+        if !(req.k..=MAX_K).contains(&n) {
+            return Err(ApiError::invalid(
+                Some("rerank_candidates"),
+                format!(
+                    "rerank_candidates must be between k ({}) and {MAX_K} (got {n})",
+                    req.k
+                ),
+            ));
+        }
+    }
+    Ok(Some(EngineReranker::new(served.model, served.worker)))
 }
 
 pub async fn delete_one(

@@ -36,6 +36,16 @@ pub async fn create(
         label.set(&req.model);
         return embed_images(&state, served, req).await;
     }
+    if state.rerankers.contains_key(&req.model) {
+        label.set(&req.model);
+        return Err(ApiError::invalid(
+            Some("model"),
+            format!(
+                "{:?} is a reranker (cross-encoder): it scores (query, document) pairs at POST /v1/rerank and /rerank, and gives no embeddings",
+                req.model
+            ),
+        ));
+    }
     let served = state.models.get(&req.model).ok_or_else(|| {
         ApiError::new(
             ErrorKind::ModelNotFound,

@@ -4,6 +4,7 @@ mod collections;
 mod embeddings;
 mod models;
 mod ops;
+mod rerank;
 
 use crate::access;
 use crate::auth;
@@ -25,6 +26,8 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
     let mut api = Router::new()
         .route("/v1/embeddings", post(embeddings::create))
         .route("/embeddings", post(embeddings::create))
+        .route("/v1/rerank", post(rerank::cohere))
+        .route("/rerank", post(rerank::tei))
         .route("/v1/models", get(models::list))
         .route("/models", get(models::list))
         .route("/v1/models/{id}", get(models::get))

@@ -23,6 +23,7 @@ pub async fn list(State(state): State<AppState>) -> Json<ModelList> {
             .map(|(n, m)| card(n, m.created))
             .chain(state.images.iter().map(|(n, m)| card(n, m.created)))
             .chain(state.remotes.iter().map(|(n, m)| card(n, m.created)))
+            .chain(state.rerankers.iter().map(|(n, m)| card(n, m.created)))
             .collect(),
     })
 }
@@ -36,7 +37,8 @@ pub async fn get(
         .get(&id)
         .map(|m| m.created)
         .or_else(|| state.images.get(&id).map(|m| m.created))
-        .or_else(|| state.remotes.get(&id).map(|m| m.created));
+        .or_else(|| state.remotes.get(&id).map(|m| m.created))
+        .or_else(|| state.rerankers.get(&id).map(|m| m.created));
     created.map(|c| Json(card(&id, c))).ok_or_else(|| {
         ApiError::new(
             ErrorKind::ModelNotFound,

@@ -44,6 +44,16 @@ pub async fn info(State(state): State<AppState>) -> Json<serde_json::Value> {
                 "image_size": m.model.preprocess().crop,
             })
         }))
+        .chain(state.rerankers.iter().map(|(name, m)| {
+            serde_json::json!({
+                "id": name,
+                "task": "rerank",
+                "architecture": m.model.model_type(),
+                "labels": m.model.labels(),
+                "max_length": m.model.max_length(),
+                "activation": format!("{:?}", m.model.activation()),
+            })
+        }))
         .chain(state.remotes.iter().map(|(name, m)| {
             serde_json::json!({
                 "id": name,

@@ -1,7 +1,8 @@
 //! The vector store behind the `/v1/collections` routes: the wire types ([`types`]), the
 //! mapping of store errors onto the API's error envelope, and [`StoreService`], which holds
 //! the store connections and knows which served model embeds for which collection, and
-//! [`EngineEmbedder`], through which the store's embedding goes to the engine's queue.
+//! [`EngineEmbedder`] / [`EngineReranker`], through which the store's embedding and reranking
+//! go to the engine's queues.
 //!
 //! It uses only `embedkit_store::Store`'s public methods, so any backend the store opens by
 //! URL works the same here.
@@ -11,7 +12,7 @@ mod through_engine;
 pub mod types;
 
 pub use service::{StoreServedModel, StoreService};
-pub use through_engine::EngineEmbedder;
+pub use through_engine::{EngineEmbedder, EngineReranker};
 
 use crate::openai::{ApiError, ErrorKind};
 use embedkit_store::Error;

@@ -1,10 +1,13 @@
 //! The served models as the store sees them: an [`Embedder`] whose forward passes go through
 //! the model's engine queue, so `/v1/collections` writes and searches are batched with
-//! `/v1/embeddings` requests under one token budget instead of running the model beside it.
+//! `/v1/embeddings` requests under one token budget instead of running the model beside it;
+//! and a [`Reranker`] whose passes go through the reranker's queue, batched with `/v1/rerank`
+//! and `/rerank` requests.
 
 use crate::engine::{TextBatcher, TextItem, Worker};
-use embedkit_core::{EmbedError, EmbedOptions, Embedder, Prompts, Similarity};
-use embedkit_models::SentenceEmbedder;
+use crate::rerank::RerankBatcher;
+use embedkit_core::{EmbedError, EmbedOptions, Embedder, Prompts, Reranker, Similarity};
+use embedkit_models::{CrossEncoder, SentenceEmbedder};
 use std::sync::Arc;
 
 /// A local model whose passes run on its engine worker.
@@ -68,5 +71,48 @@ impl Embedder for EngineEmbedder {
 
     fn count_tokens(&self, pieces: &[&str]) -> Result<Vec<usize>, EmbedError> {
         Embedder::count_tokens(self.model.as_ref(), pieces)
+    }
+}
+
+/// A served cross-encoder whose passes run on its engine worker.
+pub struct EngineReranker {
+    model: Arc<CrossEncoder>,
+    worker: Worker<RerankBatcher>,
+}
+
+impl EngineReranker {
+    /// `model`, run by `worker` (the worker that serves it).
+    pub fn new(model: Arc<CrossEncoder>, worker: Worker<RerankBatcher>) -> Self {
+        Self { model, worker }
+    }
+}
+
+impl Reranker for EngineReranker {
+    /// Tokenizes here and queues every pair at once (from the blocking pool, so it may wait),
+    /// then checks the logits and applies the model's activation, as the rerank routes do.
+    fn score(&self, query: &str, documents: &[&str]) -> Result<Vec<f32>, EmbedError> {
+        if self.model.labels() != 1 {
+            return Err(EmbedError::invalid(format!(
+                "this model is a classifier with {} labels, not a reranker: reranking needs one score per pair",
+                self.model.labels()
+            )));
+        }
+        let pairs: Vec<(&str, &str)> = documents.iter().map(|d| (query, *d)).collect();
+        let encoded = self.model.tokenize(&pairs)?;
+        let rows = self
+            .worker
+            .submit(encoded)
+            .blocking_recv()
+            .map_err(|_| EmbedError::model("the model worker dropped the request"))?
+            .map_err(EmbedError::model)?;
+        let activation = self.model.activation();
+        rows.into_iter()
+            .map(|row| match row.first() {
+                Some(x) if x.is_finite() => Ok(activation.apply(*x)),
+                // Kept as the cause, so the server answers 500 model_error as for embeddings.
+                Some(_) => Err(EmbedError::from_error(embedkit_models::Error::NonFinite)),
+                None => Err(EmbedError::model("the model gave no score")),
+            })
+            .collect()
     }
 }

@@ -106,6 +106,24 @@ pub struct SearchRequest {
     /// Score every stored vector instead of searching the approximate (HNSW) index.
     #[serde(default)]
     pub exact: bool,
+    /// Rescore the best `rerank_candidates` chunks with a served reranker and return the `k`
+    /// best by its score: `true` for the only served reranker, or a reranker's served name.
+    #[serde(default)]
+    pub rerank: Option<RerankChoice>,
+    /// Chunks the first search retrieves for the reranker (default 50, or `k` if larger; at
+    /// least `k`, at most [`MAX_K`]).
+    #[serde(default)]
+    pub rerank_candidates: Option<usize>,
+}
+
+/// `rerank` of a search: on / off, or which served reranker.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum RerankChoice {
+    /// `true`: the only served reranker; `false`: no reranking.
+    Flag(bool),
+    /// A served reranker's name.
+    Name(String),
 }
 
 fn default_k() -> usize {

@@ -68,8 +68,16 @@ pub fn run(config: ServerConfig) -> Result<(), StartError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
-        let state = AppState::load(&config)?;
+    // The state is made, and finally dropped, outside the async context: a PostgreSQL
+    // store's client (the `postgres` crate) drives its own runtime, which cannot start, or
+    // close its connections, inside this one.
+    let state = {
+        let _context = runtime.enter();
+        AppState::load(&config)?
+    };
+    let served = state.clone();
+    let result = runtime.block_on(async move {
+        let state = served;
         let addr: SocketAddr = format!("{}:{}", config.host, config.port)
             .parse()
             .map_err(|e| StartError::Config(format!("bad --host/--port: {e}")))?;
@@ -84,7 +92,9 @@ pub fn run(config: ServerConfig) -> Result<(), StartError> {
             .await?;
         tracing::info!("shut down after draining in-flight requests");
         Ok(())
-    })
+    });
+    drop(state);
+    result
 }
 
 async fn shutdown_signal() {

@@ -6,6 +6,10 @@
 //! Phase 2: the same load against a server admitting only 4 requests at once: the excess must
 //! get 429 quickly while the server's memory stays flat.
 //!
+//! With `--soak MINUTES` it runs a soak instead: one server under the same load for that
+//! long, reporting each minute's requests, p50 / p99 and 5xx, and the server's RSS after each
+//! minute, then the drift from the first minute to the last.
+//!
 //! ```sh
 //! cargo run --release -p embedkit-server --example loadtest -- \
 //!   --embedkit target/release/embedkit --model models/all-MiniLM-L6-v2 --texts bench-data/sentences.txt
@@ -24,6 +28,7 @@ struct Args {
     texts: String,
     clients: usize,
     seconds: u64,
+    soak_minutes: u64,
 }
 
 fn parse_args() -> Args {
@@ -33,6 +38,7 @@ fn parse_args() -> Args {
         texts: "bench-data/sentences.txt".into(),
         clients: 64,
         seconds: 30,
+        soak_minutes: 0,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
@@ -43,6 +49,7 @@ fn parse_args() -> Args {
             "--texts" => a.texts = v,
             "--clients" => a.clients = v.parse().expect("--clients N"),
             "--seconds" => a.seconds = v.parse().expect("--seconds N"),
+            "--soak" => a.soak_minutes = v.parse().expect("--soak MINUTES"),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -219,6 +226,10 @@ fn main() {
     drop(model);
     let reference = Arc::new(reference);
 
+    if a.soak_minutes > 0 {
+        std::process::exit(soak(&a, &texts, &reference));
+    }
+
     let server = start_server(&a, &[]);
     let (mut t1, secs) = load(&server.url, &texts, &reference, a.clients, a.seconds);
     let served = t1.texts as f64 / secs;
@@ -264,4 +275,35 @@ fn main() {
         > 0
         || t2.rejected == 0;
     std::process::exit(i32::from(failed));
+}
+
+/// The soak: minute after minute of load on one server; returns the exit status (1 on any
+/// 5xx, wrong vector or transport error).
+fn soak(a: &Args, texts: &[String], reference: &Arc<Vec<Vec<f32>>>) -> i32 {
+    let server = start_server(a, &[]);
+    let pid = server.child.id();
+    let idle = rss_mib(pid);
+    println!(
+        "soak: {} clients for {} minutes; RSS idle {idle:.0} MiB",
+        a.clients, a.soak_minutes
+    );
+    let (mut rss, mut failures) = (Vec::new(), 0);
+    for minute in 1..=a.soak_minutes {
+        let (mut t, secs) = load(&server.url, texts, reference, a.clients, 60);
+        rss.push(rss_mib(pid));
+        failures += t.server_errors + t.wrong + t.transport_errors;
+        println!(
+            "minute {minute}: {} requests, {:.1} texts/s, p50 {:.1} ms, p99 {:.1} ms, 5xx {}, wrong {}, transport errors {}; RSS {:.0} MiB",
+            t.ok, t.texts as f64 / secs, percentile(&mut t.ok_ms, 0.5), percentile(&mut t.ok_ms, 0.99),
+            t.server_errors, t.wrong, t.transport_errors, rss[rss.len() - 1]
+        );
+    }
+    let (first, last) = (rss[0], rss[rss.len() - 1]);
+    let peak = rss.iter().copied().fold(0.0, f64::max);
+    println!(
+        "soak: RSS after minute 1 {first:.0} MiB, after minute {} {last:.0} MiB (drift {:+.0} MiB), peak {peak:.0} MiB; failures {failures}",
+        rss.len(),
+        last - first
+    );
+    i32::from(failures > 0)
 }

@@ -54,6 +54,7 @@ mod keywords;
 pub mod rag;
 pub mod rerank;
 mod segment;
+pub mod shard;
 pub mod source;
 mod store;
 #[cfg(feature = "testing")]
@@ -66,5 +67,6 @@ pub use filter::Filter;
 pub use image::{read_images, ImageDocument, ImageStoreModel};
 pub use rag::{IngestOptions, IngestProgress, SearchMode, SearchOptions, StoreModel};
 pub use rerank::{Rerank, DEFAULT_RERANK_CANDIDATES};
+pub use shard::Shard;
 pub use source::{read_documents, Document};
 pub use store::{fuse, Counts, Hit, Store, StoredChunk, StoredDocument};

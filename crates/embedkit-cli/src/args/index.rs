@@ -72,6 +72,10 @@ pub struct AddArgs {
     /// Environment variable holding the API key for openai:NAME models.
     #[arg(long, default_value = "OPENAI_API_KEY")]
     pub api_key_env: String,
+    /// Ingest only shard I of N of the inputs (e.g. 2/3), so N machines can fill one
+    /// PostgreSQL collection at once: a document's shard is decided by its id alone.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<embedkit_store::Shard>,
     /// Image collections: store the name of each image's folder as its "label" metadata.
     #[arg(long)]
     pub label_from_folder: bool,

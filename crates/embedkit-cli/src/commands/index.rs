@@ -90,7 +90,10 @@ fn add(a: AddArgs, quiet: bool) -> Result<()> {
         }
         let model = image_model(model_spec(&a, existing.as_ref())?)?;
         store.open_or_create_collection(name, || model.collection(name, distance, storage))?;
-        let images = read_images(&a.files, a.label_from_folder)?;
+        let mut images = read_images(&a.files, a.label_from_folder)?;
+        if let Some(shard) = a.shard {
+            images = shard.select(images, |d| &d.id);
+        }
         let bar = progress_bar(quiet, images.len());
         let mut out = std::io::stdout().lock();
         let done = store.add_images(name, &images, &model, a.batch_size, |p| {
@@ -107,7 +110,10 @@ fn add(a: AddArgs, quiet: bool) -> Result<()> {
     };
     let model = text_model(model_spec(&a, existing.as_ref())?, &remote)?;
     store.open_or_create_collection(name, || model.collection(name, distance, storage))?;
-    let docs = read_documents(&a.files, a.lines)?;
+    let mut docs = read_documents(&a.files, a.lines)?;
+    if let Some(shard) = a.shard {
+        docs = shard.select(docs, |d| &d.id);
+    }
     let options = IngestOptions {
         chunk_size: a.chunk_size,
         chunk_overlap: a.chunk_overlap,

@@ -80,7 +80,7 @@ fn the_image_is_built_with_the_readme_command_and_runs_unprivileged() {
     let user = dockerfile
         .lines()
         .filter_map(|l| l.strip_prefix("USER "))
-        .last()
+        .next_back()
         .expect("a USER line");
     assert!(user.trim() != "root" && user.trim() != "0", "{user}");
     // Every variable the deployment sets is one `embedkit serve` reads.

@@ -6,18 +6,14 @@
 //! scores, the order, the token counts, and every bad input answered 400 (or 404 / 500) in
 //! OpenAI's error envelope.
 
+mod common;
+
+use common::{fixture, poisoned_copy};
 use embedkit_server::{routes, AppState, ModelSpec, ServerConfig};
 use embedkit_store::testing::TestSchema;
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/fixtures")
-        .join(name)
-}
 
 fn spec(name: &str) -> String {
     fixture(name).to_string_lossy().into_owned()
@@ -480,48 +476,6 @@ fn bad_rerank_requests_are_400_in_openais_envelope() {
         400,
     );
     assert!(message.contains("serves no reranker"), "{message}");
-}
-
-/// Copies the model folder `src` to `dst`, rewriting `model.safetensors` with `poison`
-/// applied to the values of every f32 tensor (given its name).
-fn poisoned_copy(src: &Path, dst: &Path, poison: impl Fn(&str, &mut [f32])) {
-    std::fs::create_dir_all(dst).unwrap();
-    for entry in std::fs::read_dir(src).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dst.join(path.file_name().unwrap())).unwrap();
-    }
-    let bytes = std::fs::read(src.join("model.safetensors")).unwrap();
-    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
-    let tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = SafeTensors::deserialize(&bytes)
-        .unwrap()
-        .tensors()
-        .into_iter()
-        .map(|(name, view)| {
-            let mut values: Vec<f32> = view
-                .data()
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            poison(&name, &mut values);
-            let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            (name, view.dtype(), view.shape().to_vec(), data)
-        })
-        .collect();
-    let views = tensors
-        .iter()
-        .map(|(name, dtype, shape, data)| {
-            (
-                name.as_str(),
-                TensorView::new(*dtype, shape.clone(), data).unwrap(),
-            )
-        })
-        .collect::<Vec<_>>();
-    safetensors::serialize_to_file(
-        views,
-        header.metadata().clone(),
-        &dst.join("model.safetensors"),
-    )
-    .unwrap();
 }
 
 /// The tiny cross-encoder whose word embedding of "poison" is NaN: any pair with that word

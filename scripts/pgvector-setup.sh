@@ -3,8 +3,11 @@
 # PostgreSQL backend): installs Debian's postgresql-15, builds pgvector from Debian's
 # source package (pgvector is packaged only for newer releases), and starts a cluster on
 # 127.0.0.1:$PGPORT (default 54329) owned by the postgres user, trusting local connections.
+# The server also speaks TLS, with a certificate for "localhost" signed by a throwaway CA
+# (for the TLS tests: sslmode=verify-full needs a CA to trust and a name to check).
 # Idempotent: a second run finds everything in place and only makes sure the server runs.
-# Needs root. Prints EMBEDKIT_TEST_POSTGRES_URL=postgres://... on stdout (all else on stderr).
+# Needs root. Prints EMBEDKIT_TEST_POSTGRES_URL=postgres://... and
+# EMBEDKIT_TEST_POSTGRES_CA=<the CA's PEM file> on stdout, one per line (all else on stderr).
 # Stop it with: su postgres -c "/usr/lib/postgresql/15/bin/pg_ctl -D $WORK/data -m fast stop"
 set -euo pipefail
 PGPORT=${PGPORT:-54329}
@@ -52,6 +55,34 @@ if ! su postgres -c "$PGBIN/pg_ctl -D $WORK/data status" >/dev/null 2>&1; then
   su postgres -c "$PGBIN/pg_ctl -D $WORK/data -l $WORK/run/pg.log -w \
     -o '-c listen_addresses=127.0.0.1 -p $PGPORT -k $WORK/run -c fsync=off -c max_connections=200' start" >&2
 fi
+TLS=$WORK/tls
+if [ ! -f "$TLS/server.key" ]; then
+  echo "making a test CA and a server certificate for localhost" >&2
+  install -d -m 755 "$TLS"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+    -subj "/CN=embedkit test CA" -keyout "$TLS/ca.key" -out "$TLS/ca.crt" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -subj "/CN=localhost" -keyout "$TLS/server.key.new" -out "$TLS/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+    > "$TLS/server.ext"
+  openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" \
+    -CAcreateserial -days 3650 -extfile "$TLS/server.ext" -out "$TLS/server.crt" 2>/dev/null
+  chown postgres:postgres "$TLS/server.key.new" && chmod 600 "$TLS/server.key.new"
+  mv "$TLS/server.key.new" "$TLS/server.key"
+fi
+# ALTER SYSTEM (one statement per -c: it cannot run inside a transaction) and a reload turn
+# TLS on for a cluster made before it had a certificate, as well as for a new one.
+if [ "$(psql -h 127.0.0.1 -p "$PGPORT" -U postgres -Atc 'SHOW ssl')" != on ]; then
+  psql -h 127.0.0.1 -p "$PGPORT" -U postgres -q \
+    -c "ALTER SYSTEM SET ssl_cert_file = '$TLS/server.crt'" \
+    -c "ALTER SYSTEM SET ssl_key_file = '$TLS/server.key'" \
+    -c "ALTER SYSTEM SET ssl = on" -c "SELECT pg_reload_conf()" >&2
+  for _ in $(seq 50); do
+    [ "$(psql -h 127.0.0.1 -p "$PGPORT" -U postgres -Atc 'SHOW ssl')" = on ] && break
+    sleep 0.1
+  done
+fi
 psql -h 127.0.0.1 -p "$PGPORT" -U postgres -Atc \
   "CREATE EXTENSION IF NOT EXISTS vector; SELECT 'pgvector ' || extversion FROM pg_extension WHERE extname = 'vector'" >&2
 echo "EMBEDKIT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PGPORT/postgres"
+echo "EMBEDKIT_TEST_POSTGRES_CA=$TLS/ca.crt"

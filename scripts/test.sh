@@ -11,8 +11,9 @@ export $(scripts/python-words-env.sh)
 # set up here (root installs it); otherwise only against the embedded backend.
 if [ -z "${EMBEDKIT_TEST_POSTGRES_URL:-}" ]; then
   if [ "$(id -u)" = 0 ]; then
-    if url=$(scripts/pgvector-setup.sh); then
-      export "$url"
+    if settings=$(scripts/pgvector-setup.sh); then
+      # EMBEDKIT_TEST_POSTGRES_URL, and _CA for the TLS tests: one per line.
+      while IFS= read -r setting; do export "$setting"; done <<<"$settings"
     else
       echo "note: PostgreSQL + pgvector could not be set up (see above), so the store's" \
         "PostgreSQL tests are skipped" >&2

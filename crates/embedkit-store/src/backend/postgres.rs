@@ -18,6 +18,8 @@
 //! by a sequential scan, so both backends give the same answers where the index would only
 //! approximate them.
 
+mod tls;
+
 use super::Backend;
 use crate::codec;
 use crate::collection::{Collection, Distance, Storage};
@@ -28,10 +30,11 @@ use crate::segment;
 use crate::store::{Counts, Hit, StoredChunk, StoredDocument};
 use pgvector::{HalfVector, Vector};
 use postgres::types::ToSql;
-use postgres::{Client, GenericClient, IsolationLevel, NoTls, Transaction};
+use postgres::{Client, GenericClient, IsolationLevel, Transaction};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
+use tls::TlsSettings;
 
 /// 2: each chunk table has a `keywords` column, the text with Chinese cut into words
 /// ([`segment`]), and `tsv` is computed from it; a version-1 store is migrated when opened.
@@ -66,10 +69,11 @@ impl Row {
 }
 
 impl Postgres {
-    /// Connects to `url` (`postgres://...`, optionally with `schema=NAME` among its query
-    /// parameters) and creates the store's tables if needed.
+    /// Connects to `url` (`postgres://...`, optionally with `schema=NAME` and libpq's
+    /// `sslmode` / `sslrootcert` among its query parameters, see [`tls`]) and creates the
+    /// store's tables if needed.
     pub(crate) fn open(url: &str) -> Result<Self> {
-        let (url, schema) = split_schema(url)?;
+        let StoreUrl { url, schema, tls } = StoreUrl::parse(url)?;
         let shown = redact(&url);
         let connect_error = |why: String| Error::Connect {
             url: shown.clone(),
@@ -81,8 +85,9 @@ impl Postgres {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
+        config.ssl_mode(tls.driver_mode());
         let mut client = config
-            .connect(NoTls)
+            .connect(tls.connector()?)
             .map_err(|e| connect_error(error_text(&e)))?;
         setup(&mut client, &schema).map_err(|e| match e {
             Error::Postgres(e) => connect_error(error_text(&e)),
@@ -100,36 +105,74 @@ impl Postgres {
     }
 }
 
-/// Removes `schema=NAME` from the URL's query (the default is `embedkit`).
-fn split_schema(url: &str) -> Result<(String, String)> {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, q),
-        None => (url, ""),
-    };
-    let mut schema = "embedkit".to_string();
-    let mut rest = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        match pair.strip_prefix("schema=") {
-            Some(s) => schema = s.to_string(),
-            None => rest.push(pair),
+/// A store URL taken apart: what the `postgres` crate is given, and the parameters it does
+/// not know.
+struct StoreUrl {
+    /// The URL without `schema`, `sslmode` and `sslrootcert`.
+    url: String,
+    /// `schema=NAME` (the default is `embedkit`).
+    schema: String,
+    tls: TlsSettings,
+}
+
+impl StoreUrl {
+    fn parse(url: &str) -> Result<Self> {
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, q),
+            None => (url, ""),
+        };
+        let mut schema = "embedkit".to_string();
+        let (mut sslmode, mut sslrootcert) = (None, None);
+        let mut rest = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("schema", v)) => schema = v.to_string(),
+                Some(("sslmode", v)) => sslmode = Some(percent_decode(v)?),
+                Some(("sslrootcert", v)) => sslrootcert = Some(percent_decode(v)?),
+                _ => rest.push(pair),
+            }
+        }
+        let ok = !schema.is_empty()
+            && schema.len() <= 63
+            && schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !ok {
+            return Err(Error::InvalidInput(format!(
+                "bad schema {schema:?} in the store URL: use 1-63 lowercase ASCII letters, digits or '_'"
+            )));
+        }
+        let url = if rest.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", rest.join("&"))
+        };
+        let tls = TlsSettings::from_params(sslmode.as_deref(), sslrootcert.as_deref())?;
+        Ok(Self { url, schema, tls })
+    }
+}
+
+/// `%XX` escapes of a URL query value (a certificate path may need them), as the `postgres`
+/// crate decodes the parameters it reads itself.
+fn percent_decode(value: &str) -> Result<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = value.get(i + 1..i + 3).unwrap_or_default();
+            let byte = u8::from_str_radix(hex, 16).map_err(|_| {
+                Error::InvalidInput(format!("bad %-escape in the store URL parameter {value:?}"))
+            })?;
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
         }
     }
-    let ok = !schema.is_empty()
-        && schema.len() <= 63
-        && schema
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !ok {
-        return Err(Error::InvalidInput(format!(
-            "bad schema {schema:?} in the store URL: use 1-63 lowercase ASCII letters, digits or '_'"
-        )));
-    }
-    let url = if rest.is_empty() {
-        base.to_string()
-    } else {
-        format!("{base}?{}", rest.join("&"))
-    };
-    Ok((url, schema))
+    String::from_utf8(out)
+        .map_err(|_| Error::InvalidInput(format!("the store URL parameter {value:?} is not UTF-8")))
 }
 
 /// The URL without its password, for messages.
@@ -752,19 +795,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn schema_comes_out_of_the_url() {
-        let (url, schema) =
-            split_schema("postgres://u@h:5/db?schema=kb_1&sslmode=disable").unwrap();
+    fn schema_and_tls_come_out_of_the_url() {
+        let parsed =
+            StoreUrl::parse("postgres://u@h:5/db?schema=kb_1&connect_timeout=3&sslmode=verify-full&sslrootcert=%2Fetc%2Fca%20x.pem")
+                .unwrap();
         assert_eq!(
-            (url.as_str(), schema.as_str()),
-            ("postgres://u@h:5/db?sslmode=disable", "kb_1")
+            (parsed.url.as_str(), parsed.schema.as_str()),
+            ("postgres://u@h:5/db?connect_timeout=3", "kb_1")
         );
-        let (url, schema) = split_schema("postgres://u@h/db").unwrap();
         assert_eq!(
-            (url.as_str(), schema.as_str()),
+            parsed.tls,
+            TlsSettings::from_params(Some("verify-full"), Some("/etc/ca x.pem")).unwrap()
+        );
+        let parsed = StoreUrl::parse("postgres://u@h/db").unwrap();
+        assert_eq!(
+            (parsed.url.as_str(), parsed.schema.as_str()),
             ("postgres://u@h/db", "embedkit")
         );
-        assert!(split_schema("postgres://h/db?schema=a;drop").is_err());
+        assert_eq!(parsed.tls, TlsSettings::from_params(None, None).unwrap());
+        assert!(StoreUrl::parse("postgres://h/db?schema=a;drop").is_err());
+        assert!(StoreUrl::parse("postgres://h/db?sslmode=on").is_err());
+        assert!(StoreUrl::parse("postgres://h/db?sslrootcert=%zz").is_err());
         assert_eq!(
             redact("postgres://me:secret@h/db"),
             "postgres://me:***@h/db"

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::folder::ModelFolder;
 use crate::hub;
 use crate::pooling::Pooling;
+use crate::static_embedding::StaticEmbedding;
 use crate::tokenize::{Encoded, EosHandling, TextTokenizer};
 use crate::weights::Precision;
 use embedkit_core::{vector, EmbedOptions, Prompt, Prompts, Similarity};
@@ -81,12 +82,26 @@ impl SentenceEmbedder {
     pub fn from_folder_with(dir: &Path, precision: Precision) -> Result<Self> {
         let folder = ModelFolder::read(dir)?;
         let mut folder = folder;
-        let mut tokenizer = TextTokenizer::load(
-            &folder.transformer_dir,
-            folder.max_seq_length,
-            folder.do_lower_case,
-        )?;
-        let encoder = arch::load(&folder, precision)?;
+        let (mut tokenizer, encoder): (_, Box<dyn Encoder>) = if folder.static_embedding {
+            let tokenizer =
+                TextTokenizer::load_static(&folder.transformer_dir, folder.max_seq_length)?;
+            let table = StaticEmbedding::load(
+                &folder.transformer_dir.join("model.safetensors"),
+                tokenizer.vocab_size(),
+            )?;
+            if folder.pooling.dimension == 0 {
+                // No Pooling module and no hidden size in a config: the table's width.
+                folder.pooling.dimension = table.hidden_size();
+            }
+            (tokenizer, Box::new(table))
+        } else {
+            let tokenizer = TextTokenizer::load(
+                &folder.transformer_dir,
+                folder.max_seq_length,
+                folder.do_lower_case,
+            )?;
+            (tokenizer, arch::load(&folder, precision)?)
+        };
         if let Some(eos) = encoder.required_eos() {
             if let EosHandling::Appended(id) = tokenizer.require_eos(eos)? {
                 folder.notes.push(format!(

@@ -46,7 +46,14 @@ pub struct ModelFolder {
     pub padding_side: String,
     /// Facts about defaults that were guessed rather than read (shown by `embedkit info`).
     pub notes: Vec<String>,
+    /// A static model (Model2Vec's `config.json`, or a sentence-transformers
+    /// `StaticEmbedding` module): a token table instead of a transformer, see
+    /// [`crate::static_embedding`].
+    pub static_embedding: bool,
 }
+
+/// Model2Vec's default token limit, when its `config.json` names none.
+const MODEL2VEC_MAX_LENGTH: usize = 512;
 
 #[derive(Deserialize)]
 struct ModuleEntry {
@@ -112,10 +119,15 @@ impl ModelFolder {
         let mut pooling = None;
         let mut dense_dirs = Vec::new();
         let mut normalize = false;
+        let mut static_module = false;
         for m in &modules {
             let dir = root.join(&m.path);
             match module_class(&m.kind) {
                 "Transformer" => transformer_dir = dir,
+                "StaticEmbedding" => {
+                    transformer_dir = dir;
+                    static_module = true;
+                }
                 "Pooling" => pooling = Some(read_pooling(&dir.join("config.json"))?),
                 "Dense" => dense_dirs.push(dir),
                 "Normalize" => normalize = true,
@@ -129,13 +141,30 @@ impl ModelFolder {
         }
 
         let config_path = transformer_dir.join("config.json");
-        if !config_path.is_file() {
+        let hf_config: Value = if config_path.is_file() {
+            read_json(&config_path)?
+        } else if static_module {
+            // sentence-transformers' StaticEmbedding folder: a table and a tokenizer only.
+            Value::Null
+        } else {
             return Err(Error::MissingFile {
                 path: config_path,
                 why: "it describes the transformer architecture",
             });
+        };
+        let model2vec = hf_config.get("model_type").and_then(Value::as_str) == Some("model2vec");
+        if model2vec && modules.is_empty() {
+            // The note about a plain transformers folder does not apply.
+            notes.clear();
         }
-        let hf_config: Value = read_json(&config_path)?;
+        if model2vec {
+            // Model2Vec's own reading: its config decides normalization, whatever the
+            // modules say.
+            normalize = hf_config
+                .get("normalize")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+        }
         let sbert: SbertConfig =
             read_json_if_exists(&transformer_dir.join("sentence_bert_config.json"))?;
         if let Some(mc) = &sbert.modality_config {
@@ -149,7 +178,22 @@ impl ModelFolder {
         let tokenizer_config: Value =
             read_json_if_exists::<Option<Value>>(&transformer_dir.join("tokenizer_config.json"))?
                 .unwrap_or(Value::Null);
-        let max_seq_length = resolve_max_seq_length(&sbert, &tokenizer_config, &hf_config);
+        let static_embedding = static_module || model2vec;
+        let max_seq_length = if static_embedding {
+            // `"max_length": null` turns truncation off; no key means Model2Vec's default.
+            match hf_config.get("max_length") {
+                Some(Value::Null) => usize::MAX,
+                Some(n) => n.as_u64().filter(|&n| n >= 2).ok_or_else(|| {
+                    Error::config(
+                        &config_path,
+                        "max_length must be a number of tokens (≥ 2) or null",
+                    )
+                })? as usize,
+                None => MODEL2VEC_MAX_LENGTH,
+            }
+        } else {
+            resolve_max_seq_length(&sbert, &tokenizer_config, &hf_config)
+        };
 
         let hidden = hf_config
             .get("hidden_size")
@@ -202,6 +246,7 @@ impl ModelFolder {
                 .unwrap_or("right")
                 .to_string(),
             notes,
+            static_embedding,
         })
     }
 }

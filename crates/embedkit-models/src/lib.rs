@@ -6,6 +6,8 @@
 //! * [`tokenize`] reproduces sentence-transformers' tokenization.
 //! * [`arch`] holds the transformer architectures (one file each) on packed batches.
 //! * [`pooling`] and [`dense`] turn token vectors into sentence vectors.
+//! * [`static_embedding`] is the token table of static models (Model2Vec), in place of a
+//!   transformer.
 //! * [`SentenceEmbedder`] runs the whole pipeline.
 //! * [`CrossEncoder`] scores (query, document) pairs: rerankers.
 //! * [`Model`] is any spec the tools accept: local, or `openai:NAME` through [`remote`].
@@ -44,6 +46,7 @@ pub mod hub;
 mod model;
 pub mod pooling;
 pub mod remote;
+pub mod static_embedding;
 pub mod tokenize;
 pub mod weights;
 

@@ -37,6 +37,17 @@ pub struct TextTokenizer {
     lowercase: bool,
     max_length: usize,
     eos: EosHandling,
+    /// `None` for transformers (special tokens added); for static models, how their texts
+    /// are read.
+    static_rules: Option<StaticRules>,
+}
+
+/// How Model2Vec tokenizes for a static model: no special tokens, texts first cut to
+/// `max_length × median token length` characters (a cheap bound on the work for very long
+/// texts), unknown tokens dropped after truncation.
+struct StaticRules {
+    unk: Option<u32>,
+    median_token_chars: usize,
 }
 
 impl TextTokenizer {
@@ -57,8 +68,44 @@ impl TextTokenizer {
             lowercase,
             max_length,
             eos: EosHandling::NotNeeded,
+            static_rules: None,
         };
         tokenizer.set_max_length(max_length)?;
+        Ok(tokenizer)
+    }
+
+    /// Loads `tokenizer.json` from `dir` for a static model (see [`StaticRules`]).
+    pub fn load_static(dir: &Path, max_length: usize) -> Result<Self> {
+        let mut tokenizer = Self::load(dir, max_length, false)?;
+        // The unknown token as Model2Vec finds it: the model's `unk_token` (WordPiece, BPE,
+        // WordLevel) or `unk_id` (Unigram).
+        let model = serde_json::to_value(tokenizer.inner.get_model())
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let unk = match model.get("unk_token").and_then(serde_json::Value::as_str) {
+            Some(token) => tokenizer.inner.token_to_id(token),
+            None => model
+                .get("unk_id")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|id| u32::try_from(id).ok()),
+        };
+        let mut lengths: Vec<usize> = tokenizer
+            .inner
+            .get_vocab(true)
+            .keys()
+            .map(|t| t.chars().count())
+            .collect();
+        lengths.sort_unstable();
+        // NumPy's median (the mean of the two middle values of an even count), then int().
+        let n = lengths.len();
+        let median_token_chars = match n {
+            0 => 1,
+            _ if n % 2 == 1 => lengths[n / 2],
+            _ => (lengths[n / 2 - 1] + lengths[n / 2]) / 2,
+        };
+        tokenizer.static_rules = Some(StaticRules {
+            unk,
+            median_token_chars,
+        });
         Ok(tokenizer)
     }
 
@@ -114,22 +161,34 @@ impl TextTokenizer {
 
     /// Tokenizes texts (in parallel), each prefixed with `prompt`.
     pub fn encode_batch(&self, texts: &[&str], prompt: &str) -> Result<Vec<Encoded>> {
+        let char_limit = self
+            .static_rules
+            .as_ref()
+            .map(|r| self.max_length.saturating_mul(r.median_token_chars));
         let inputs: Vec<EncodeInput> = texts
             .iter()
             .map(|t| {
-                let s = format!("{prompt}{t}");
+                let mut s = format!("{prompt}{t}");
+                if let Some((cut, _)) = char_limit.and_then(|n| s.char_indices().nth(n)) {
+                    s.truncate(cut);
+                }
                 EncodeInput::Single(if self.lowercase { s.to_lowercase() } else { s }.into())
             })
             .collect();
+        let special_tokens = self.static_rules.is_none();
         // One text (a search query) is encoded on this thread: `encode_batch` hands even a
         // single input to rayon's pool, and waking a pool thread costs more than encoding it.
         // The `_fast` variants skip the tokens' byte offsets, which nothing here reads (~20%
         // of the tokenizer's time on a 30-token sentence).
         let encodings = match <[EncodeInput; 1]>::try_from(inputs) {
-            Ok([input]) => self.inner.encode_fast(input, true).map(|e| vec![e]),
-            Err(inputs) => self.inner.encode_batch_fast(inputs, true),
+            Ok([input]) => self
+                .inner
+                .encode_fast(input, special_tokens)
+                .map(|e| vec![e]),
+            Err(inputs) => self.inner.encode_batch_fast(inputs, special_tokens),
         }
         .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let unk = self.static_rules.as_ref().and_then(|r| r.unk);
         Ok(encodings
             .into_iter()
             .map(|e| {
@@ -138,6 +197,10 @@ impl TextTokenizer {
                     type_ids: e.get_type_ids().to_vec(),
                     truncated: !e.get_overflowing().is_empty(),
                 };
+                if let Some(unk) = unk {
+                    enc.ids.retain(|&id| id != unk);
+                    enc.type_ids.truncate(enc.ids.len());
+                }
                 if let EosHandling::Appended(eos) = self.eos {
                     enc.ids.push(eos);
                     enc.type_ids.push(0);
@@ -184,6 +247,8 @@ impl TextTokenizer {
             return Ok(0);
         }
         let enc = self.encode_batch(&[""], prompt)?;
-        Ok(enc[0].ids.len().saturating_sub(1))
+        // Less the end token a transformer's tokenizer appends (a static model's adds none).
+        let end_token = usize::from(self.static_rules.is_none());
+        Ok(enc[0].ids.len().saturating_sub(end_token))
     }
 }

@@ -1,0 +1,87 @@
+//! Static models (Model2Vec) against the model2vec package: folders it distilled and saved
+//! load here and give `StaticModel.encode`'s vectors (a float16 table, and a vocabulary-
+//! quantized one with a row mapping and per-token weights; model2vec averages a float16 table
+//! in float16 and rounds its output to float16, embedkit keeps f32, hence the tolerance of a
+//! float16 rounding step); texts with no known token give
+//! the zero vector, as there; long texts are cut as there.
+//! (scripts/make-model2vec-fixtures.py wrote the fixtures and reference/tiny-model2vec.)
+
+mod common;
+
+use common::fixtures;
+use embedkit_models::{EmbedOptions, SentenceEmbedder};
+
+pub struct Reference {
+    pub texts: Vec<String>,
+    pub json: serde_json::Value,
+}
+
+pub fn reference() -> Reference {
+    let path = fixtures().join("reference/tiny-model2vec/encode.json");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let texts = serde_json::from_value(json["texts"].clone()).unwrap();
+    Reference { texts, json }
+}
+
+pub fn rows(json: &serde_json::Value) -> Vec<Vec<f32>> {
+    serde_json::from_value(json.clone()).unwrap()
+}
+
+fn check(folder: &str) {
+    let r = reference();
+    let m = SentenceEmbedder::from_folder(&fixtures().join(folder)).unwrap();
+    assert_eq!(m.info().architecture, "model2vec");
+    assert!(m.normalizes(), "the distilled config says normalize");
+    let texts: Vec<&str> = r.texts.iter().map(String::as_str).collect();
+    let got = m.embed(&texts, &EmbedOptions::default()).unwrap();
+    let want = rows(&r.json[folder]);
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        if w.iter().all(|&x| x == 0.0) {
+            assert!(
+                g.iter().all(|&x| x == 0.0),
+                "{folder}: text {i} gives zeros"
+            );
+        } else {
+            let worst = g
+                .iter()
+                .zip(w)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            // Unit vectors: float16 steps are at most 2^-11 below 1.
+            assert!(worst < 1e-3, "{folder}: text {i} differs by {worst}");
+        }
+    }
+    let cos = |a: &[f32], b: &[f32]| {
+        let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        dot / (norm(a) * norm(b))
+    };
+    let compared = (0..want.len())
+        .filter(|&i| want[i].iter().any(|&x| x != 0.0))
+        .inspect(|&i| {
+            let c = cos(&got[i], &want[i]);
+            assert!(c >= 0.99999, "{folder}: text {i}: cosine {c}");
+        })
+        .count();
+    assert_eq!(
+        compared,
+        want.len() - 3,
+        "all but three texts have known tokens"
+    );
+    // One at a time (the tokenizer's single-text path) gives the same vectors.
+    for (i, text) in texts.iter().enumerate() {
+        let alone = m.embed(&[text], &EmbedOptions::default()).unwrap();
+        assert_eq!(alone[0], got[i], "{folder}: {text:?} alone");
+    }
+}
+
+#[test]
+fn model2vec_folders_encode_as_model2vec() {
+    check("tiny-model2vec");
+}
+
+#[test]
+fn vocabulary_quantized_folders_use_mapping_and_weights() {
+    check("tiny-model2vec-vq");
+}

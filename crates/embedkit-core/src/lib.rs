@@ -3,7 +3,8 @@
 //! prompt choice ([`Prompts::choose`]),
 //! operations on embedding vectors (normalization, Matryoshka truncation), the similarity
 //! functions sentence-transformers offers, and the `.npy` format used to exchange matrices
-//! with NumPy.
+//! with NumPy; with the `pth` feature, the restricted reader of PyTorch checkpoints both model
+//! crates load weights with.
 //!
 //! Nothing here loads models or touches the network.
 //!
@@ -19,6 +20,8 @@
 mod embedder;
 pub mod npy;
 mod prompt;
+#[cfg(feature = "pth")]
+pub mod pth;
 mod reranker;
 mod similarity;
 pub mod vector;

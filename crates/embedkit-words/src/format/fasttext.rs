@@ -275,10 +275,17 @@ impl FastTextModel {
         let pruneidx = if prune_size >= 0 {
             let mut p = Vec::with_capacity((prune_size as usize).min(1 << 20));
             for _ in 0..prune_size {
-                p.push((
-                    read_i32(&mut r, "prune index")?,
-                    read_i32(&mut r, "prune index")?,
-                ));
+                let bucket = read_i32(&mut r, "prune index")?;
+                let row = read_i32(&mut r, "prune index")?;
+                // Each kept bucket names one of the `prune_size` n-gram rows that follow the
+                // word rows; another row would be read past the input matrix.
+                if row < 0 || row as i64 >= prune_size {
+                    return Err(malformed(
+                        FORMAT,
+                        format!("prune index maps bucket {bucket} to row {row} of {prune_size}"),
+                    ));
+                }
+                p.push((bucket, row));
             }
             Some(p)
         } else {

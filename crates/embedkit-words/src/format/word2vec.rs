@@ -14,6 +14,8 @@ const GLOVE: &str = "GloVe text";
 const BINARY: &str = "word2vec binary";
 /// Longer "words" mean the file is not what it claims to be.
 const MAX_WORD_BYTES: usize = 1 << 16;
+/// Values read at a time from a binary vector.
+const READ_CHUNK: usize = 1 << 16;
 
 /// Parses an `N D` header line.
 fn parse_header(line: &[u8], format: &'static str) -> Result<(usize, usize)> {
@@ -146,8 +148,11 @@ pub fn read_binary(mut r: impl BufRead) -> Result<WordVectors> {
     }
     let (n, dim) = parse_header(&buf, BINARY)?;
     let mut words = Vec::with_capacity(n.min(1 << 20));
-    let mut data: Vec<f32> = Vec::with_capacity(n.min(1 << 20).saturating_mul(dim));
-    let mut bytes = vec![0u8; dim * 4];
+    // The header's counts are only claims: buffers are bounded and grow as data arrives, so
+    // a damaged header fails as a truncated file instead of a huge allocation.
+    let mut data: Vec<f32> =
+        Vec::with_capacity(n.min(1 << 20).saturating_mul(dim).min(READ_CHUNK << 6));
+    let mut bytes = vec![0u8; dim.min(READ_CHUNK) * 4];
     for i in 0..n {
         let truncated = |what: &str| {
             malformed(
@@ -173,19 +178,24 @@ pub fn read_binary(mut r: impl BufRead) -> Result<WordVectors> {
         }
         let word = String::from_utf8(std::mem::take(&mut buf))
             .map_err(|_| malformed(BINARY, format!("record {}: word is not valid UTF-8", i + 1)))?;
-        r.read_exact(&mut bytes).map_err(|e| match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => truncated("in the vector"),
-            _ => WordsError::Io(e),
-        })?;
-        for c in bytes.chunks_exact(4) {
-            let v = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-            if !v.is_finite() {
-                return Err(malformed(
-                    BINARY,
-                    format!("record {} ({word}): non-finite value", i + 1),
-                ));
+        let mut left = dim;
+        while left > 0 {
+            let chunk = &mut bytes[..left.min(READ_CHUNK) * 4];
+            r.read_exact(chunk).map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => truncated("in the vector"),
+                _ => WordsError::Io(e),
+            })?;
+            for c in chunk.chunks_exact(4) {
+                let v = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                if !v.is_finite() {
+                    return Err(malformed(
+                        BINARY,
+                        format!("record {} ({word}): non-finite value", i + 1),
+                    ));
+                }
+                data.push(v);
             }
-            data.push(v);
+            left -= chunk.len() / 4;
         }
         words.push(word);
     }

@@ -333,6 +333,37 @@ impl SentenceEmbedder {
             .collect()
     }
 
+    /// The mean of the transformer's token vectors over every position of each sequence
+    /// (special tokens included), before any pooling module: how static-model distillation
+    /// embeds each vocabulary token (see [`crate::distill`]).
+    pub fn mean_token_states(&self, sequences: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+        let mut packed = PackedBatch::default();
+        for ids in sequences {
+            packed.push(ids, &vec![0; ids.len()]);
+        }
+        let hidden = self.encoder.forward(&packed)?;
+        let mean = Pooling {
+            modes: vec![crate::pooling::PoolingMode::Mean],
+            dimension: self.encoder.hidden_size(),
+            include_prompt: true,
+        };
+        Ok(packed
+            .sequences
+            .iter()
+            .map(|rows| mean.pool(&hidden, rows.clone(), 0))
+            .collect())
+    }
+
+    /// The folder the model was read from.
+    pub(crate) fn folder(&self) -> &ModelFolder {
+        &self.folder
+    }
+
+    /// The model's tokenizer.
+    pub(crate) fn tokenizer(&self) -> &TextTokenizer {
+        &self.tokenizer
+    }
+
     /// Per-request finishing of a [`forward`](Self::forward) output: optional normalization,
     /// then Matryoshka `dimensions`. A non-finite value anywhere in the model's output is
     /// [`Error::NonFinite`], even one that `dimensions` would cut off: the model is broken

@@ -8,6 +8,7 @@
 //! * [`pooling`] and [`dense`] turn token vectors into sentence vectors.
 //! * [`static_embedding`] is the token table of static models (Model2Vec), in place of a
 //!   transformer.
+//! * [`distill`] turns a model into a static one (Model2Vec's recipe).
 //! * [`SentenceEmbedder`] runs the whole pipeline.
 //! * [`CrossEncoder`] scores (query, document) pairs: rerankers.
 //! * [`Model`] is any spec the tools accept: local, or `openai:NAME` through [`remote`].
@@ -39,6 +40,7 @@
 pub mod arch;
 pub mod cross_encoder;
 pub mod dense;
+pub mod distill;
 mod embedder;
 mod error;
 pub mod folder;

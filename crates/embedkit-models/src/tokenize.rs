@@ -154,6 +154,19 @@ impl TextTokenizer {
         self.max_length
     }
 
+    /// One token as the model sees it alone: with the special tokens the tokenizer's
+    /// post-processor puts around a text (`[CLS] id [SEP]` for BERT).
+    pub fn wrap_single(&self, id: u32) -> Result<Vec<u32>> {
+        let token = self.inner.id_to_token(id).unwrap_or_default();
+        let alone =
+            tokenizers::Encoding::from_tokens(vec![tokenizers::Token::new(id, token, (0, 0))], 0);
+        let wrapped = self
+            .inner
+            .post_process(alone, None, true)
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        Ok(wrapped.get_ids().to_vec())
+    }
+
     /// Vocabulary size including added tokens.
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)

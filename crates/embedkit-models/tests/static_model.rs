@@ -85,3 +85,41 @@ fn model2vec_folders_encode_as_model2vec() {
 fn vocabulary_quantized_folders_use_mapping_and_weights() {
     check("tiny-model2vec-vq");
 }
+
+#[test]
+fn distillation_reproduces_model2vec_distill() {
+    use embedkit_models::distill::{distill, DistillOptions};
+    let r = reference();
+    let model = SentenceEmbedder::from_folder(&fixtures().join("tiny-minilm-mean")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let options = DistillOptions {
+        dims: Some(16),
+        float16: false,
+        ..DistillOptions::default()
+    };
+    let mut calls = Vec::new();
+    let made = distill(&model, out.path(), &options, &mut |done, total| {
+        calls.push((done, total))
+    })
+    .unwrap();
+    assert_eq!(
+        made.tokens,
+        r.json["distilled_vocabulary"].as_u64().unwrap() as usize
+    );
+    assert_eq!(made.dims, 16);
+    assert_eq!(calls.last(), Some(&(made.tokens, made.tokens)));
+    let distilled = SentenceEmbedder::from_folder(out.path()).unwrap();
+    assert_eq!(distilled.dimensions(), 16);
+    let texts: Vec<&str> = r.texts.iter().map(String::as_str).collect();
+    let got = distilled.embed(&texts, &EmbedOptions::default()).unwrap();
+    let want = rows(&r.json["distilled_f32"]);
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        let worst = g
+            .iter()
+            .zip(w)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        // model2vec's PCA runs in float32 (embedkit's in f64): about 1e-5 apart.
+        assert!(worst < 3e-5, "text {i} ({:?}) differs by {worst}", texts[i]);
+    }
+}

@@ -5,7 +5,8 @@
 use crate::error::{Error, Result};
 use std::path::Path;
 use tokenizers::{
-    EncodeInput, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
+    EncodeInput, PostProcessor, Tokenizer, TruncationDirection, TruncationParams,
+    TruncationStrategy,
 };
 
 /// Token ids of one text, ready for the model.
@@ -60,7 +61,16 @@ impl TextTokenizer {
                 why: "embedkit reads the fast-tokenizer file",
             });
         }
-        let mut inner = Tokenizer::from_file(&path)
+        // The `tokenizers` crate panics instead of failing on some malformed files (0.22
+        // `expect`s its decoder's untagged deserialization to succeed, so a decoder nested
+        // past serde_json's recursion limit panics): a damaged file must be an error here.
+        let mut inner = std::panic::catch_unwind(|| Tokenizer::from_file(&path))
+            .map_err(|_| {
+                Error::Tokenizer(format!(
+                    "{}: the tokenizers library could not parse this file",
+                    path.display()
+                ))
+            })?
             .map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
         inner.with_padding(None);
         let mut tokenizer = Self {
@@ -119,6 +129,14 @@ impl TextTokenizer {
         }
         // When embedkit appends the EOS itself, the tokenizer must stop one token earlier.
         let reserved = usize::from(matches!(self.eos, EosHandling::Appended(_)));
+        // `tokenizers` subtracts these from the limit unchecked (an overflow panic).
+        let added = self.added_tokens(false);
+        if added + reserved > max_length {
+            return Err(Error::Tokenizer(format!(
+                "the post-processor of tokenizer.json adds {added} special tokens to a text, \
+                 more than the limit of {max_length} tokens"
+            )));
+        }
         self.inner
             .with_truncation(Some(TruncationParams {
                 max_length: max_length - reserved,
@@ -165,6 +183,13 @@ impl TextTokenizer {
             .post_process(alone, None, true)
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
         Ok(wrapped.get_ids().to_vec())
+    }
+
+    /// Special tokens the post-processor puts around a text, or around a pair of texts.
+    fn added_tokens(&self, pair: bool) -> usize {
+        self.inner
+            .get_post_processor()
+            .map_or(0, |p| p.added_tokens(pair))
     }
 
     /// Vocabulary size including added tokens.
@@ -235,6 +260,15 @@ impl TextTokenizer {
                 t.to_string()
             }
         };
+        // `tokenizers` subtracts these from the limit unchecked (an overflow panic).
+        let added = self.added_tokens(true);
+        if added > self.max_length {
+            return Err(Error::Tokenizer(format!(
+                "the post-processor of tokenizer.json adds {added} special tokens to a pair, \
+                 more than the limit of {} tokens",
+                self.max_length
+            )));
+        }
         let inputs: Vec<EncodeInput> = pairs
             .iter()
             .map(|(a, b)| EncodeInput::Dual(case(a).into(), case(b).into()))

@@ -339,7 +339,8 @@ fn read_up_to<R: Read>(file: &mut R, buf: &mut [u8]) -> Result<usize> {
     Ok(n)
 }
 
-fn parse_zip<R: Read + Seek>(file: R) -> Result<Checkpoint> {
+fn parse_zip<R: Read + Seek>(mut file: R) -> Result<Checkpoint> {
+    let size = file.seek(SeekFrom::End(0)).map_err(io)?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| format!("zip: {e}"))?;
     let pkl = zip
         .file_names()
@@ -367,6 +368,15 @@ fn parse_zip<R: Read + Seek>(file: R) -> Result<Checkpoint> {
             .by_name(&name)
             .map_err(|e| format!("zip entry {name}: {e}"))?;
         let storage = if entry.compression() == zip::CompressionMethod::Stored {
+            if entry
+                .data_start()
+                .checked_add(entry.size())
+                .is_none_or(|end| end > size)
+            {
+                return Err(
+                    format!("zip entry {name} ends past the file (truncated download?)").into(),
+                );
+            }
             Storage::InFile {
                 start: entry.data_start(),
                 len: entry.size(),

@@ -168,7 +168,7 @@ impl CrossEncoder {
         let encoder = arch::load_dir(dir, &config, precision)?;
         let h = encoder.hidden_size();
         // The head stays in f32 whatever `precision` is: it is tiny and decides the score.
-        let w = WeightFile::open(&dir.join("model.safetensors"), &["", "bert.", "model."])?;
+        let w = WeightFile::open_folder(dir, &["", "bert.", "model."])?;
         let head = match model_type.as_str() {
             "bert" => Head {
                 dense: w.linear("pooler.dense", h, h)?,

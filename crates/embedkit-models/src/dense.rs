@@ -27,7 +27,8 @@ pub struct Dense {
 }
 
 impl Dense {
-    /// Loads `config.json` and `model.safetensors` from a `2_Dense`-style folder.
+    /// Loads `config.json` and the weights (`model.safetensors` or `pytorch_model.bin`) from a
+    /// `2_Dense`-style folder.
     pub fn load(dir: &Path) -> Result<Self> {
         let config_path = dir.join("config.json");
         let cfg: DenseConfig = read_json(&config_path)?;
@@ -44,14 +45,7 @@ impl Dense {
                 ))
             }
         };
-        let weights = dir.join("model.safetensors");
-        if !weights.is_file() {
-            return Err(Error::MissingFile {
-                path: weights,
-                why: "the Dense module's weights are read from safetensors",
-            });
-        }
-        let w = WeightFile::open(&weights, &["", "linear."])?;
+        let w = WeightFile::open_folder(dir, &["", "linear."])?;
         let linear = w.linear("linear", cfg.out_features, cfg.in_features)?;
         Ok(Self { linear, activation })
     }

@@ -1,27 +1,31 @@
-//! Reading tensors from `model.safetensors`, with the key prefixes different exports use
-//! (`bert.`, `model.`, ...).
+//! Reading tensors from a model's weight files, with the key prefixes different exports use
+//! (`bert.`, `model.`, ...), in every form transformers saves them: one `model.safetensors`,
+//! safetensors shards listed by `model.safetensors.index.json`, or a PyTorch
+//! `pytorch_model.bin` (zip or legacy format; sharded too). A folder holding several is read
+//! as transformers reads it: safetensors first ([`WeightFile::open_folder`]).
 //!
-//! The file is not memory-mapped: each tensor is read straight into the buffer the model
+//! Files are not memory-mapped: each tensor is read straight into the buffer the model
 //! keeps, so loading never holds the file's pages and a converted copy at the same time
 //! (mapping and copying peaks at twice the weights, 4.8 GB for a 0.6B-parameter fp32 model).
-//! The format is small enough to parse here: an 8-byte little-endian header length, a JSON
-//! header `{name: {dtype, shape, data_offsets: [begin, end]}}`, then the data.
+//! Checkpoints are read the same way: only their pickled structure is parsed up front, and
+//! each tensor's bytes are read from the file in the dtype stored (bf16 stays bf16).
+
+mod pytorch;
+mod safetensors;
+mod sharded;
 
 use crate::error::{Error, Result};
 use embedkit_kernels::linear::{Bf16, BoundedInput, Linear, WeightFormat};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-
-/// Largest header accepted (the format's own limit is 100 MB).
-const MAX_HEADER_BYTES: u64 = 100 << 20;
 
 /// Element types embedkit loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 enum Dtype {
     F32,
+    F64,
     F16,
     BF16,
     #[serde(other)]
@@ -31,19 +35,93 @@ enum Dtype {
 impl Dtype {
     fn size(self) -> usize {
         match self {
+            Dtype::F64 => 8,
             Dtype::F32 => 4,
             Dtype::F16 | Dtype::BF16 => 2,
             Dtype::Other => 0,
         }
     }
+
+    fn name(self) -> &'static str {
+        match self {
+            Dtype::F32 => "f32",
+            Dtype::F64 => "f64",
+            Dtype::F16 => "f16",
+            Dtype::BF16 => "bf16",
+            Dtype::Other => "other",
+        }
+    }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// Where a tensor's bytes (little-endian, row-major) are.
+#[derive(Debug, Clone)]
+enum Data {
+    /// Bytes `begin..end` of its file.
+    InFile { begin: u64, end: u64 },
+    /// Gathered at open: a checkpoint view with other strides, or a compressed entry.
+    Memory(Vec<u8>),
+}
+
+#[derive(Debug, Clone)]
 struct Entry {
     dtype: Dtype,
     shape: Vec<usize>,
-    data_offsets: (u64, u64),
+    /// Index of its file in [`WeightFile`]'s list.
+    file: usize,
+    data: Data,
 }
+
+/// The file format of a set of weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoredFormat {
+    /// safetensors.
+    Safetensors,
+    /// A PyTorch checkpoint in torch ≥ 1.6's zip format.
+    PytorchZip,
+    /// A PyTorch checkpoint in the legacy (pre-1.6) format.
+    PytorchLegacy,
+}
+
+/// How a model's weights are stored: what `embedkit info` shows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredWeights {
+    /// The file named by the folder (a weight file, or a shard index).
+    pub file: PathBuf,
+    /// Format of the files.
+    pub format: StoredFormat,
+    /// Number of shards (1: a single file).
+    pub shards: usize,
+    /// Element types of the floating-point tensors (`f32`, `bf16`, ...), each once.
+    pub dtypes: Vec<&'static str>,
+}
+
+impl std::fmt::Display for StoredWeights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self
+            .file
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let format = match self.format {
+            StoredFormat::Safetensors => "safetensors",
+            StoredFormat::PytorchZip => "PyTorch zip",
+            StoredFormat::PytorchLegacy => "PyTorch legacy",
+        };
+        write!(f, "{name} ({format}")?;
+        if self.shards > 1 {
+            write!(f, ", {} shards", self.shards)?;
+        }
+        write!(f, ", {})", self.dtypes.join(" + "))
+    }
+}
+
+/// Weight files of a folder, in the order transformers prefers them.
+const FOLDER_FILES: [&str; 4] = [
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+];
 
 /// How a model keeps its large weights (linear layers and token embedding tables) in memory.
 /// Every product still accumulates in f32; small tensors (norms, biases) are always f32.
@@ -138,12 +216,13 @@ impl Table {
     }
 }
 
-/// An open safetensors file with its parsed header.
+/// An open set of weight files (one file, or the shards of an index) with their tensors.
 pub struct WeightFile {
+    /// The file named by the folder, for messages about the set as a whole.
     path: PathBuf,
-    file: File,
-    data_start: u64,
+    files: Vec<(PathBuf, File)>,
     entries: HashMap<String, Entry>,
+    stored: StoredWeights,
     prefixes: &'static [&'static str],
     precision: Precision,
 }
@@ -157,56 +236,100 @@ pub struct Tensor {
 }
 
 impl WeightFile {
-    /// Opens `path` and validates its header against the file size. `prefixes` are tried in
-    /// order in front of every requested name (include `""` for unprefixed keys).
+    /// Opens the weights of a model folder: `model.safetensors`, else the shards of
+    /// `model.safetensors.index.json`, else `pytorch_model.bin` (or its shards), as
+    /// transformers prefers them. `prefixes` as in [`WeightFile::open`].
+    pub fn open_folder(dir: &Path, prefixes: &'static [&'static str]) -> Result<Self> {
+        match Self::find_in(dir) {
+            Some(path) => Self::open(&path, prefixes),
+            None => Err(Error::MissingFile {
+                path: dir.join(FOLDER_FILES[0]),
+                why: "no weights in the folder (model.safetensors, model.safetensors.index.json or pytorch_model.bin)",
+            }),
+        }
+    }
+
+    /// The weight file [`WeightFile::open_folder`] reads in `dir`, if any.
+    pub fn find_in(dir: &Path) -> Option<PathBuf> {
+        FOLDER_FILES
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|path| path.is_file())
+    }
+
+    /// Opens `path`, validating every tensor's place against the file size: a safetensors
+    /// file, a PyTorch checkpoint (told apart by their first bytes, not the name), or a
+    /// shard index (`*.index.json`). `prefixes` are tried in order in front of every
+    /// requested name (include `""` for unprefixed keys).
     pub fn open(path: &Path, prefixes: &'static [&'static str]) -> Result<Self> {
-        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
-        let bad = |m: String| Error::weights(path, m);
-        let mut len = [0u8; 8];
-        file.read_exact(&mut len)
-            .map_err(|_| bad("file is shorter than a safetensors header".into()))?;
-        let header_len = u64::from_le_bytes(len);
-        if header_len > MAX_HEADER_BYTES || 8 + header_len > size {
-            return Err(bad(format!(
-                "header of {header_len} bytes does not fit the file of {size} bytes"
-            )));
-        }
-        let mut header = vec![0u8; header_len as usize];
-        file.read_exact(&mut header)
-            .map_err(|e| Error::io(path, e))?;
-        let raw: HashMap<String, serde_json::Value> = serde_json::from_slice(&header)
-            .map_err(|e| bad(format!("header is not valid JSON: {e}")))?;
-        let data_start = 8 + header_len;
-        let mut entries = HashMap::new();
-        for (name, value) in raw {
-            if name == "__metadata__" {
-                continue;
-            }
-            let entry: Entry =
-                serde_json::from_value(value).map_err(|e| bad(format!("tensor {name}: {e}")))?;
-            let (begin, end) = entry.data_offsets;
-            if begin > end || data_start + end > size {
-                return Err(bad(format!(
-                    "tensor {name} lies beyond the end of the file (truncated download?)"
-                )));
-            }
-            let count: usize = entry.shape.iter().product();
-            if entry.dtype != Dtype::Other && (count * entry.dtype.size()) as u64 != end - begin {
-                return Err(bad(format!(
-                    "tensor {name}: shape and byte length disagree"
-                )));
-            }
-            entries.insert(name, entry);
-        }
+        let is_index = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with(".index.json"));
+        let (files, entries, format) = if is_index {
+            Self::read_shards(path)?
+        } else {
+            let (file, entries, format) = read_one(path, 0)?;
+            (vec![(path.to_path_buf(), file)], entries, format)
+        };
+        let mut dtypes: Vec<&'static str> = entries
+            .values()
+            .filter(|e| e.dtype != Dtype::Other)
+            .map(|e| e.dtype.name())
+            .collect();
+        dtypes.sort_unstable();
+        dtypes.dedup();
+        let stored = StoredWeights {
+            file: path.to_path_buf(),
+            format,
+            shards: files.len(),
+            dtypes,
+        };
         Ok(Self {
             path: path.to_path_buf(),
-            file,
-            data_start,
+            files,
             entries,
+            stored,
             prefixes,
             precision: Precision::Auto,
         })
+    }
+
+    /// Every shard of the index at `path`, with the tensors its `weight_map` assigns them.
+    #[allow(clippy::type_complexity)]
+    fn read_shards(
+        path: &Path,
+    ) -> Result<(Vec<(PathBuf, File)>, HashMap<String, Entry>, StoredFormat)> {
+        let shards = sharded::read(path)?;
+        let mut files = Vec::with_capacity(shards.files.len());
+        let mut held = Vec::with_capacity(shards.files.len());
+        let mut format = StoredFormat::Safetensors;
+        for (i, shard) in shards.files.iter().enumerate() {
+            let (file, entries, shard_format) = read_one(shard, i)?;
+            if i == 0 {
+                format = shard_format;
+            }
+            files.push((shard.clone(), file));
+            held.push(entries);
+        }
+        let mut entries = HashMap::with_capacity(shards.owner.len());
+        for (name, at) in shards.owner {
+            let entry = held[at].remove(&name).ok_or_else(|| {
+                Error::weights(
+                    path,
+                    format!(
+                        "the weight_map puts tensor {name} in {}, which does not hold it",
+                        shards.files[at].display()
+                    ),
+                )
+            })?;
+            entries.insert(name, entry);
+        }
+        Ok((files, entries, format))
+    }
+
+    /// How the weights are stored (format, shards, dtypes).
+    pub fn stored(&self) -> &StoredWeights {
+        &self.stored
     }
 
     /// Keeps the large weights in `precision` (default [`Precision::Auto`]).
@@ -241,9 +364,14 @@ impl WeightFile {
 
     /// Loads a tensor as `f32`, checking its shape.
     pub fn get(&self, name: &str, shape: &[usize]) -> Result<Tensor> {
-        let entry = self
-            .find(name)
-            .ok_or_else(|| Error::weights(&self.path, format!("tensor {name} is missing")))?;
+        let entry = self.find(name).ok_or_else(|| {
+            let why = if self.stored.shards > 1 {
+                " (the weight_map of the index does not name it)"
+            } else {
+                ""
+            };
+            Error::weights(&self.path, format!("tensor {name} is missing{why}"))
+        })?;
         if entry.shape != shape {
             return Err(Error::weights(
                 &self.path,
@@ -253,11 +381,12 @@ impl WeightFile {
                 ),
             ));
         }
-        let (begin, end) = entry.data_offsets;
-        let mut bytes = vec![0u8; (end - begin) as usize];
-        read_at(&self.file, &mut bytes, self.data_start + begin)
-            .map_err(|e| Error::io(&self.path, e))?;
+        let bytes = self.bytes(entry)?;
         let data: Vec<f32> = match entry.dtype {
+            Dtype::F64 => bytes
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
+                .collect(),
             Dtype::F32 => bytes
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -273,7 +402,7 @@ impl WeightFile {
             Dtype::Other => {
                 return Err(Error::weights(
                     &self.path,
-                    format!("tensor {name} has a dtype other than F32, F16 or BF16"),
+                    format!("tensor {name} has a dtype other than F32, F64, F16 or BF16"),
                 ))
             }
         };
@@ -287,10 +416,7 @@ impl WeightFile {
     fn raw_bf16(&self, name: &str, shape: &[usize]) -> Result<Option<Vec<Bf16>>> {
         match self.find(name) {
             Some(entry) if entry.dtype == Dtype::BF16 && entry.shape == shape => {
-                let (begin, end) = entry.data_offsets;
-                let mut bytes = vec![0u8; (end - begin) as usize];
-                read_at(&self.file, &mut bytes, self.data_start + begin)
-                    .map_err(|e| Error::io(&self.path, e))?;
+                let bytes = self.bytes(entry)?;
                 Ok(Some(
                     bytes
                         .chunks_exact(2)
@@ -299,6 +425,19 @@ impl WeightFile {
                 ))
             }
             _ => Ok(None),
+        }
+    }
+
+    /// A tensor's stored bytes, read from its file.
+    fn bytes(&self, entry: &Entry) -> Result<Vec<u8>> {
+        match &entry.data {
+            Data::Memory(bytes) => Ok(bytes.clone()),
+            Data::InFile { begin, end } => {
+                let (path, file) = &self.files[entry.file];
+                let mut bytes = vec![0u8; (end - begin) as usize];
+                read_at(file, &mut bytes, *begin).map_err(|e| Error::io(path, e))?;
+                Ok(bytes)
+            }
         }
     }
 
@@ -447,6 +586,41 @@ impl WeightFile {
     }
 }
 
+/// Opens one weight file, safetensors or PyTorch checkpoint, as file number `index`.
+fn read_one(path: &Path, index: usize) -> Result<(File, HashMap<String, Entry>, StoredFormat)> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = [0u8; 16];
+    let n = read_prefix(&file, &mut head).map_err(|e| Error::io(path, e))?;
+    if embedkit_core::pth::is_checkpoint(&head[..n]) {
+        let (format, entries) = pytorch::entries(path, &file, index)?;
+        let format = match format {
+            embedkit_core::pth::Format::Zip => StoredFormat::PytorchZip,
+            embedkit_core::pth::Format::Legacy => StoredFormat::PytorchLegacy,
+        };
+        Ok((file, entries, format))
+    } else {
+        let entries = safetensors::entries(path, &mut file, index)?;
+        Ok((file, entries, StoredFormat::Safetensors))
+    }
+}
+
+/// Reads up to `buf.len()` bytes from the start of `file` (fewer if it is shorter), leaving
+/// the file's position at the start.
+fn read_prefix(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = file;
+    f.seek(SeekFrom::Start(0))?;
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    f.seek(SeekFrom::Start(0))?;
+    Ok(n)
+}
+
 #[cfg(unix)]
 fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
@@ -454,7 +628,7 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
 
 #[cfg(not(unix))]
 fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    use std::io::{Seek, SeekFrom};
+    use std::io::{Read, Seek, SeekFrom};
     let mut f = file;
     f.seek(SeekFrom::Start(offset))?;
     f.read_exact(buf)

@@ -90,29 +90,22 @@ pub fn load_dir(
         .and_then(|v| v.as_str())
         .ok_or_else(|| Error::config(&config_path, "no model_type"))?
         .to_string();
-    let weights_path = dir.join("model.safetensors");
-    if !weights_path.is_file() {
-        return Err(Error::MissingFile {
-            path: weights_path,
-            why: "embedkit loads weights from safetensors (convert pytorch_model.bin first)",
-        });
-    }
     match model_type.as_str() {
         "bert" | "roberta" | "xlm-roberta" | "camembert" => {
             let cfg: bert::Config = parse_config(hf_config, &config_path)?;
-            let w = WeightFile::open(&weights_path, &["", "bert.", "roberta.", "model."])?
+            let w = WeightFile::open_folder(dir, &["", "bert.", "roberta.", "model."])?
                 .with_precision(precision);
             Ok(Box::new(bert::Bert::load(&w, &cfg, &model_type)?))
         }
         "mpnet" => {
             let cfg: mpnet::Config = parse_config(hf_config, &config_path)?;
-            let w = WeightFile::open(&weights_path, &["", "mpnet.", "model."])?
-                .with_precision(precision);
+            let w =
+                WeightFile::open_folder(dir, &["", "mpnet.", "model."])?.with_precision(precision);
             Ok(Box::new(mpnet::MpNet::load(&w, &cfg)?))
         }
         "qwen3" => {
             let cfg: qwen3::Config = parse_config(hf_config, &config_path)?;
-            let w = WeightFile::open(&weights_path, &["", "model."])?.with_precision(precision);
+            let w = WeightFile::open_folder(dir, &["", "model."])?.with_precision(precision);
             Ok(Box::new(qwen3::Qwen3::load(&w, &cfg)?))
         }
         other => Err(Error::UnsupportedArchitecture(other.to_string())),

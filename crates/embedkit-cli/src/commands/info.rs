@@ -2,14 +2,22 @@
 
 use crate::args::InfoArgs;
 use anyhow::Result;
+use embedkit_models::folder::ModelFolder;
+use embedkit_models::weights::{StoredWeights, WeightFile};
 use std::io::Write;
+use std::path::Path;
 
 pub fn run(a: InfoArgs) -> Result<()> {
     let model = super::load_local_model(&a.model, None, a.precision)?;
     let info = model.info();
+    let stored = stored_weights(Path::new(&info.path))?;
     let mut out = std::io::stdout().lock();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &info)?;
+        let mut value = serde_json::to_value(&info)?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert("stored_weights".into(), serde_json::to_value(&stored)?);
+        }
+        serde_json::to_writer_pretty(&mut out, &value)?;
         writeln!(out)?;
         return Ok(());
     }
@@ -24,6 +32,7 @@ pub fn run(a: InfoArgs) -> Result<()> {
         info.weight_bytes as f64 / f64::from(1 << 20),
         a.precision.name()
     )?;
+    writeln!(out, "weight files:   {stored}")?;
     writeln!(out, "kernels:        {}", embedkit_kernels::isa::describe())?;
     writeln!(
         out,
@@ -70,4 +79,13 @@ pub fn run(a: InfoArgs) -> Result<()> {
         writeln!(out, "note:           {note}")?;
     }
     Ok(())
+}
+
+/// How the transformer's weights of the model folder `root` are stored (format, shards,
+/// dtypes): read from the files' headers again, which the loaded model does not keep.
+fn stored_weights(root: &Path) -> Result<StoredWeights> {
+    let folder = ModelFolder::read(root)?;
+    Ok(WeightFile::open_folder(&folder.transformer_dir, &[""])?
+        .stored()
+        .clone())
 }

@@ -13,6 +13,7 @@ use crate::weights::Precision;
 use embedkit_core::{vector, EmbedOptions, Prompt, Prompts, Similarity};
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A loaded sentence-embedding model.
 pub struct SentenceEmbedder {
@@ -21,6 +22,8 @@ pub struct SentenceEmbedder {
     encoder: Box<dyn Encoder>,
     dense: Vec<Dense>,
     prompts: Prompts,
+    /// A static model's table (also in `encoder`), for its fast path.
+    static_table: Option<Arc<StaticEmbedding>>,
 }
 
 /// What `embedkit info` shows about a model.
@@ -82,26 +85,27 @@ impl SentenceEmbedder {
     pub fn from_folder_with(dir: &Path, precision: Precision) -> Result<Self> {
         let folder = ModelFolder::read(dir)?;
         let mut folder = folder;
-        let (mut tokenizer, encoder): (_, Box<dyn Encoder>) = if folder.static_embedding {
-            let tokenizer =
-                TextTokenizer::load_static(&folder.transformer_dir, folder.max_seq_length)?;
-            let table = StaticEmbedding::load(
-                &folder.transformer_dir.join("model.safetensors"),
-                tokenizer.vocab_size(),
-            )?;
-            if folder.pooling.dimension == 0 {
-                // No Pooling module and no hidden size in a config: the table's width.
-                folder.pooling.dimension = table.hidden_size();
-            }
-            (tokenizer, Box::new(table))
-        } else {
-            let tokenizer = TextTokenizer::load(
-                &folder.transformer_dir,
-                folder.max_seq_length,
-                folder.do_lower_case,
-            )?;
-            (tokenizer, arch::load(&folder, precision)?)
-        };
+        let (mut tokenizer, encoder, static_table): (_, Box<dyn Encoder>, _) =
+            if folder.static_embedding {
+                let tokenizer =
+                    TextTokenizer::load_static(&folder.transformer_dir, folder.max_seq_length)?;
+                let table = Arc::new(StaticEmbedding::load(
+                    &folder.transformer_dir.join("model.safetensors"),
+                    tokenizer.vocab_size(),
+                )?);
+                if folder.pooling.dimension == 0 {
+                    // No Pooling module and no hidden size in a config: the table's width.
+                    folder.pooling.dimension = table.hidden_size();
+                }
+                (tokenizer, Box::new(table.clone()), Some(table))
+            } else {
+                let tokenizer = TextTokenizer::load(
+                    &folder.transformer_dir,
+                    folder.max_seq_length,
+                    folder.do_lower_case,
+                )?;
+                (tokenizer, arch::load(&folder, precision)?, None)
+            };
         if let Some(eos) = encoder.required_eos() {
             if let EosHandling::Appended(id) = tokenizer.require_eos(eos)? {
                 folder.notes.push(format!(
@@ -137,6 +141,7 @@ impl SentenceEmbedder {
             encoder,
             dense,
             prompts,
+            static_table,
         })
     }
 
@@ -259,6 +264,9 @@ impl SentenceEmbedder {
             return Err(Error::InvalidInput("batch size must be at least 1".into()));
         }
         let prepared = self.prepare(texts, &options.prompt)?;
+        if let Some(table) = &self.static_table {
+            return self.embed_static(table, &prepared, options, progress);
+        }
         let encoded = &prepared.inputs;
 
         // Longest first, like sentence-transformers, so each batch holds similar lengths.
@@ -278,6 +286,42 @@ impl SentenceEmbedder {
             for (v, &i) in vectors.into_iter().zip(chunk) {
                 out[i] = self.finish(v, options.dimensions, options.normalize)?;
             }
+            if progress(chunk.len()).is_break() {
+                return Err(Error::Stopped);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A static model's [`embed_until`](Self::embed_until): each text's mean row, in
+    /// parallel, without the packed token rows of a transformer batch (the same bits).
+    fn embed_static(
+        &self,
+        table: &StaticEmbedding,
+        prepared: &Prepared,
+        options: &EmbedOptions,
+        mut progress: impl FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<Vec<Vec<f32>>> {
+        use rayon::prelude::*;
+        let mut out = Vec::with_capacity(prepared.inputs.len());
+        // No forward pass to size: the batch only paces progress, and chunks big enough to
+        // share among the threads keep their start-up cost small.
+        for chunk in prepared.inputs.chunks(options.batch_size.max(1024)) {
+            let vectors = chunk
+                .par_iter()
+                .with_min_len(64)
+                .map(|e| {
+                    let mut v = table.mean(&e.ids)?;
+                    for d in &self.dense {
+                        v = d.forward(&v)?;
+                    }
+                    if self.folder.normalize {
+                        vector::normalize(&mut v);
+                    }
+                    self.finish(v, options.dimensions, options.normalize)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            out.extend(vectors);
             if progress(chunk.len()).is_break() {
                 return Err(Error::Stopped);
             }

@@ -202,7 +202,7 @@ impl ModelFolder {
         let pooling = match pooling {
             Some(p) => p,
             None => {
-                if !modules.is_empty() {
+                if !modules.is_empty() && !static_module {
                     notes.push("modules.json has no Pooling module: using mean pooling".into());
                 }
                 Pooling {

@@ -43,6 +43,7 @@ pub mod dense;
 pub mod distill;
 mod embedder;
 mod error;
+mod fast_wordpiece;
 pub mod folder;
 pub mod hub;
 mod model;

@@ -10,6 +10,7 @@ use crate::arch::{Encoder, PackedBatch};
 use crate::error::{Error, Result};
 use safetensors::{Dtype, SafeTensors};
 use std::path::Path;
+use std::sync::Arc;
 
 /// A token table, with Model2Vec's optional per-token weights and vocabulary mapping.
 pub struct StaticEmbedding {
@@ -106,6 +107,48 @@ impl StaticEmbedding {
             .ok_or_else(|| out_of_range(id))?;
         let scale = self.weights.as_ref().map_or(1.0, |w| w[id]);
         Ok((row, scale))
+    }
+}
+
+impl StaticEmbedding {
+    /// The mean of the rows of `ids` (zeros for none), as mean pooling over
+    /// [`Encoder::forward`]'s rows computes it, to the bit, without writing the rows out.
+    pub fn mean(&self, ids: &[u32]) -> Result<Vec<f32>> {
+        let mut sum = vec![0f32; self.dims];
+        for &id in ids {
+            let (row, scale) = self.row(id)?;
+            sum.iter_mut().zip(row).for_each(|(s, v)| *s += v * scale);
+        }
+        let count = (ids.len() as f32).max(1e-9);
+        sum.iter_mut().for_each(|s| *s /= count);
+        Ok(sum)
+    }
+}
+
+/// Shared between the pipeline's encoder slot and its static fast path.
+impl Encoder for Arc<StaticEmbedding> {
+    fn model_type(&self) -> &'static str {
+        self.as_ref().model_type()
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.as_ref().hidden_size()
+    }
+
+    fn forward_traced(
+        &self,
+        batch: &PackedBatch,
+        each_layer: &mut dyn FnMut(&[f32]),
+    ) -> Result<Vec<f32>> {
+        self.as_ref().forward_traced(batch, each_layer)
+    }
+
+    fn weight_bytes(&self) -> usize {
+        self.as_ref().weight_bytes()
+    }
+
+    fn max_positions(&self) -> Option<usize> {
+        None
     }
 }
 

@@ -3,6 +3,7 @@
 //! packed; right-side `longest_first` truncation to `max_seq_length`, special tokens counted).
 
 use crate::error::{Error, Result};
+use crate::fast_wordpiece::FastWordPiece;
 use std::path::Path;
 use tokenizers::{
     EncodeInput, PostProcessor, Tokenizer, TruncationDirection, TruncationParams,
@@ -49,6 +50,8 @@ pub struct TextTokenizer {
 struct StaticRules {
     unk: Option<u32>,
     median_token_chars: usize,
+    /// The ASCII fast path, for BERT tokenizers.
+    fast: Option<FastWordPiece>,
 }
 
 impl TextTokenizer {
@@ -112,9 +115,15 @@ impl TextTokenizer {
             _ if n % 2 == 1 => lengths[n / 2],
             _ => (lengths[n / 2 - 1] + lengths[n / 2]) / 2,
         };
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("tokenizer.json"))
+                .map_err(|e| Error::io(dir.join("tokenizer.json"), e))?,
+        )
+        .map_err(|e| Error::Tokenizer(e.to_string()))?;
         tokenizer.static_rules = Some(StaticRules {
             unk,
             median_token_chars,
+            fast: FastWordPiece::from_json(&json),
         });
         Ok(tokenizer)
     }
@@ -199,34 +208,25 @@ impl TextTokenizer {
 
     /// Tokenizes texts (in parallel), each prefixed with `prompt`.
     pub fn encode_batch(&self, texts: &[&str], prompt: &str) -> Result<Vec<Encoded>> {
-        let char_limit = self
-            .static_rules
-            .as_ref()
-            .map(|r| self.max_length.saturating_mul(r.median_token_chars));
+        if let Some(rules) = &self.static_rules {
+            return self.encode_static(texts, prompt, rules);
+        }
         let inputs: Vec<EncodeInput> = texts
             .iter()
             .map(|t| {
-                let mut s = format!("{prompt}{t}");
-                if let Some((cut, _)) = char_limit.and_then(|n| s.char_indices().nth(n)) {
-                    s.truncate(cut);
-                }
+                let s = format!("{prompt}{t}");
                 EncodeInput::Single(if self.lowercase { s.to_lowercase() } else { s }.into())
             })
             .collect();
-        let special_tokens = self.static_rules.is_none();
         // One text (a search query) is encoded on this thread: `encode_batch` hands even a
         // single input to rayon's pool, and waking a pool thread costs more than encoding it.
         // The `_fast` variants skip the tokens' byte offsets, which nothing here reads (~20%
         // of the tokenizer's time on a 30-token sentence).
         let encodings = match <[EncodeInput; 1]>::try_from(inputs) {
-            Ok([input]) => self
-                .inner
-                .encode_fast(input, special_tokens)
-                .map(|e| vec![e]),
-            Err(inputs) => self.inner.encode_batch_fast(inputs, special_tokens),
+            Ok([input]) => self.inner.encode_fast(input, true).map(|e| vec![e]),
+            Err(inputs) => self.inner.encode_batch_fast(inputs, true),
         }
         .map_err(|e| Error::Tokenizer(e.to_string()))?;
-        let unk = self.static_rules.as_ref().and_then(|r| r.unk);
         Ok(encodings
             .into_iter()
             .map(|e| {
@@ -235,10 +235,6 @@ impl TextTokenizer {
                     type_ids: e.get_type_ids().to_vec(),
                     truncated: !e.get_overflowing().is_empty(),
                 };
-                if let Some(unk) = unk {
-                    enc.ids.retain(|&id| id != unk);
-                    enc.type_ids.truncate(enc.ids.len());
-                }
                 if let EosHandling::Appended(eos) = self.eos {
                     enc.ids.push(eos);
                     enc.type_ids.push(0);
@@ -246,6 +242,56 @@ impl TextTokenizer {
                 enc
             })
             .collect())
+    }
+
+    /// [`encode_batch`](Self::encode_batch) for a static model ([`StaticRules`]): ASCII texts
+    /// of a BERT tokenizer through [`FastWordPiece`], the rest through `tokenizers`.
+    fn encode_static(
+        &self,
+        texts: &[&str],
+        prompt: &str,
+        rules: &StaticRules,
+    ) -> Result<Vec<Encoded>> {
+        use rayon::prelude::*;
+        let char_limit = self.max_length.saturating_mul(rules.median_token_chars);
+        let one = |text: &&str| -> Result<Encoded> {
+            let joined;
+            let mut s: &str = if prompt.is_empty() {
+                text
+            } else {
+                joined = format!("{prompt}{text}");
+                &joined
+            };
+            if let Some((cut, _)) = s.char_indices().nth(char_limit) {
+                s = &s[..cut];
+            }
+            let mut ids = Vec::with_capacity(s.len() / 3);
+            let mut truncated = false;
+            if rules.fast.as_ref().is_some_and(|f| f.encode(s, &mut ids)) {
+                // `tokenizers` truncates before the unknown tokens are dropped.
+                truncated = ids.len() > self.max_length;
+                ids.truncate(self.max_length);
+            } else {
+                let e = self
+                    .inner
+                    .encode_fast(s, false)
+                    .map_err(|e| Error::Tokenizer(e.to_string()))?;
+                ids.extend_from_slice(e.get_ids());
+                truncated |= !e.get_overflowing().is_empty();
+            }
+            if let Some(unk) = rules.unk {
+                ids.retain(|&id| id != unk);
+            }
+            Ok(Encoded {
+                type_ids: vec![0; ids.len()],
+                ids,
+                truncated,
+            })
+        };
+        if texts.len() == 1 {
+            return Ok(vec![one(&texts[0])?]);
+        }
+        texts.par_iter().with_min_len(64).map(one).collect()
     }
 
     /// Tokenizes (query, document) pairs (in parallel) as one input each, the way

@@ -123,3 +123,96 @@ fn distillation_reproduces_model2vec_distill() {
         assert!(worst < 3e-5, "text {i} ({:?}) differs by {worst}", texts[i]);
     }
 }
+
+/// The ids `tokenizers` gives a static model's text as Model2Vec's `encode` feeds it: the
+/// text cut to 512 × the vocabulary's median token length characters, no special tokens,
+/// truncated to 512 tokens, unknown tokens dropped.
+fn reference_ids(
+    tokenizer: &tokenizers::Tokenizer,
+    text: &str,
+    unk: u32,
+    median: usize,
+) -> Vec<u32> {
+    let cut: String = text.chars().take(512 * median).collect();
+    let e = tokenizer.encode_fast(cut.as_str(), false).unwrap();
+    e.get_ids()
+        .iter()
+        .copied()
+        .filter(|&id| id != unk)
+        .collect()
+}
+
+#[test]
+fn ascii_fast_path_tokenizes_as_the_tokenizers_library() {
+    use embedkit_models::Prompt;
+    let dir = fixtures().join("tiny-model2vec");
+    let model = SentenceEmbedder::from_folder(&dir).unwrap();
+    let mut reference = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).unwrap();
+    reference
+        .with_truncation(Some(tokenizers::TruncationParams {
+            max_length: 512,
+            ..Default::default()
+        }))
+        .unwrap();
+    reference.with_padding(None);
+    let unk = reference.token_to_id("[UNK]").unwrap();
+    let mut lengths: Vec<usize> = reference
+        .get_vocab(true)
+        .keys()
+        .map(|t| t.chars().count())
+        .collect();
+    lengths.sort_unstable();
+    let n = lengths.len();
+    // NumPy's median, then int(), as Model2Vec computes it.
+    let median = if n % 2 == 1 {
+        lengths[n / 2]
+    } else {
+        (lengths[n / 2 - 1] + lengths[n / 2]) / 2
+    };
+
+    // Real sentences (the Lee corpus), then seeded random ASCII: letters of both cases,
+    // digits, every punctuation mark, spaces, tabs, newlines and other control bytes, words
+    // past WordPiece's 100-character limit, and pieces no vocabulary entry matches.
+    let lee = std::fs::read(fixtures().join("../data/lee_background.cor")).unwrap();
+    let mut texts: Vec<String> = lee
+        .split(|&b| b == b'\n')
+        .filter(|l| l.is_ascii())
+        .map(|l| String::from_utf8(l.to_vec()).unwrap())
+        .collect();
+    assert!(texts.len() > 250, "the Lee corpus is mostly ASCII");
+    let alphabet: Vec<u8> = (0u8..128).collect();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    for _ in 0..3000 {
+        let len = next(60);
+        let text: Vec<u8> = (0..len)
+            .map(|_| match next(4) {
+                0 => alphabet[next(128)],
+                1 => b' ',
+                _ => b"etaoinshrdluETAOINqxzj0123"[next(26)],
+            })
+            .collect();
+        texts.push(String::from_utf8(text).unwrap());
+    }
+    texts.push("x".repeat(100));
+    texts.push("y".repeat(101));
+    texts.push("Supercalifragilisticexpialidocious antidisestablishmentarianism".into());
+    // Texts the fast path hands over: non-ASCII, and added tokens written out.
+    texts.push("naïve café [UNK] [PAD]".into());
+    texts.push("你好 world".into());
+
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let got = model.tokenize(&refs, &Prompt::None).unwrap();
+    for (text, got) in texts.iter().zip(&got) {
+        assert_eq!(
+            got.ids,
+            reference_ids(&reference, text, unk, median),
+            "{text:?}"
+        );
+    }
+}

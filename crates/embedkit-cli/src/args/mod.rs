@@ -9,6 +9,7 @@
 
 pub mod classify;
 pub mod cluster;
+pub mod distill;
 pub mod fasttext;
 pub mod image;
 pub mod index;
@@ -61,6 +62,8 @@ pub enum Command {
     Search(search::SearchArgs),
     /// Order documents by a cross-encoder's (reranker's) score for a query.
     Rerank(rerank::RerankArgs),
+    /// Distill a model into a static one (Model2Vec format): a vector per token, no transformer.
+    Distill(distill::DistillArgs),
     /// Train, evaluate and apply classifiers on embeddings.
     Classify(classify::ClassifyArgs),
     /// Recommend similar items, or items for users from their interactions.

@@ -3,6 +3,7 @@
 mod bench;
 pub mod classify;
 pub mod cluster;
+mod distill;
 mod embed;
 pub mod fasttext;
 pub mod image;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Index(a) => index::run(a, cli.quiet),
         Command::Search(a) => search::run(a),
         Command::Rerank(a) => rerank::run(a),
+        Command::Distill(a) => distill::run(a, cli.quiet),
         Command::Classify(a) => classify::run(a, cli.quiet),
         Command::Recommend(a) => recommend::run(a, cli.quiet),
         Command::Cluster(a) => cluster::run(a, cli.quiet),

@@ -116,7 +116,7 @@ impl std::fmt::Display for StoredWeights {
 }
 
 /// Weight files of a folder, in the order transformers prefers them.
-const FOLDER_FILES: [&str; 4] = [
+pub(crate) const FOLDER_FILES: [&str; 4] = [
     "model.safetensors",
     "model.safetensors.index.json",
     "pytorch_model.bin",
@@ -584,6 +584,11 @@ impl WeightFile {
             self.vector(&format!("{name}.bias"), width)?,
         ))
     }
+}
+
+/// The shard files the weight index at `path` names, each once.
+pub(crate) fn shard_names(path: &Path) -> Result<Vec<String>> {
+    sharded::names(path)
 }
 
 /// Opens one weight file, safetensors or PyTorch checkpoint, as file number `index`.

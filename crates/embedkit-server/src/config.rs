@@ -36,12 +36,24 @@ pub struct ServerConfig {
     pub max_batch_tokens: usize,
     /// Most inputs in one request (OpenAI: 2048).
     pub max_client_batch: usize,
-    /// Most tokens in one request (OpenAI: 300k).
+    /// Most tokens in one request (OpenAI: 300k); more gets 400.
     pub max_request_tokens: usize,
+    /// Most image pixels in one request: the decoded width × height of every image plus the
+    /// model's input (crop × crop) per image; more gets 413.
+    pub max_request_pixels: u64,
     /// Requests admitted at once; more get 429.
     pub max_concurrent_requests: usize,
     /// Largest request body in bytes; larger gets 413.
     pub max_body_bytes: usize,
+    /// Tokens held by all admitted requests at once (estimated from the text before
+    /// tokenizing, then counted); more gets 429.
+    pub max_inflight_tokens: u64,
+    /// Image pixels (as [`max_request_pixels`](Self::max_request_pixels) counts them) held by
+    /// all admitted requests at once; more gets 429.
+    pub max_inflight_pixels: u64,
+    /// Bytes of request bodies and answers held by all admitted requests at once; more gets
+    /// 429.
+    pub max_inflight_body_bytes: u64,
     /// Accept empty strings (OpenAI rejects them).
     pub allow_empty: bool,
     /// CORS origin to allow (`*` for any); none means CORS is off.
@@ -64,11 +76,15 @@ impl Default for ServerConfig {
             host: "127.0.0.1".into(),
             port: 8080,
             api_key: None,
-            max_batch_tokens: 16384,
+            max_batch_tokens: 4096,
             max_client_batch: 2048,
             max_request_tokens: 300_000,
+            max_request_pixels: 4 << 20,
             max_concurrent_requests: 512,
             max_body_bytes: 32 << 20,
+            max_inflight_tokens: 512 << 10,
+            max_inflight_pixels: 4 << 20,
+            max_inflight_body_bytes: 32 << 20,
             allow_empty: false,
             cors_allow_origin: None,
             upstream: embedkit_models::RemoteOptions::default(),

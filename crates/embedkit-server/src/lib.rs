@@ -8,6 +8,8 @@
 //!   models, whose inputs are `data:image/...;base64,...` URIs.
 //! * [`routes`] are the axum handlers; [`auth`], [`access`] (status counts, latencies, the
 //!   access log), [`metrics`] and [`token_ids`] support them.
+//! * [`admission`] bounds what requests hold at once (slots, bytes, tokens, pixels), so the
+//!   server's memory stays bounded under any load; [`tokenizing`] tokenizes within it.
 //! * [`rerank`] serves cross-encoders (rerankers) at `/v1/rerank` (Cohere / Jina schema) and
 //!   `/rerank` (text-embeddings-inference's), through the same engine.
 //! * [`store_api`] puts an `embedkit_store` vector store behind `/v1/collections` (with
@@ -17,6 +19,7 @@
 //! `embedkit_vision`.
 
 pub mod access;
+pub mod admission;
 pub mod auth;
 mod config;
 pub mod engine;
@@ -30,6 +33,7 @@ pub mod routes;
 mod state;
 pub mod store_api;
 pub mod token_ids;
+pub mod tokenizing;
 
 pub use config::{ModelSpec, ServerConfig};
 pub use state::AppState;

@@ -15,6 +15,52 @@ pub const LATENCY_BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// Why the admission limits refused a request: the `reason` label of
+/// `embedkit_rejected_requests_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reason {
+    /// `--max-concurrent-requests` requests were in flight (429).
+    Concurrency,
+    /// The body was over `--max-body-mb` (413).
+    BodySize,
+    /// Admitted requests held `--max-inflight-body-mb` of bodies and answers (429).
+    InflightBodyBytes,
+    /// The request's tokens were over `--max-request-tokens` (400).
+    RequestTokens,
+    /// Admitted requests held `--max-inflight-tokens` tokens (429).
+    InflightTokens,
+    /// The request's image pixels were over `--max-request-pixels` (413).
+    RequestPixels,
+    /// Admitted requests held `--max-inflight-pixels` pixels (429).
+    InflightPixels,
+}
+
+impl Reason {
+    /// Every reason, in the order `/metrics` lists them.
+    pub const ALL: [Reason; 7] = [
+        Reason::Concurrency,
+        Reason::BodySize,
+        Reason::InflightBodyBytes,
+        Reason::RequestTokens,
+        Reason::InflightTokens,
+        Reason::RequestPixels,
+        Reason::InflightPixels,
+    ];
+
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Reason::Concurrency => "concurrency",
+            Reason::BodySize => "body_size",
+            Reason::InflightBodyBytes => "inflight_body_bytes",
+            Reason::RequestTokens => "request_tokens",
+            Reason::InflightTokens => "inflight_tokens",
+            Reason::RequestPixels => "request_pixels",
+            Reason::InflightPixels => "inflight_pixels",
+        }
+    }
+}
+
 /// One model's request latencies.
 #[derive(Default, Clone)]
 struct Latencies {
@@ -38,6 +84,7 @@ pub struct Metrics {
     batch_buckets: [AtomicU64; BATCH_BUCKETS.len()],
     batch_sum: AtomicU64,
     tokens: AtomicU64,
+    rejected: [AtomicU64; Reason::ALL.len()],
 }
 
 impl Metrics {
@@ -60,6 +107,11 @@ impl Metrics {
         }
         entry.count += 1;
         entry.sum += seconds;
+    }
+
+    /// Counts a request the admission limits refused.
+    pub fn rejected(&self, reason: Reason) {
+        self.rejected[reason as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records how long a job waited before its batch started.
@@ -127,6 +179,19 @@ impl Metrics {
         let _ = writeln!(s, "embedkit_batch_size_count {batches}");
         s.push_str("# TYPE embedkit_tokens_total counter\n");
         let _ = writeln!(s, "embedkit_tokens_total {}", load(&self.tokens));
+        // Every reason is listed, 0 included, so that rates work from the first scrape.
+        s.push_str(
+            "# HELP embedkit_rejected_requests_total Requests refused by the admission limits, by reason.\n",
+        );
+        s.push_str("# TYPE embedkit_rejected_requests_total counter\n");
+        for reason in Reason::ALL {
+            let _ = writeln!(
+                s,
+                "embedkit_rejected_requests_total{{reason=\"{}\"}} {}",
+                reason.label(),
+                load(&self.rejected[reason as usize])
+            );
+        }
         self.render_latencies(&mut s);
         s
     }
@@ -174,6 +239,27 @@ fn label_value(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rejections_are_counted_by_reason_zeros_included() {
+        let m = Metrics::default();
+        m.rejected(Reason::Concurrency);
+        m.rejected(Reason::Concurrency);
+        m.rejected(Reason::RequestPixels);
+        let text = m.render();
+        for (reason, n) in [
+            ("concurrency", 2),
+            ("body_size", 0),
+            ("inflight_body_bytes", 0),
+            ("request_tokens", 0),
+            ("inflight_tokens", 0),
+            ("request_pixels", 1),
+            ("inflight_pixels", 0),
+        ] {
+            let line = format!("embedkit_rejected_requests_total{{reason=\"{reason}\"}} {n}");
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+    }
 
     #[test]
     fn latencies_render_as_cumulative_histograms_per_model() {

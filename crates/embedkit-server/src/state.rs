@@ -1,5 +1,6 @@
 //! Shared state of the HTTP handlers: the served models and the admission limits.
 
+use crate::admission::Budgets;
 use crate::config::ModelSpec;
 use crate::config::ServerConfig;
 use crate::engine::{TextBatcher, Worker};
@@ -16,7 +17,6 @@ use embedkit_store::StoreModel;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 
 /// One served model (cloned under each of its names; the clones share the model and queue).
 #[derive(Clone)]
@@ -44,8 +44,8 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// Counters and timings.
     pub metrics: Arc<Metrics>,
-    /// Admission control: a request holds a permit while it is queued or running.
-    pub permits: Arc<Semaphore>,
+    /// Admission control: the slots, bytes, tokens and pixels admitted requests hold.
+    pub budgets: Arc<Budgets>,
     /// Limits from the configuration.
     pub limits: Arc<ServerConfig>,
     /// The vector store, when one is configured.
@@ -60,6 +60,7 @@ impl AppState {
                 "no model to serve (give --model)".into(),
             ));
         }
+        check_limits(config)?;
         let metrics = Arc::new(Metrics::default());
         let created = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -185,8 +186,8 @@ impl AppState {
             remotes: Arc::new(remotes),
             rerankers: Arc::new(rerankers),
             ready: Arc::new(AtomicBool::new(false)),
+            budgets: Arc::new(Budgets::new(config, metrics.clone())),
             metrics,
-            permits: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),
             limits: Arc::new(config.clone()),
         })
     }
@@ -257,6 +258,29 @@ impl AppState {
             tracing::info!("ready");
         });
     }
+}
+
+/// Refuses limits that would refuse every request.
+fn check_limits(config: &ServerConfig) -> Result<(), StartError> {
+    for (value, flag) in [
+        (
+            config.max_concurrent_requests as u64,
+            "--max-concurrent-requests",
+        ),
+        (config.max_body_bytes as u64, "--max-body-mb"),
+        (config.max_request_tokens as u64, "--max-request-tokens"),
+        (config.max_request_pixels, "--max-request-pixels"),
+        (config.max_inflight_tokens, "--max-inflight-tokens"),
+        (config.max_inflight_pixels, "--max-inflight-pixels"),
+        (config.max_inflight_body_bytes, "--max-inflight-body-mb"),
+    ] {
+        if value == 0 {
+            return Err(StartError::Config(format!(
+                "{flag} is 0: no request could be admitted"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Checks a model's served names: at least one, none empty or blank, none already taken by

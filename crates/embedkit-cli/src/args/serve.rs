@@ -43,18 +43,38 @@ pub struct ServeArgs {
     /// or no Authorization header is accepted).
     #[arg(long, env = "EMBEDKIT_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
-    /// Token budget of one forward pass (requests are packed up to it).
-    #[arg(long, default_value_t = 16384, env = "EMBEDKIT_MAX_BATCH_TOKENS")]
+    /// Token budget of one forward pass (requests are packed up to it); the pass's working
+    /// memory grows with it.
+    #[arg(long, default_value_t = 4096, env = "EMBEDKIT_MAX_BATCH_TOKENS")]
     pub max_batch_tokens: usize,
     /// Most inputs in one request.
     #[arg(long, default_value_t = 2048, env = "EMBEDKIT_MAX_CLIENT_BATCH")]
     pub max_client_batch: usize,
-    /// Requests admitted at once; more are answered 429.
+    /// Most tokens in one request (400 above, as OpenAI answers).
+    #[arg(long, default_value_t = 300_000, env = "EMBEDKIT_MAX_REQUEST_TOKENS")]
+    pub max_request_tokens: usize,
+    /// Most image pixels in one request: each image's decoded width x height (read from its
+    /// header, before decoding) plus the model's input (224 x 224) per image (413 above).
+    #[arg(long, default_value_t = 4 << 20, env = "EMBEDKIT_MAX_REQUEST_PIXELS")]
+    pub max_request_pixels: u64,
+    /// Requests admitted at once, counted before their bodies are read; more are answered 429.
     #[arg(long, default_value_t = 512, env = "EMBEDKIT_MAX_CONCURRENT_REQUESTS")]
     pub max_concurrent_requests: usize,
     /// Largest request body, in MiB (413 above).
     #[arg(long, default_value_t = 32, env = "EMBEDKIT_MAX_BODY_MB")]
     pub max_body_mb: usize,
+    /// Tokens all admitted requests hold at once (estimated from the text's bytes while it is
+    /// tokenized); more are answered 429.
+    #[arg(long, default_value_t = 512 << 10, env = "EMBEDKIT_MAX_INFLIGHT_TOKENS")]
+    pub max_inflight_tokens: u64,
+    /// Image pixels (as --max-request-pixels counts them) all admitted requests hold at once;
+    /// more are answered 429.
+    #[arg(long, default_value_t = 4 << 20, env = "EMBEDKIT_MAX_INFLIGHT_PIXELS")]
+    pub max_inflight_pixels: u64,
+    /// MiB of request bodies and answers all admitted requests hold at once; more are
+    /// answered 429.
+    #[arg(long, default_value_t = 32, env = "EMBEDKIT_MAX_INFLIGHT_BODY_MB")]
+    pub max_inflight_body_mb: u64,
     /// Embed empty strings instead of answering 400 (OpenAI answers 400). In
     /// EMBEDKIT_ALLOW_EMPTY: true or false (also 1/0, yes/no, on/off).
     #[arg(long, env = "EMBEDKIT_ALLOW_EMPTY", value_parser = clap::builder::BoolishValueParser::new())]

@@ -59,8 +59,13 @@ pub fn run(a: ServeArgs) -> Result<()> {
         api_key,
         max_batch_tokens: a.max_batch_tokens,
         max_client_batch: a.max_client_batch,
+        max_request_tokens: a.max_request_tokens,
+        max_request_pixels: a.max_request_pixels,
         max_concurrent_requests: a.max_concurrent_requests,
-        max_body_bytes: a.max_body_mb << 20,
+        max_body_bytes: a.max_body_mb.saturating_mul(1 << 20),
+        max_inflight_tokens: a.max_inflight_tokens,
+        max_inflight_pixels: a.max_inflight_pixels,
+        max_inflight_body_bytes: a.max_inflight_body_mb.saturating_mul(1 << 20),
         allow_empty: a.allow_empty,
         cors_allow_origin: a.cors_allow_origin,
         upstream: embedkit_models::RemoteOptions {
@@ -70,7 +75,6 @@ pub fn run(a: ServeArgs) -> Result<()> {
         cache_entries: a.cache_entries,
         precision: a.precision,
         store: a.store,
-        ..ServerConfig::default()
     };
     embedkit_server::run(config)?;
     Ok(())

@@ -1,7 +1,8 @@
 //! The one error type of the HTTP API, rendered as OpenAI's envelope
 //! `{"error": {"message", "type", "param", "code"}}` with the matching status.
 
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -20,7 +21,7 @@ pub enum ErrorKind {
     CollectionNotFound,
     /// Body over the limit (413).
     TooLarge,
-    /// Queue full (429).
+    /// No room beside the requests in flight (429, with `Retry-After`).
     Overloaded,
     /// Model still loading (503).
     NotReady,
@@ -135,6 +136,13 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({
             "error": { "message": message, "type": kind, "param": self.param, "code": code }
         });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if self.kind == ErrorKind::Overloaded {
+            // What is held is given back as requests are answered: usually within a second.
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
     }
 }

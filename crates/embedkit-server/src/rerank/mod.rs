@@ -11,9 +11,11 @@
 pub mod cohere;
 pub mod tei;
 
+use crate::admission::Admission;
 use crate::engine::{Batcher, Worker};
 use crate::openai::{ApiError, ErrorKind};
 use crate::state::AppState;
+use crate::tokenizing;
 use embedkit_models::tokenize::Encoded;
 use embedkit_models::CrossEncoder;
 use std::sync::Arc;
@@ -185,44 +187,58 @@ pub fn check(
     Ok(())
 }
 
-/// Scores every `(query, document)` pair (after [`check`]): tokenized on the blocking pool,
-/// limited to the request token limit, run by the model's worker, each row checked for NaN or
-/// infinity (500 `model_error` naming the document). Pairs over the model's length are cut,
-/// unless `truncate` is false: then they are a 400.
+/// Scores every `(query, document)` pair (after [`check`]): tokenized on the blocking pool
+/// within the token budgets ([`tokenizing`]: the request token limit, then the in-flight
+/// one), run by the model's worker, each row checked for NaN or infinity (500 `model_error`
+/// naming the document). Pairs over the model's length are cut, unless `truncate` is false:
+/// then they are a 400.
 pub async fn score(
     state: &AppState,
+    admission: &Admission,
     served: &ServedReranker,
-    query: String,
-    documents: Vec<String>,
+    mut query: String,
+    mut documents: Vec<String>,
     truncate: bool,
 ) -> Result<Scored, ApiError> {
-    let _permit = state.permits.clone().try_acquire_owned().map_err(|_| {
-        ApiError::new(
-            ErrorKind::Overloaded,
-            "the server is at capacity, retry shortly",
-        )
-    })?;
+    let max_len = served.model.max_length();
+    let query_cut = tokenizing::cut(&mut query, max_len);
+    let cut: Vec<bool> = documents
+        .iter_mut()
+        .map(|d| tokenizing::cut(d, max_len) || query_cut)
+        .collect();
+    let query = Arc::new(query);
+    let query_bytes = query.len();
     let model = served.model.clone();
-    let encoded = tokio::task::spawn_blocking(move || {
-        let pairs: Vec<(&str, &str)> = documents
-            .iter()
-            .map(|d| (query.as_str(), d.as_str()))
-            .collect();
-        model.tokenize(&pairs)
-    })
-    .await
-    .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?
-    .map_err(|e| ApiError::invalid(None, e.to_string()))?;
-    let tokens: usize = encoded.iter().map(|e| e.ids.len()).sum();
     let max = state.limits.max_request_tokens;
-    if tokens > max {
-        return Err(ApiError::invalid(
-            None,
-            format!(
-                "the (query, document) pairs hold {tokens} tokens, max {max} tokens per request"
-            ),
-        ));
+    let mut tokenized = tokenizing::tokenize(
+        admission,
+        documents,
+        |d| tokenizing::estimate(query_bytes + d.len()),
+        max,
+        |tokens| {
+            ApiError::invalid(
+                None,
+                format!(
+                    "the (query, document) pairs hold at least {tokens} tokens, max {max} tokens per request"
+                ),
+            )
+        },
+        move |chunk: Vec<String>| {
+            let pairs: Vec<(&str, &str)> = chunk
+                .iter()
+                .map(|d| (query.as_str(), d.as_str()))
+                .collect();
+            model
+                .tokenize(&pairs)
+                .map_err(|e| ApiError::invalid(None, e.to_string()))
+        },
+    )
+    .await?;
+    for (encoded, cut) in tokenized.inputs.iter_mut().zip(cut) {
+        encoded.truncated |= cut;
     }
+    let tokens = tokenized.tokens;
+    let encoded = tokenized.inputs;
     let truncated = encoded.iter().filter(|e| e.truncated).count();
     if truncated > 0 && !truncate {
         return Err(ApiError::invalid(
@@ -254,6 +270,7 @@ pub async fn score(
             )),
         })
         .collect::<Result<Vec<f32>, ApiError>>()?;
+    drop(tokenized.reservation);
     Ok(Scored {
         logits,
         tokens,

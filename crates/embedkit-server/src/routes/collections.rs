@@ -1,6 +1,7 @@
 //! The vector store over HTTP: add documents, search, delete, list and drop collections.
 //! Each request runs on the blocking pool with its own store connection; adding and
-//! searching embed with the served model that built the collection.
+//! searching embed with the served model that built the collection. Every route here is
+//! admitted first, as the model routes are ([`crate::admission`]).
 
 use crate::access::ModelLabel;
 use crate::json::OpenAiJson;
@@ -17,7 +18,6 @@ use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use embedkit_store::{Document, Error, IngestOptions, Rerank, SearchOptions, Storage};
 use std::sync::Arc;
-use tokio::sync::OwnedSemaphorePermit;
 
 /// Path parameters, with a malformed path answered in the API's envelope.
 fn path<T>(p: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
@@ -30,16 +30,6 @@ fn service(state: &AppState) -> Result<Arc<StoreService>, ApiError> {
         .store
         .clone()
         .ok_or_else(|| ApiError::new(ErrorKind::NotFound, "no vector store (start with --store)"))
-}
-
-/// Adding and searching run models: they count against the same limit as embeddings.
-fn permit(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
-    state.permits.clone().try_acquire_owned().map_err(|_| {
-        ApiError::new(
-            ErrorKind::Overloaded,
-            "the server is at capacity, retry shortly",
-        )
-    })
 }
 
 pub async fn list(State(state): State<AppState>) -> Result<Json<CollectionList>, ApiError> {
@@ -138,7 +128,6 @@ pub async fn add(
         }),
         ..defaults
     };
-    let _permit = permit(&state)?;
     let result = service(&state)?
         .run(move |service, store| {
             let (served, model) = match store.find_collection(&name)? {
@@ -187,7 +176,6 @@ pub async fn search(
         exact: req.exact,
     };
     let reranker = search_reranker(&state, &req)?;
-    let _permit = permit(&state)?;
     let data = service(&state)?
         .run(move |service, store| {
             let (served, model) = service.model_for(&store.collection(&name)?, None)?;

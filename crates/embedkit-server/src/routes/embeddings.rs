@@ -1,9 +1,12 @@
-//! `POST /v1/embeddings`: validate → tokenize (blocking pool) → queue → finish → respond.
+//! `POST /v1/embeddings`: validate → hold the answer's bytes → tokenize within the token
+//! budget (blocking pool) → queue → finish → respond.
 
 use crate::access::ModelLabel;
+use crate::admission::Admission;
 use crate::engine::TextItem;
 use crate::images::{self, ServedImageModel};
 use crate::json::OpenAiJson;
+use crate::metrics::Reason;
 use crate::openai::{
     ApiError, EmbeddingData, EmbeddingList, EmbeddingRequest, EmbeddingVector, EncodingFormat,
     ErrorKind, Input, InputType, Usage,
@@ -11,30 +14,42 @@ use crate::openai::{
 use crate::proxy::RemoteModel;
 use crate::state::AppState;
 use crate::token_ids;
+use crate::tokenizing;
 use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use axum::Json;
 use base64::Engine as _;
-use embedkit_models::{InputRole, Prompt, SentenceEmbedder};
+use embedkit_models::{InputRole, Prepared, Prompt, SentenceEmbedder};
 use std::sync::Arc;
 
 /// Header telling how many inputs were cut to the model's maximum length.
 pub const TRUNCATED_HEADER: &str = "x-embedkit-truncated-inputs";
 
+/// Bytes an answer holds per value of its vectors while it is built and written: the `f32`
+/// and its JSON text (up to 15 characters and a comma; base64 takes less).
+const ANSWER_BYTES_PER_VALUE: u64 = 20;
+
+/// Dimensions assumed for a remote model's vectors when the request names none: OpenAI's
+/// largest embedding model has 3072.
+const REMOTE_DIMENSIONS: usize = 3072;
+
 pub async fn create(
     State(state): State<AppState>,
     Extension(label): Extension<ModelLabel>,
-    OpenAiJson(req): OpenAiJson<EmbeddingRequest>,
+    Extension(admission): Extension<Admission>,
+    OpenAiJson(mut req): OpenAiJson<EmbeddingRequest>,
 ) -> Result<Response, ApiError> {
+    // The inputs are moved out, not copied: a request's texts are held once.
+    let input = std::mem::replace(&mut req.input, Input::Texts(Vec::new()));
     if let Some(remote) = state.remotes.get(&req.model) {
         label.set(&req.model);
-        return proxy(&state, remote.clone(), req).await;
+        return proxy(&state, &admission, remote.clone(), req, input).await;
     }
     if let Some(served) = state.images.get(&req.model) {
         label.set(&req.model);
-        return embed_images(&state, served, req).await;
+        return embed_images(&state, &admission, served, req, input).await;
     }
     if state.rerankers.contains_key(&req.model) {
         label.set(&req.model);
@@ -56,8 +71,9 @@ pub async fn create(
         )
     })?;
     label.set(&req.model);
-    let texts = input_texts(
-        &req,
+    let mut texts = input_texts(
+        input,
+        &req.model,
         state.limits.max_client_batch,
         state.limits.allow_empty,
     )?;
@@ -66,34 +82,56 @@ pub async fn create(
         .check_dimensions(req.dimensions)
         .map_err(|e| ApiError::invalid(Some("dimensions"), e.to_string()))?;
     let prompt = choose_prompt(&served.model, &req)?;
-
-    let _permit = state.permits.clone().try_acquire_owned().map_err(|_| {
-        ApiError::new(
-            ErrorKind::Overloaded,
-            "the server is at capacity, retry shortly",
-        )
-    })?;
+    hold_answer(
+        &admission,
+        texts.len(),
+        req.dimensions.unwrap_or(served.model.dimensions()),
+    )?;
 
     let model = served.model.clone();
-    let prepared = tokio::task::spawn_blocking(move || {
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        model.prepare(&refs, &prompt)
-    })
-    .await
-    .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?
-    .map_err(|e| ApiError::invalid(Some("input"), e.to_string()))?;
-
-    let tokens: usize = prepared.inputs.iter().map(|e| e.ids.len()).sum();
-    if tokens > state.limits.max_request_tokens {
-        return Err(ApiError::invalid(
-            Some("input"),
-            format!(
-                "requested {tokens} tokens, max {} tokens per request",
-                state.limits.max_request_tokens
-            ),
-        ));
+    let max_len = model.max_seq_length();
+    let cut: Vec<bool> = texts
+        .iter_mut()
+        .map(|t| tokenizing::cut(t, max_len))
+        .collect();
+    let prompt_bytes = model
+        .prompt_text(&prompt)
+        .map_err(|e| ApiError::invalid(Some("prompt_name"), e.to_string()))?
+        .len();
+    let prompt_tokens = {
+        let (model, prompt) = (model.clone(), prompt.clone());
+        tokio::task::spawn_blocking(move || model.prepare(&[], &prompt))
+            .await
+            .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?
+            .map_err(|e| ApiError::invalid(Some("input"), e.to_string()))?
+            .prompt_tokens
+    };
+    let max_tokens = state.limits.max_request_tokens;
+    let mut tokenized = tokenizing::tokenize(
+        &admission,
+        texts,
+        |t| tokenizing::estimate(t.len() + prompt_bytes),
+        max_tokens,
+        |tokens| {
+            ApiError::invalid(
+                Some("input"),
+                format!("requested at least {tokens} tokens, max {max_tokens} tokens per request"),
+            )
+        },
+        move |chunk: Vec<String>| {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            model
+                .prepare(&refs, &prompt)
+                .map(|p| p.inputs)
+                .map_err(|e| ApiError::invalid(Some("input"), e.to_string()))
+        },
+    )
+    .await?;
+    for (encoded, cut) in tokenized.inputs.iter_mut().zip(cut) {
+        encoded.truncated |= cut;
     }
-    let truncated = prepared.inputs.iter().filter(|e| e.truncated).count();
+    let tokens = tokenized.tokens;
+    let truncated = tokenized.inputs.iter().filter(|e| e.truncated).count();
     if truncated > 0 && !req.truncate {
         return Err(ApiError::invalid(
             Some("input"),
@@ -104,12 +142,18 @@ pub async fn create(
         ));
     }
 
+    let prepared = Prepared {
+        inputs: tokenized.inputs,
+        prompt_tokens,
+    };
     let vectors = served
         .worker
         .submit(TextItem::all(prepared))
         .await
         .map_err(|_| ApiError::new(ErrorKind::Internal, "the model worker dropped the request"))?
         .map_err(|e| ApiError::new(ErrorKind::Internal, e))?;
+    // The tokens are gone once the model has run.
+    drop(tokenized.reservation);
 
     let vectors = vectors
         .into_iter()
@@ -129,14 +173,23 @@ pub async fn create(
     Ok(respond(vectors, &req, tokens, truncated))
 }
 
+/// Holds the bytes of an answer of `inputs` vectors of `dimensions` values until it is
+/// written.
+fn hold_answer(admission: &Admission, inputs: usize, dimensions: usize) -> Result<(), ApiError> {
+    admission.hold_bytes((inputs * dimensions) as u64 * ANSWER_BYTES_PER_VALUE)
+}
+
 /// Answers from a remote model (cache first, then upstream).
 async fn proxy(
     state: &AppState,
+    admission: &Admission,
     remote: Arc<RemoteModel>,
     req: EmbeddingRequest,
+    input: Input,
 ) -> Result<Response, ApiError> {
     let texts = input_texts(
-        &req,
+        input,
+        &req.model,
         state.limits.max_client_batch,
         state.limits.allow_empty,
     )?;
@@ -146,12 +199,11 @@ async fn proxy(
             "dimensions must be at least 1",
         ));
     }
-    let _permit = state.permits.clone().try_acquire_owned().map_err(|_| {
-        ApiError::new(
-            ErrorKind::Overloaded,
-            "the server is at capacity, retry shortly",
-        )
-    })?;
+    hold_answer(
+        admission,
+        texts.len(),
+        req.dimensions.unwrap_or(REMOTE_DIMENSIONS),
+    )?;
     let dims = req.dimensions;
     let (mut vectors, tokens) = tokio::task::spawn_blocking(move || remote.embed(&texts, dims))
         .await
@@ -165,13 +217,17 @@ async fn proxy(
     Ok(respond(vectors, &req, tokens, 0))
 }
 
-/// Answers from an image model: every input a `data:image/...;base64,...` URI.
+/// Answers from an image model: every input a `data:image/...;base64,...` URI. The images'
+/// sizes are read from their headers and their pixels taken from the budgets before any
+/// image is decoded.
 async fn embed_images(
     state: &AppState,
+    admission: &Admission,
     served: &ServedImageModel,
     req: EmbeddingRequest,
+    input: Input,
 ) -> Result<Response, ApiError> {
-    if matches!(req.input, Input::Tokens(_) | Input::TokenLists(_)) {
+    if matches!(input, Input::Tokens(_) | Input::TokenLists(_)) {
         return Err(ApiError::invalid(
             Some("input"),
             format!(
@@ -180,7 +236,12 @@ async fn embed_images(
             ),
         ));
     }
-    let uris = input_texts(&req, state.limits.max_client_batch, false)?;
+    let uris = Arc::new(input_texts(
+        input,
+        &req.model,
+        state.limits.max_client_batch,
+        false,
+    )?);
     let dims = served.model.dimensions();
     if req.dimensions.is_some_and(|d| d != dims) {
         return Err(ApiError::invalid(
@@ -188,13 +249,29 @@ async fn embed_images(
             format!("{:?} gives {dims}-dimensional embeddings only", req.model),
         ));
     }
-    let _permit = state.permits.clone().try_acquire_owned().map_err(|_| {
-        ApiError::new(
-            ErrorKind::Overloaded,
-            "the server is at capacity, retry shortly",
-        )
-    })?;
+    hold_answer(admission, uris.len(), dims)?;
     let model = served.model.clone();
+    let pixels = {
+        let (model, uris) = (model.clone(), uris.clone());
+        tokio::task::spawn_blocking(move || images::pixels(&model, &uris))
+            .await
+            .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?
+            .map_err(|e| ApiError::invalid(Some("input"), e))?
+    };
+    let max = state.limits.max_request_pixels;
+    if pixels > max {
+        admission.reject(Reason::RequestPixels);
+        return Err(ApiError {
+            param: Some("input"),
+            ..ApiError::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "the images hold {pixels} pixels (decoded, plus the model's input per image), max {max} per request (--max-request-pixels)"
+                ),
+            )
+        });
+    }
+    let held_pixels = admission.pixels(pixels)?;
     let prepared = tokio::task::spawn_blocking(move || images::prepare(&model, &uris))
         .await
         .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?
@@ -205,6 +282,7 @@ async fn embed_images(
         .await
         .map_err(|_| ApiError::new(ErrorKind::Internal, "the model worker dropped the request"))?
         .map_err(|e| ApiError::new(ErrorKind::Internal, e))?;
+    drop(held_pixels);
     // The worker runs the network unchecked (its passes mix requests): each request checks
     // its own rows, so one request's NaN fails only that request.
     if let Some(i) = vectors
@@ -263,23 +341,24 @@ fn respond(
 
 /// The request's inputs as texts (token ids decoded), checked against the limits.
 fn input_texts(
-    req: &EmbeddingRequest,
+    input: Input,
+    model: &str,
     max_inputs: usize,
     allow_empty: bool,
 ) -> Result<Vec<String>, ApiError> {
-    let texts = match &req.input {
-        Input::Text(t) => vec![t.clone()],
-        Input::Texts(ts) => ts.clone(),
-        Input::Tokens(ids) => vec![token_ids::decode(&req.model, ids)?],
-        Input::TokenLists(lists) => lists
-            .iter()
-            .map(|ids| token_ids::decode(&req.model, ids))
-            .collect::<Result<_, _>>()?,
-    };
-    let empty_ids = match &req.input {
+    let empty_ids = match &input {
         Input::Tokens(ids) => ids.is_empty(),
         Input::TokenLists(lists) => lists.iter().any(Vec::is_empty),
         _ => false,
+    };
+    let texts = match input {
+        Input::Text(t) => vec![t],
+        Input::Texts(ts) => ts,
+        Input::Tokens(ids) => vec![token_ids::decode(model, &ids)?],
+        Input::TokenLists(lists) => lists
+            .iter()
+            .map(|ids| token_ids::decode(model, ids))
+            .collect::<Result<_, _>>()?,
     };
     if texts.is_empty() {
         return Err(ApiError::invalid(

@@ -7,6 +7,7 @@ mod ops;
 mod rerank;
 
 use crate::access;
+use crate::admission;
 use crate::auth;
 use crate::config::ServerConfig;
 use crate::openai::{ApiError, ErrorKind};
@@ -19,21 +20,17 @@ use axum::Router;
 use std::sync::Arc;
 use tower_http::cors::{Any, CorsLayer};
 
-/// Builds the application: API routes (behind the key, if one is set), open `/health` and
-/// `/metrics`, body limit, status counts, latencies and the access log ([`access`]), and
-/// optional CORS.
+/// Builds the application: API routes (behind the key, if one is set), those that run a
+/// model or the store admitted first ([`admission`]), open `/health` and `/metrics`, body
+/// limit, status counts, latencies and the access log ([`access`]), and optional CORS.
 pub fn router(state: AppState, config: &ServerConfig) -> Router {
-    let mut api = Router::new()
+    let mut limited = Router::new()
         .route("/v1/embeddings", post(embeddings::create))
         .route("/embeddings", post(embeddings::create))
         .route("/v1/rerank", post(rerank::cohere))
-        .route("/rerank", post(rerank::tei))
-        .route("/v1/models", get(models::list))
-        .route("/models", get(models::list))
-        .route("/v1/models/{id}", get(models::get))
-        .route("/info", get(ops::info));
+        .route("/rerank", post(rerank::tei));
     if state.store.is_some() {
-        api = api
+        limited = limited
             .route("/v1/collections", get(collections::list))
             .route("/v1/collections/{c}", delete(collections::drop))
             .route("/v1/collections/{c}/documents", post(collections::add))
@@ -45,6 +42,17 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
             .route("/v1/collections/{c}/search", post(collections::search))
             .route("/v1/collections/{c}/delete", post(collections::delete_many));
     }
+    // Only these routes: the admission layer applies to the routes added before it.
+    let limited = limited.layer(middleware::from_fn_with_state(
+        state.clone(),
+        admission::middleware::admit,
+    ));
+    let mut api = Router::new()
+        .route("/v1/models", get(models::list))
+        .route("/models", get(models::list))
+        .route("/v1/models/{id}", get(models::get))
+        .route("/info", get(ops::info))
+        .merge(limited);
     if let Some(key) = &config.api_key {
         api = api.layer(middleware::from_fn_with_state(
             Arc::new(key.clone()),

@@ -18,10 +18,9 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Va
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+    let mut text = state.metrics.render();
+    state.budgets.render(&mut text);
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 /// Served models with dimensions, max length and pooling, and the server's limits (as they
@@ -70,8 +69,12 @@ pub async fn info(State(state): State<AppState>) -> Json<serde_json::Value> {
             "max_batch_tokens": l.max_batch_tokens,
             "max_client_batch": l.max_client_batch,
             "max_request_tokens": l.max_request_tokens,
+            "max_request_pixels": l.max_request_pixels,
             "max_concurrent_requests": l.max_concurrent_requests,
             "max_body_bytes": l.max_body_bytes,
+            "max_inflight_tokens": l.max_inflight_tokens,
+            "max_inflight_pixels": l.max_inflight_pixels,
+            "max_inflight_body_bytes": l.max_inflight_body_bytes,
             "allow_empty": l.allow_empty,
         },
     }))

@@ -2,6 +2,7 @@
 //! parse → [`rerank::check`] → [`rerank::score`] → sort → answer in the route's schema.
 
 use crate::access::ModelLabel;
+use crate::admission::Admission;
 use crate::json::OpenAiJson;
 use crate::openai::ApiError;
 use crate::rerank::cohere::{
@@ -17,6 +18,7 @@ use axum::{Extension, Json};
 pub async fn cohere(
     State(state): State<AppState>,
     Extension(label): Extension<ModelLabel>,
+    Extension(admission): Extension<Admission>,
     OpenAiJson(req): OpenAiJson<RerankRequest>,
 ) -> Result<Json<RerankResponse>, ApiError> {
     let (name, served) = rerank::resolve(&state, req.model.as_deref(), "model")?;
@@ -36,7 +38,7 @@ pub async fn cohere(
     }
     rerank::check(&state, &served, &query, documents.len(), "documents")?;
     let kept = req.return_documents.then(|| documents.clone());
-    let scored = rerank::score(&state, &served, query, documents, true).await?;
+    let scored = rerank::score(&state, &admission, &served, query, documents, true).await?;
     let results = ranking(&scored.scores(&served.model, false))
         .into_iter()
         .take(req.top_n.unwrap_or(usize::MAX))
@@ -61,6 +63,7 @@ pub async fn cohere(
 pub async fn tei(
     State(state): State<AppState>,
     Extension(label): Extension<ModelLabel>,
+    Extension(admission): Extension<Admission>,
     OpenAiJson(req): OpenAiJson<TeiRerankRequest>,
 ) -> Result<Json<Vec<TeiRank>>, ApiError> {
     let (name, served) = rerank::resolve(&state, req.model.as_deref(), "model")?;
@@ -83,7 +86,7 @@ pub async fn tei(
     rerank::check(&state, &served, &req.query, texts.len(), "texts")?;
     let kept = req.return_text.then(|| texts.clone());
     let truncate = req.truncate.unwrap_or(true);
-    let scored = rerank::score(&state, &served, req.query, texts, truncate).await?;
+    let scored = rerank::score(&state, &admission, &served, req.query, texts, truncate).await?;
     let ranks = ranking(&scored.scores(&served.model, req.raw_scores))
         .into_iter()
         .map(|r| TeiRank {

@@ -5,50 +5,12 @@
 
 mod common;
 
+#[path = "../../../tests/support/mutation.rs"]
+mod mutation;
+
 use embedkit_models::weights::{Precision, WeightFile};
 use embedkit_models::SentenceEmbedder;
-
-/// xorshift64*: enough randomness for mutations, identical on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    /// `seed` cut at a random place and with up to eight bytes replaced; sometimes a byte
-    /// of JSON syntax or a digit, which reach further into a header than random bytes do.
-    fn mutate(&mut self, seed: &[u8]) -> Vec<u8> {
-        let mut b = seed.to_vec();
-        if self.below(3) == 0 {
-            let cut = self.below(b.len() + 1);
-            b.truncate(cut);
-        }
-        for _ in 0..1 + self.below(8) {
-            if b.is_empty() {
-                break;
-            }
-            let i = self.below(b.len());
-            b[i] = match self.below(3) {
-                0 => b"{}[]\":,-0123456789e"[self.below(19)],
-                _ => self.next() as u8,
-            };
-        }
-        b
-    }
-}
-
-fn rounds(default: usize) -> usize {
-    std::env::var("EMBEDKIT_MUTATION_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use mutation::{rounds, Rng};
 
 /// A small safetensors file in the layout the loaders read: F32 and BF16 tensors, a prefix.
 fn small_safetensors() -> Vec<u8> {
@@ -66,7 +28,8 @@ fn mutated_safetensors_files_are_errors_not_panics() {
     let seed = small_safetensors();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let (mut loaded, mut refused) = (0, 0);
-    for _ in 0..rounds(3000) {
+    let n = rounds(3000);
+    for _ in 0..n {
         std::fs::write(&path, rng.mutate(&seed)).unwrap();
         for precision in [Precision::Auto, Precision::Int8] {
             match WeightFile::open(&path, &["", "bert."]) {
@@ -85,7 +48,7 @@ fn mutated_safetensors_files_are_errors_not_panics() {
             }
         }
     }
-    eprintln!("{loaded} mutated files opened, {refused} refused");
+    eprintln!("safetensors: {n} inputs, {loaded} opened (auto and int8), {refused} refused");
     assert!(
         loaded > 0 && refused > 0,
         "the mutations reach both outcomes"
@@ -113,7 +76,7 @@ fn mutated_config_files_are_errors_not_panics() {
         std::fs::copy(src.join(f), model.join(f)).unwrap();
     }
     let mut rng = Rng(0xD1B5_4A32_D192_ED03);
-    let (mut loaded, mut refused) = (0, 0);
+    let (mut inputs, mut loaded, mut refused) = (0, 0, 0);
     for file in [
         "config.json",
         "modules.json",
@@ -123,6 +86,7 @@ fn mutated_config_files_are_errors_not_panics() {
     ] {
         let original = std::fs::read(src.join(file)).unwrap();
         for _ in 0..rounds(60) {
+            inputs += 1;
             std::fs::write(model.join(file), rng.mutate(&original)).unwrap();
             match SentenceEmbedder::from_folder(&model) {
                 Ok(m) => {
@@ -134,6 +98,6 @@ fn mutated_config_files_are_errors_not_panics() {
         }
         std::fs::write(model.join(file), &original).unwrap();
     }
-    eprintln!("{loaded} mutated folders loaded, {refused} refused");
+    eprintln!("config files: {inputs} inputs, {loaded} folders loaded, {refused} refused");
     assert!(refused > 0);
 }

@@ -105,7 +105,8 @@ fn mutated_tokenizer_json_is_an_error_not_a_panic() {
     for (model, keep) in [("tiny-bge", 1200), ("tiny-qwen3", 3000)] {
         let seed = shrunk_tokenizer(model, keep);
         let (mut loaded, mut refused) = (0, 0);
-        for _ in 0..rounds(250) {
+        let n = rounds(250);
+        for _ in 0..n {
             std::fs::write(dir.path().join("tokenizer.json"), mutated(&mut rng, &seed)).unwrap();
             match TextTokenizer::load(dir.path(), 64, rng.one_in(2)) {
                 Ok(mut t) => {
@@ -122,7 +123,7 @@ fn mutated_tokenizer_json_is_an_error_not_a_panic() {
                 }
             }
         }
-        eprintln!("{model}: {loaded} mutated tokenizers loaded, {refused} refused");
+        eprintln!("{model}: {n} inputs, {loaded} loaded, {refused} refused");
         assert!(loaded > 0 && refused > 0, "{model}: both outcomes");
     }
 }
@@ -161,7 +162,8 @@ fn mutated_tokenizer_files_of_a_folder_are_errors_not_panics() {
             let path = folder.join(file);
             let original = std::fs::read(&path).unwrap();
             let (mut loaded, mut refused) = (0, 0);
-            for _ in 0..rounds(25) {
+            let n = rounds(25);
+            for _ in 0..n {
                 let bytes = match serde_json::from_slice::<Value>(&original) {
                     Ok(json) => mutated(&mut rng, &json),
                     Err(_) => rng.mutate_bytes(&original, &[]),
@@ -182,7 +184,7 @@ fn mutated_tokenizer_files_of_a_folder_are_errors_not_panics() {
                 }
             }
             std::fs::write(&path, &original).unwrap();
-            eprintln!("{model}/{file}: {loaded} mutated folders loaded, {refused} refused");
+            eprintln!("{model}/{file}: {n} inputs, {loaded} loaded, {refused} refused");
             if matches!(*file, "special_tokens_map.json" | "vocab.txt") {
                 assert_eq!(refused, 0, "{model}/{file} is not read");
             } else {

@@ -1,7 +1,11 @@
 //! Acceptance 6: malformed files give a clear error, never a panic.
 
+#[path = "../../../tests/support/mutation.rs"]
+mod mutation;
+
 use embedkit_words::format::{fasttext::FastTextModel, word2vec};
 use embedkit_words::WordsError;
+use mutation::Rng;
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -79,20 +83,6 @@ fn nan_values_are_reported() {
     ft[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
     let m = message(FastTextModel::read(&ft[..]));
     assert!(m.contains("non-finite value in the input matrix"), "{m}");
-}
-
-/// xorshift64*: enough randomness for mutating bytes, with no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 fn read_all(bytes: &[u8]) {

@@ -156,11 +156,12 @@ fn mutated_word_vector_files_are_errors_not_panics() {
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     for (name, seed) in &seeds {
         let mut outcomes = Outcomes::default();
-        for _ in 0..rounds(1500) {
+        let n = rounds(1500);
+        for _ in 0..n {
             read_every_way(&rng.mutate_bytes(seed, &donors), &mut outcomes);
         }
         eprintln!(
-            "{name}: {} reads loaded, {} refused",
+            "{name}: {n} inputs, {} reads loaded, {} refused",
             outcomes.loaded, outcomes.refused
         );
         assert!(
@@ -176,11 +177,12 @@ fn mutated_gensim_files_are_errors_not_panics() {
     for name in ["w2v.txt", "w2v.bin", "fasttext.bin"] {
         let seed = fixture(name);
         let mut outcomes = Outcomes::default();
-        for _ in 0..rounds(40) {
+        let n = rounds(40);
+        for _ in 0..n {
             read_every_way(&rng.mutate_bytes(&seed, &[]), &mut outcomes);
         }
         eprintln!(
-            "{name}: {} reads loaded, {} refused",
+            "{name}: {n} inputs, {} reads loaded, {} refused",
             outcomes.loaded, outcomes.refused
         );
         assert!(outcomes.refused > 0, "{name}");

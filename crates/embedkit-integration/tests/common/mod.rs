@@ -2,6 +2,9 @@
 //! way the CLI and the server load them, handed to the store through the seam.
 #![allow(dead_code)]
 
+pub mod lee;
+
+#[allow(unused_imports)] // each test binary uses its own part of this module
 pub use embedkit_store::testing::{fresh_store, store_urls};
 use embedkit_store::{ImageStoreModel, StoreModel};
 use std::path::{Path, PathBuf};

@@ -92,13 +92,18 @@ fn tiny_mpnet_relative_positions_match_sentence_transformers() {
 }
 
 #[test]
+fn tiny_distilbert_without_token_types_matches_sentence_transformers() {
+    check_model("tiny-distilbert", false);
+}
+
+#[test]
 fn tiny_qwen3_last_token_pooling_and_instruction_prompt_match_sentence_transformers() {
     check_model("tiny-qwen3", true);
 }
 
 #[test]
 fn results_do_not_depend_on_batching_or_order() {
-    for model in ["tiny-bge", "tiny-mpnet", "tiny-qwen3"] {
+    for model in ["tiny-bge", "tiny-mpnet", "tiny-distilbert", "tiny-qwen3"] {
         let m = load(model);
         let sentences = sentences();
         let texts: Vec<&str> = sentences.iter().map(String::as_str).collect();

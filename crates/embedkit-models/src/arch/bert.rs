@@ -2,7 +2,7 @@
 //! embeddings, token types, post-LN encoder blocks.
 //! Follows transformers' `modeling_bert.py` / `modeling_roberta.py`.
 
-use super::block::{self, BlockNames, BlockScratch, BlockShape, EncoderBlock};
+use super::block::{self, BlockNames, BlockScratch, BlockShape, EncoderBlock, FfnNames};
 use super::{Encoder, PackedBatch};
 use crate::error::{Error, Result};
 use crate::weights::{Table, WeightFile};
@@ -98,6 +98,7 @@ impl Bert {
                         0 => "embeddings.LayerNorm".to_string(),
                         _ => format!("encoder.layer.{}.output.LayerNorm", i - 1),
                     },
+                    ffn: FfnNames::BERT,
                 };
                 EncoderBlock::load(w, &names, shape)
             })

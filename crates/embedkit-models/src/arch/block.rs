@@ -1,4 +1,4 @@
-//! The post-LayerNorm transformer encoder block shared by BERT and MPNet, and the embedding
+//! The post-LayerNorm transformer encoder block shared by BERT, MPNet and DistilBERT, and the embedding
 //! table lookup.
 
 use crate::error::{Error, Result};
@@ -40,6 +40,28 @@ pub struct BlockNames {
     /// Full name of the LayerNorm whose output the block reads (the embeddings' or the
     /// previous block's last).
     pub input_norm: String,
+    /// Feed-forward names under the prefix.
+    pub ffn: FfnNames,
+}
+
+/// Weight names of a block's feed-forward half, under the block's prefix.
+#[derive(Clone, Copy)]
+pub struct FfnNames {
+    /// First linear layer (to the feed-forward width).
+    pub input: &'static str,
+    /// Second linear layer (back to the model width).
+    pub output: &'static str,
+    /// LayerNorm after the feed-forward's residual add.
+    pub norm: &'static str,
+}
+
+impl FfnNames {
+    /// BERT's and MPNet's names.
+    pub const BERT: Self = Self {
+        input: "intermediate.dense",
+        output: "output.dense",
+        norm: "output.LayerNorm",
+    };
 }
 
 /// The intermediate activations of a block, kept from one layer to the next so that a batch's
@@ -102,7 +124,7 @@ impl EncoderBlock {
         let input_norm = w.layer_norm(&names.input_norm, h)?;
         let attn_norm = w.layer_norm(&format!("{p}.{}", names.attn_norm), h)?;
         let qkv_names = [names.q, names.k, names.v].map(|n| format!("{p}.{n}"));
-        let ffn_out = format!("{p}.output.dense");
+        let ffn_out = format!("{p}.{}", names.ffn.output);
         let ffn_out = if w.precision() == Precision::Int8 && eight_bit_activations() {
             w.linear_as(&ffn_out, h, s.intermediate, WeightFormat::Bf16)?
         } else {
@@ -116,14 +138,14 @@ impl EncoderBlock {
             qkv: w.linear_after_norm(&qkv_names, (h, h), &input_norm, &[2 * h, h])?,
             attn_out: w.linear_after_attention(&format!("{p}.{}", names.o), h, h)?,
             ffn_in: w.linear_after_norm(
-                &[format!("{p}.intermediate.dense")],
+                &[format!("{p}.{}", names.ffn.input)],
                 (s.intermediate, h),
                 &attn_norm,
                 &[s.intermediate],
             )?,
             ffn_out,
             attn_norm,
-            ffn_norm: w.layer_norm(&format!("{p}.output.LayerNorm"), h)?,
+            ffn_norm: w.layer_norm(&format!("{p}.{}", names.ffn.norm), h)?,
         })
     }
 

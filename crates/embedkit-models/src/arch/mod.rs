@@ -4,6 +4,7 @@
 
 mod bert;
 mod block;
+mod distilbert;
 mod mpnet;
 mod qwen3;
 
@@ -102,6 +103,11 @@ pub fn load_dir(
             let w =
                 WeightFile::open_folder(dir, &["", "mpnet.", "model."])?.with_precision(precision);
             Ok(Box::new(mpnet::MpNet::load(&w, &cfg)?))
+        }
+        "distilbert" => {
+            let cfg: distilbert::Config = parse_config(hf_config, &config_path)?;
+            let w = WeightFile::open_folder(dir, &["", "distilbert."])?.with_precision(precision);
+            Ok(Box::new(distilbert::DistilBert::load(&w, &cfg)?))
         }
         "qwen3" => {
             let cfg: qwen3::Config = parse_config(hf_config, &config_path)?;

@@ -1,7 +1,7 @@
 //! MPNet (all-mpnet-base-v2): BERT-like blocks plus a relative position bias shared by all
 //! layers. Follows transformers' `modeling_mpnet.py`.
 
-use super::block::{self, BlockNames, BlockScratch, BlockShape, EncoderBlock};
+use super::block::{self, BlockNames, BlockScratch, BlockShape, EncoderBlock, FfnNames};
 use super::{Encoder, PackedBatch};
 use crate::error::{Error, Result};
 use crate::weights::{Table, WeightFile};
@@ -104,6 +104,7 @@ impl MpNet {
                         0 => "embeddings.LayerNorm".to_string(),
                         _ => format!("encoder.layer.{}.output.LayerNorm", i - 1),
                     },
+                    ffn: FfnNames::BERT,
                 };
                 EncoderBlock::load(w, &names, shape)
             })

@@ -10,8 +10,10 @@
 //!   transformer.
 //! * [`distill`] turns a model into a static one (Model2Vec's recipe).
 //! * [`SentenceEmbedder`] runs the whole pipeline.
+//! * [`infersent`] is InferSent's BiLSTM-max encoder over word vectors (`infersent:DIR`).
 //! * [`CrossEncoder`] scores (query, document) pairs: rerankers.
-//! * [`Model`] is any spec the tools accept: local, or `openai:NAME` through [`remote`].
+//! * [`Model`] is any spec the tools accept: local, `infersent:DIR`, or `openai:NAME` through
+//!   [`remote`].
 //!
 //! ```no_run
 //! use embedkit_models::{EmbedOptions, SentenceEmbedder};
@@ -46,6 +48,7 @@ mod error;
 mod fast_wordpiece;
 pub mod folder;
 pub mod hub;
+pub mod infersent;
 mod model;
 pub mod pooling;
 pub mod remote;

@@ -1,8 +1,10 @@
 //! One type for every model spec the tools accept: a local folder or hub id
-//! ([`SentenceEmbedder`]), or `openai:NAME` for a remote OpenAI-compatible API.
+//! ([`SentenceEmbedder`]), `infersent:DIR` for an InferSent encoder ([`InferSent`]), or
+//! `openai:NAME` for a remote OpenAI-compatible API.
 
 use crate::embedder::SentenceEmbedder;
 use crate::error::{Error, Result};
+use crate::infersent::{self, InferSent};
 use crate::remote::{OpenAiEmbedder, RemoteOptions};
 use crate::weights::Precision;
 use embedkit_core::{
@@ -19,17 +21,30 @@ pub enum Model {
     Local(Arc<SentenceEmbedder>),
     /// Runs behind an OpenAI-compatible API.
     Remote(OpenAiEmbedder),
+    /// An InferSent BiLSTM over word vectors, run here.
+    InferSent(Arc<InferSent>),
 }
 
 impl Model {
-    /// Loads `spec`: `openai:NAME` is remote, anything else a folder or hub id.
+    /// Loads `spec`: `openai:NAME` is remote, `infersent:DIR` an InferSent folder, anything
+    /// else a folder or hub id.
     pub fn load(spec: &str, remote: &RemoteOptions) -> Result<Self> {
         Self::load_with(spec, remote, Precision::Auto)
     }
 
     /// [`Model::load`], keeping a local model's weights in `precision` (a remote model has no
-    /// weights here: it is ignored).
+    /// weights here, and InferSent keeps f32: it is ignored for both).
     pub fn load_with(spec: &str, remote: &RemoteOptions, precision: Precision) -> Result<Self> {
+        if let Some(dir) = spec.strip_prefix(infersent::PREFIX) {
+            if dir.is_empty() {
+                return Err(Error::InvalidInput(
+                    "infersent: needs a folder, e.g. infersent:models/infersent2".into(),
+                ));
+            }
+            return Ok(Self::InferSent(Arc::new(InferSent::load(
+                std::path::Path::new(dir),
+            )?)));
+        }
         match spec.strip_prefix(REMOTE_PREFIX) {
             Some(name) if !name.is_empty() => {
                 Ok(Self::Remote(OpenAiEmbedder::from_options(name, remote)))
@@ -47,7 +62,7 @@ impl Model {
     pub fn similarity(&self) -> Similarity {
         match self {
             Self::Local(m) => m.similarity(),
-            Self::Remote(_) => Similarity::Cosine,
+            Self::Remote(_) | Self::InferSent(_) => Similarity::Cosine,
         }
     }
 
@@ -60,6 +75,7 @@ impl Model {
     ) -> Result<Vec<Vec<f32>>> {
         let remote = match self {
             Self::Local(m) => return m.embed_with_progress(texts, options, progress),
+            Self::InferSent(m) => return m.embed_with_progress(texts, options, progress),
             Self::Remote(r) => r,
         };
         let prompt = match &options.prompt {
@@ -173,6 +189,7 @@ impl Embedder for Model {
     fn dimensions(&self) -> Option<usize> {
         match self {
             Self::Local(m) => Some(m.dimensions()),
+            Self::InferSent(m) => Some(m.dimensions()),
             Self::Remote(_) => None,
         }
     }
@@ -186,19 +203,21 @@ impl Embedder for Model {
             Self::Local(m) => Embedder::normalizes(m.as_ref()),
             // OpenAI-compatible APIs return unit vectors.
             Self::Remote(_) => true,
+            Self::InferSent(m) => Embedder::normalizes(m.as_ref()),
         }
     }
 
     fn prompts(&self) -> Prompts {
         match self {
             Self::Local(m) => m.prompts().clone(),
-            Self::Remote(_) => Prompts::default(),
+            Self::Remote(_) | Self::InferSent(_) => Prompts::default(),
         }
     }
 
     fn max_input_tokens(&self) -> Result<usize, EmbedError> {
         match self {
             Self::Local(m) => Embedder::max_input_tokens(m.as_ref()),
+            Self::InferSent(m) => Embedder::max_input_tokens(m.as_ref()),
             // Remote APIs take thousands of tokens; chunks that size retrieve poorly anyway.
             Self::Remote(_) => Ok(8192),
         }
@@ -207,6 +226,7 @@ impl Embedder for Model {
     fn count_tokens(&self, pieces: &[&str]) -> Result<Vec<usize>, EmbedError> {
         match self {
             Self::Local(m) => Embedder::count_tokens(m.as_ref(), pieces),
+            Self::InferSent(m) => Embedder::count_tokens(m.as_ref(), pieces),
             // No tokenizer for remote models: about 4/3 tokens per word, as for English BPE.
             Self::Remote(_) => Ok(pieces
                 .iter()

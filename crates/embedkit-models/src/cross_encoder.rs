@@ -222,7 +222,17 @@ impl CrossEncoder {
 
     /// The token ids the model reads for each pair.
     pub fn tokenize(&self, pairs: &[(&str, &str)]) -> Result<Vec<Encoded>> {
-        self.tokenizer.encode_pairs(pairs)
+        let encoded = self.tokenizer.encode_pairs(pairs)?;
+        // The classifier reads the first token: a tokenizer.json whose post-processor adds
+        // no special tokens gives a pair of empty texts none.
+        if encoded.iter().any(|e| e.ids.is_empty()) {
+            return Err(Error::Tokenizer(
+                "tokenizer.json gives no tokens for a pair (its post-processor adds no special \
+                 tokens), and the model needs at least one"
+                    .into(),
+            ));
+        }
+        Ok(encoded)
     }
 
     /// The raw logits of each pair (`labels()` values each), in input order; pairs run

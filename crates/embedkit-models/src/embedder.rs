@@ -344,9 +344,20 @@ impl SentenceEmbedder {
     /// server can tokenize off its request threads and batch many requests together.
     pub fn prepare(&self, texts: &[&str], prompt: &Prompt) -> Result<Prepared> {
         let prompt = self.prompt_text(prompt)?;
+        let inputs = self.tokenizer.encode_batch(texts, &prompt)?;
+        // A transformer pools over at least one token, and a tokenizer.json whose
+        // post-processor adds no special tokens gives an empty text none. (A static model
+        // gives such a text a zero vector.)
+        if self.static_table.is_none() && inputs.iter().any(|e| e.ids.is_empty()) {
+            return Err(Error::Tokenizer(
+                "tokenizer.json gives no tokens for a text (its post-processor adds no special \
+                 tokens), and the model needs at least one"
+                    .into(),
+            ));
+        }
         Ok(Prepared {
             prompt_tokens: self.tokenizer.prompt_length(&prompt)?,
-            inputs: self.tokenizer.encode_batch(texts, &prompt)?,
+            inputs,
         })
     }
 

@@ -261,3 +261,27 @@ fn regression_post_processor_adding_more_tokens_than_the_limit() {
         );
     }
 }
+
+/// Found by `scripts/fuzz.sh 200` (`mutated_tokenizer_files_of_a_folder_are_errors_not_panics`,
+/// tiny-bge's `tokenizer.json`): a tokenizer whose post-processor adds no special tokens gave
+/// an empty text no tokens at all, and CLS pooling read a row past the batch (a panic, which
+/// the server would have answered with a dead model thread). Such a text is now refused.
+#[test]
+fn regression_text_without_any_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = shrunk_tokenizer("tiny-bge", 1200);
+    t["post_processor"] = Value::Null;
+    let folder = dir.path().join("tiny-bge");
+    folder_with("tiny-bge", &t, &folder);
+    let m = SentenceEmbedder::from_folder(&folder).unwrap();
+    assert_eq!(m.embed(&["hello"], &Default::default()).unwrap().len(), 1);
+    let error = m.embed(&["hello", ""], &Default::default()).unwrap_err();
+    assert!(error.to_string().contains("gives no tokens"), "{error}");
+    // The same for a cross-encoder and a pair of empty texts.
+    let folder = dir.path().join("tiny-cross-encoder");
+    folder_with("tiny-cross-encoder", &t, &folder);
+    let m = CrossEncoder::from_folder_with(&folder, Precision::Auto).unwrap();
+    assert_eq!(m.predict(&[("a", "")], 1).unwrap().len(), 1);
+    let error = m.predict(&[("a", "b"), ("", "")], 2).unwrap_err();
+    assert!(error.to_string().contains("gives no tokens"), "{error}");
+}

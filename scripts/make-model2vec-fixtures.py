@@ -13,10 +13,13 @@ transformers < 5.4, so it gets a venv of its own that borrows torch from .venv-b
   (`quantize_model(vocabulary_quantization=64)`): a `mapping` and per-token `weights`.
 * reference/tiny-model2vec/encode.json: `StaticModel.encode` of the test texts by both
   folders, and by the float32 distillation (`quantize_to="float32"`) that embedkit's own
-  `distill` must reproduce; the distilled vocabulary's size.
+  `distill` must reproduce, and by the same with extra words (`vocabulary=`) on the texts and
+  two more that use them; the distilled vocabularies' sizes.
 """
 import json
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 sys.modules["kernels"] = None  # .venv-bench's `kernels` is newer than transformers 5.3 accepts
@@ -42,6 +45,18 @@ model.save_pretrained(str(out / "tiny-model2vec"))
 vq = quantize_model(model, vocabulary_quantization=64)
 vq.save_pretrained(str(out / "tiny-model2vec-vq"))
 exact = distill(str(source), pca_dims=16, quantize_to="float32")
+# Extra words: new whole-word tokens, one already in the vocabulary, and multi-word ones
+# (added tokens). model2vec encodes extra words with the tokenizer as it is, and this
+# tokenizer.json pads every text to 128 tokens (as all-MiniLM-L6-v2's does): the words'
+# vectors would average 120-odd [PAD] positions. embedkit encodes each word alone, unpadded;
+# the reference is model2vec on a copy of the model whose tokenizer does not pad.
+unpadded = Path(tempfile.mkdtemp()) / "tiny-minilm-mean"
+shutil.copytree(source, unpadded)
+tokenizer_json = json.loads((unpadded / "tokenizer.json").read_text(encoding="utf-8"))
+tokenizer_json["padding"] = None
+(unpadded / "tokenizer.json").write_text(json.dumps(tokenizer_json, ensure_ascii=False), encoding="utf-8")
+words = ["embedkit", "vectorstore", "hello", "new york", "Machine Learning", "embedkit"]
+extended = distill(str(unpadded), vocabulary=words, pca_dims=16, quantize_to="float32")
 
 reference = {
     "texts": texts,
@@ -49,6 +64,9 @@ reference = {
     "tiny-model2vec-vq": StaticModel.from_pretrained(str(out / "tiny-model2vec-vq")).encode(texts).tolist(),
     "distilled_f32": exact.encode(texts).tolist(),
     "distilled_vocabulary": len(exact.tokens),
+    "extra_words": words,
+    "distilled_words_f32": extended.encode(texts + ["embedkit vectorstore in new york", "machine learning"]).tolist(),
+    "distilled_words_vocabulary": len(extended.tokens),
     "distilled_rows": int(exact.embedding.shape[0]),
 }
 ref_dir = out / "reference" / "tiny-model2vec"

@@ -84,9 +84,16 @@ impl FastWordPiece {
                 None => starts.entry(token.as_bytes().into()).or_insert(id),
             };
         }
-        let mut added_first_bytes: Vec<u8> = json
-            .get("added_tokens")?
-            .as_array()?
+        let added = json.get("added_tokens")?.as_array()?;
+        // Added words matched after normalization ("new york" added to a distilled model)
+        // can start anywhere: such tokenizers take the full path.
+        if added
+            .iter()
+            .any(|t| t.get("normalized").and_then(Value::as_bool) == Some(true))
+        {
+            return None;
+        }
+        let mut added_first_bytes: Vec<u8> = added
             .iter()
             .filter_map(|t| t.get("content")?.as_str()?.bytes().next())
             .flat_map(|b| [b.to_ascii_lowercase(), b.to_ascii_uppercase()])

@@ -201,6 +201,41 @@ impl TextTokenizer {
             .map_or(0, |p| p.added_tokens(pair))
     }
 
+    /// `text` through the tokenizer's normalizer only (lowercasing, accents...).
+    pub fn normalize(&self, text: &str) -> Result<String> {
+        use tokenizers::Normalizer;
+        let mut normalized = tokenizers::NormalizedString::from(text);
+        if let Some(n) = self.inner.get_normalizer() {
+            n.normalize(&mut normalized)
+                .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        }
+        Ok(normalized.get().to_string())
+    }
+
+    /// The words the tokenizer's normalizer and pre-tokenizer make of `text`, before the
+    /// model splits them into pieces.
+    pub fn pre_tokenize(&self, text: &str) -> Result<Vec<String>> {
+        use tokenizers::PreTokenizer;
+        let mut pre = tokenizers::PreTokenizedString::from(self.normalize(text)?);
+        if let Some(p) = self.inner.get_pre_tokenizer() {
+            p.pre_tokenize(&mut pre)
+                .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        }
+        Ok(pre
+            .get_splits(
+                tokenizers::OffsetReferential::Original,
+                tokenizers::OffsetType::Byte,
+            )
+            .into_iter()
+            .map(|(piece, _, _)| piece.to_string())
+            .collect())
+    }
+
+    /// Every token of the vocabulary, added tokens included.
+    pub fn vocabulary(&self) -> Vec<String> {
+        self.inner.get_vocab(true).into_keys().collect()
+    }
+
     /// Vocabulary size including added tokens.
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)

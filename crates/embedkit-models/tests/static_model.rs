@@ -119,8 +119,41 @@ fn distillation_reproduces_model2vec_distill() {
             .zip(w)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f32::max);
-        // model2vec's PCA runs in float32 (embedkit's in f64): about 1e-5 apart.
-        assert!(worst < 3e-5, "text {i} ({:?}) differs by {worst}", texts[i]);
+        // model2vec's PCA runs in float32 (embedkit's in f64): up to 5e-5 apart.
+        assert!(worst < 5e-5, "text {i} ({:?}) differs by {worst}", texts[i]);
+    }
+}
+
+#[test]
+fn extra_words_are_added_as_model2vec_adds_them() {
+    use embedkit_models::distill::{distill, DistillOptions};
+    let r = reference();
+    let model = SentenceEmbedder::from_folder(&fixtures().join("tiny-minilm-mean")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let options = DistillOptions {
+        dims: Some(16),
+        float16: false,
+        extra_words: serde_json::from_value(r.json["extra_words"].clone()).unwrap(),
+        ..DistillOptions::default()
+    };
+    let made = distill(&model, out.path(), &options, &mut |_, _| {}).unwrap();
+    assert_eq!(
+        made.tokens,
+        r.json["distilled_words_vocabulary"].as_u64().unwrap() as usize
+    );
+    let distilled = SentenceEmbedder::from_folder(out.path()).unwrap();
+    let mut texts: Vec<&str> = r.texts.iter().map(String::as_str).collect();
+    texts.extend(["embedkit vectorstore in new york", "machine learning"]);
+    let got = distilled.embed(&texts, &EmbedOptions::default()).unwrap();
+    let want = rows(&r.json["distilled_words_f32"]);
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        let worst = g
+            .iter()
+            .zip(w)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(worst < 5e-5, "text {i} ({:?}) differs by {worst}", texts[i]);
     }
 }
 

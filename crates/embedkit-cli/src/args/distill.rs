@@ -24,6 +24,10 @@ pub struct DistillArgs {
     /// Store the table as float32 instead of float16.
     #[arg(long)]
     pub float32: bool,
+    /// Words to add to the vocabulary, one per line (WordPiece and WordLevel tokenizers):
+    /// each becomes a token of its own, embedded as the model reads it.
+    #[arg(long)]
+    pub vocabulary: Option<PathBuf>,
     /// Vocabulary tokens per forward pass.
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,

@@ -7,11 +7,16 @@ use embedkit_models::distill::{distill, DistillOptions};
 
 pub fn run(a: DistillArgs, quiet: bool) -> Result<()> {
     let model = super::load_local_model(&a.model, None, a.precision)?;
+    let extra_words = match &a.vocabulary {
+        Some(path) => crate::input::read_texts(&[], Some(path))?,
+        None => Vec::new(),
+    };
     let options = DistillOptions {
         dims: (!a.no_pca).then_some(a.dims),
         sif_coefficient: Some(a.sif),
         float16: !a.float32,
         batch_size: a.batch_size,
+        extra_words,
     };
     let bar = if quiet {
         indicatif::ProgressBar::hidden()

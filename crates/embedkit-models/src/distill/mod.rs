@@ -28,6 +28,9 @@ pub struct DistillOptions {
     pub float16: bool,
     /// Tokens per forward pass.
     pub batch_size: usize,
+    /// Words to add to the vocabulary (Model2Vec's `vocabulary=`; WordPiece and WordLevel
+    /// tokenizers).
+    pub extra_words: Vec<String>,
 }
 
 impl Default for DistillOptions {
@@ -37,6 +40,7 @@ impl Default for DistillOptions {
             sif_coefficient: Some(1e-4),
             float16: true,
             batch_size: 256,
+            extra_words: Vec::new(),
         }
     }
 }
@@ -71,19 +75,31 @@ pub fn distill(
         }
     }
     let folder = model.folder();
-    let vocab = vocabulary::prune(&folder.transformer_dir.join("tokenizer.json"))?;
-    let total = vocab.kept.len();
+    let mut vocab = vocabulary::prune(&folder.transformer_dir.join("tokenizer.json"))?;
+    vocabulary::extend(&mut vocab, &options.extra_words, model.tokenizer())?;
+    // Each token as the model reads it alone: a vocabulary entry between the special tokens,
+    // an added word as the tokenizer encodes its text.
+    let mut sequences = vocab
+        .kept
+        .iter()
+        .map(|&id| model.tokenizer().wrap_single(id))
+        .collect::<Result<Vec<_>>>()?;
+    let added: Vec<&str> = vocab.added.iter().map(String::as_str).collect();
+    sequences.extend(
+        model
+            .tokenizer()
+            .encode_batch(&added, "")?
+            .into_iter()
+            .map(|e| e.ids),
+    );
+    let total = sequences.len();
     if total == 0 {
         return Err(Error::InvalidInput("the vocabulary is empty".into()));
     }
     let mut table = Vec::new();
     let mut done = 0;
-    for chunk in vocab.kept.chunks(options.batch_size) {
-        let sequences = chunk
-            .iter()
-            .map(|&id| model.tokenizer().wrap_single(id))
-            .collect::<Result<Vec<_>>>()?;
-        for row in model.mean_token_states(&sequences)? {
+    for chunk in sequences.chunks(options.batch_size) {
+        for row in model.mean_token_states(chunk)? {
             // As Model2Vec's `nan_to_num`: a broken row must not poison the PCA.
             table.extend(row.into_iter().map(|v| if v.is_nan() { 0.0 } else { v }));
         }

@@ -6,6 +6,7 @@
 //! post-processor, padding and truncation (a static model adds no special tokens).
 
 use crate::error::{Error, Result};
+use crate::tokenize::TextTokenizer;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -14,6 +15,8 @@ use std::path::Path;
 pub struct Vocabulary {
     /// Ids, in the original tokenizer, of the kept tokens, in order (new id = position).
     pub kept: Vec<u32>,
+    /// Words added after them (ids follow the kept tokens'), as the model reads them.
+    pub added: Vec<String>,
     /// The `tokenizer.json` for the kept tokens.
     pub tokenizer: Value,
 }
@@ -155,8 +158,65 @@ pub fn prune(path: &Path) -> Result<Vocabulary> {
     json["truncation"] = Value::Null;
     Ok(Vocabulary {
         kept,
+        added: Vec::new(),
         tokenizer: json,
     })
+}
+
+/// Adds `words` to a WordPiece or WordLevel vocabulary as Model2Vec's `vocabulary=` does:
+/// each word normalized and pre-tokenized by `tokenizer`; one piece becomes a new token
+/// unless the original vocabulary has it; several pieces ("new york") become one added token
+/// of the normalized text, matched in texts before the model splits them.
+pub fn extend(vocab: &mut Vocabulary, words: &[String], tokenizer: &TextTokenizer) -> Result<()> {
+    if words.is_empty() {
+        return Ok(());
+    }
+    let kind = vocab.tokenizer["model"]["type"]
+        .as_str()
+        .unwrap_or_default();
+    if !matches!(kind, "WordPiece" | "WordLevel") {
+        return Err(Error::InvalidInput(format!(
+            "extra vocabulary works with WordPiece (BERT-style) and WordLevel tokenizers, not {kind}"
+        )));
+    }
+    let mut seen: HashSet<String> = tokenizer.vocabulary().into_iter().collect();
+    let (mut singles, mut multi) = (Vec::new(), Vec::new());
+    for word in words {
+        let pieces = tokenizer.pre_tokenize(word)?;
+        match pieces.len() {
+            0 => {}
+            1 => {
+                let piece = pieces.into_iter().next().unwrap_or_default();
+                if !is_unused(&piece) && seen.insert(piece.clone()) {
+                    singles.push(piece);
+                }
+            }
+            _ => {
+                let text = tokenizer.normalize(word)?.trim().to_string();
+                if !multi.contains(&text) {
+                    multi.push(text);
+                }
+            }
+        }
+    }
+    let first = vocab.kept.len();
+    let map = vocab.tokenizer["model"]["vocab"]
+        .as_object_mut()
+        .ok_or_else(|| Error::InvalidInput("the pruned tokenizer lost its vocabulary".into()))?;
+    for (i, piece) in singles.iter().enumerate() {
+        map.insert(piece.clone(), Value::from(first + i));
+    }
+    let added = vocab.tokenizer["added_tokens"]
+        .as_array_mut()
+        .ok_or_else(|| Error::InvalidInput("the pruned tokenizer lost its added tokens".into()))?;
+    for (i, text) in multi.iter().enumerate() {
+        added.push(serde_json::json!({
+            "id": first + singles.len() + i, "content": text, "single_word": false,
+            "lstrip": true, "rstrip": true, "normalized": true, "special": false
+        }));
+    }
+    vocab.added = singles.into_iter().chain(multi).collect();
+    Ok(())
 }
 
 #[cfg(test)]

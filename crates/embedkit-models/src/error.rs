@@ -42,7 +42,7 @@ pub enum Error {
         message: String,
     },
     /// `config.json` names an architecture embedkit does not implement.
-    #[error("unsupported architecture {0:?} (supported: bert, roberta/xlm-roberta, distilbert, mpnet, qwen3)")]
+    #[error("unsupported architecture {0:?} (supported: bert, roberta/xlm-roberta, distilbert, mpnet, nomic_bert, qwen3)")]
     UnsupportedArchitecture(String),
     /// The tokenizer could not be loaded or failed on an input.
     #[error("tokenizer: {0}")]

@@ -4,12 +4,17 @@
 mod common;
 
 use common::*;
+use embedkit_core::vector;
 use embedkit_models::{EmbedOptions, Prompt, SentenceEmbedder};
 
 const MIN_COS: f32 = 0.99999;
 
 fn load(model: &str) -> SentenceEmbedder {
-    SentenceEmbedder::from_folder(&fixtures().join(model)).unwrap()
+    load_dir(&fixtures().join(model))
+}
+
+fn load_dir(dir: &std::path::Path) -> SentenceEmbedder {
+    SentenceEmbedder::from_folder(dir).unwrap()
 }
 
 fn embed(m: &SentenceEmbedder, texts: &[&str], options: EmbedOptions) -> Vec<Vec<f32>> {
@@ -97,13 +102,109 @@ fn tiny_distilbert_without_token_types_matches_sentence_transformers() {
 }
 
 #[test]
+fn tiny_nomic_bert_rotary_swiglu_and_query_prompt_match_sentence_transformers() {
+    check_model("tiny-nomic-bert", true);
+}
+
+/// tiny-nomic-bert with `config.json` replaced by `config`.
+fn nomic_bert_with_config(config: serde_json::Value) -> tempfile::TempDir {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let path = entry.unwrap().path();
+            let target = to.join(path.file_name().unwrap());
+            if path.is_dir() {
+                copy(&path, &target);
+            } else {
+                std::fs::copy(&path, &target).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    copy(&fixtures().join("tiny-nomic-bert"), dir.path());
+    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+    dir
+}
+
+#[test]
+fn nomic_bert_reads_the_hub_config_spelling_and_refuses_what_it_does_not_implement() {
+    // nomic-embed-text's hub configs are written for the model's own code: GPT-2's key names
+    // and its options, here with tiny-nomic-bert's sizes.
+    let hub = serde_json::json!({
+        "model_type": "nomic_bert",
+        "vocab_size": 30522,
+        "n_embd": 32,
+        "n_head": 4,
+        "n_layer": 2,
+        "n_inner": 64,
+        "n_positions": 128,
+        "type_vocab_size": 2,
+        "activation_function": "swiglu",
+        "layer_norm_epsilon": 1e-12,
+        "rotary_emb_base": 1000,
+        "rotary_emb_fraction": 1.0,
+        "rotary_emb_interleaved": false,
+        "rotary_scaling_factor": null,
+        "prenorm": false,
+        "parallel_block": false,
+        "use_rms_norm": false,
+        "qkv_proj_bias": false,
+        "mlp_fc1_bias": false,
+        "mlp_fc2_bias": false
+    });
+    let dir = nomic_bert_with_config(hub.clone());
+    let m = load_dir(dir.path());
+    let sentences = sentences();
+    let texts: Vec<&str> = sentences.iter().map(String::as_str).collect();
+    let got = embed(&m, &texts, EmbedOptions::default());
+    let want = reference_rows("tiny-nomic-bert", "embeddings.npy");
+    assert_rows_match(&got, &want, MIN_COS, "hub config");
+
+    // A different rotary base is read, not ignored.
+    let mut theta = hub.clone();
+    theta["rotary_emb_base"] = serde_json::json!(10000);
+    let dir = nomic_bert_with_config(theta);
+    let got = embed(&load_dir(dir.path()), &texts, EmbedOptions::default());
+    assert!(
+        vector::cosine(&got[0], &want[0]) < 0.9999,
+        "rotary_emb_base ignored"
+    );
+
+    for (key, value) in [
+        ("rotary_emb_fraction", serde_json::json!(0.5)),
+        ("rotary_emb_interleaved", serde_json::json!(true)),
+        ("rotary_scaling_factor", serde_json::json!(2.0)),
+        ("prenorm", serde_json::json!(true)),
+        ("activation_function", serde_json::json!("gelu")),
+    ] {
+        let mut config = hub.clone();
+        config[key] = value;
+        let dir = nomic_bert_with_config(config);
+        let err = SentenceEmbedder::from_folder(dir.path())
+            .err()
+            .unwrap_or_else(|| panic!("{key}: loaded"))
+            .to_string();
+        assert!(
+            err.contains("unsupported architecture") && err.contains(key),
+            "{key}: {err}"
+        );
+    }
+}
+
+#[test]
 fn tiny_qwen3_last_token_pooling_and_instruction_prompt_match_sentence_transformers() {
     check_model("tiny-qwen3", true);
 }
 
 #[test]
 fn results_do_not_depend_on_batching_or_order() {
-    for model in ["tiny-bge", "tiny-mpnet", "tiny-distilbert", "tiny-qwen3"] {
+    for model in [
+        "tiny-bge",
+        "tiny-mpnet",
+        "tiny-distilbert",
+        "tiny-nomic-bert",
+        "tiny-qwen3",
+    ] {
         let m = load(model);
         let sentences = sentences();
         let texts: Vec<&str> = sentences.iter().map(String::as_str).collect();

@@ -1,11 +1,12 @@
-//! The post-LayerNorm transformer encoder block shared by BERT, MPNet and DistilBERT, and the embedding
-//! table lookup.
+//! The post-LayerNorm transformer encoder block shared by BERT, MPNet and DistilBERT, the
+//! gated feed-forward's activation (Qwen3, NomicBERT) and the embedding table lookup.
 
 use crate::error::{Error, Result};
 use crate::weights::{Precision, WeightFile};
 use embedkit_kernels::attention::{attention_into, QkvLayout, ScoreOptions};
 use embedkit_kernels::linear::{eight_bit_activations, feed_forward_add, Linear, WeightFormat};
 use embedkit_kernels::ops::{self, Activation};
+use rayon::prelude::*;
 use std::ops::Range;
 
 /// Maps a `hidden_act` string from `config.json` to a kernel.
@@ -183,6 +184,18 @@ impl EncoderBlock {
         feed_forward_add(&self.ffn_in, &self.ffn_out, s.act, h, tokens, inner);
         ops::layer_norm_rows(h, &self.ffn_norm.0, &self.ffn_norm.1, s.eps);
     }
+}
+
+/// The gated feed-forward's middle (SwiGLU and its kin): from each token's `[gate | up]` row
+/// of `gate_up` (`[tokens, 2 * width]`), `act(gate) * up` into `out` (`[tokens, width]`).
+pub fn gated(gate_up: &[f32], width: usize, act: Activation, out: &mut [f32]) {
+    out.par_chunks_mut(width)
+        .zip(gate_up.par_chunks(2 * width))
+        .for_each(|(o, gu)| {
+            o.copy_from_slice(&gu[..width]);
+            ops::activate_in_place(o, act);
+            o.iter_mut().zip(&gu[width..]).for_each(|(a, u)| *a *= u);
+        });
 }
 
 /// Adds row `index` of a `[rows, width]` f32 table to `out` (position and segment tables,

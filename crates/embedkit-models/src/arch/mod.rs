@@ -6,7 +6,9 @@ mod bert;
 mod block;
 mod distilbert;
 mod mpnet;
+mod nomic_bert;
 mod qwen3;
+mod rope;
 
 use crate::error::{Error, Result};
 use crate::folder::ModelFolder;
@@ -108,6 +110,11 @@ pub fn load_dir(
             let cfg: distilbert::Config = parse_config(hf_config, &config_path)?;
             let w = WeightFile::open_folder(dir, &["", "distilbert."])?.with_precision(precision);
             Ok(Box::new(distilbert::DistilBert::load(&w, &cfg)?))
+        }
+        "nomic_bert" => {
+            let cfg: nomic_bert::Config = parse_config(hf_config, &config_path)?;
+            let w = WeightFile::open_folder(dir, &["", "nomic_bert."])?.with_precision(precision);
+            Ok(Box::new(nomic_bert::NomicBert::load(&w, &cfg)?))
         }
         "qwen3" => {
             let cfg: qwen3::Config = parse_config(hf_config, &config_path)?;

@@ -3,6 +3,8 @@
 //! attention, SwiGLU MLP, final norm; embeddings are pooled from the last token.
 //! Follows transformers' `modeling_qwen3.py`.
 
+use super::block;
+use super::rope::{self, Rotary};
 use super::{Encoder, PackedBatch};
 use crate::error::{Error, Result};
 use crate::weights::{Table, WeightFile};
@@ -11,7 +13,6 @@ use embedkit_kernels::linear::Linear;
 use embedkit_kernels::ops::{self, Activation};
 use rayon::prelude::*;
 use serde::Deserialize;
-use std::ops::Range;
 
 /// The keys of a Qwen3 `config.json` that matter for inference.
 #[derive(Debug, Clone, Deserialize)]
@@ -75,8 +76,7 @@ pub struct Qwen3 {
     head_dim: usize,
     intermediate: usize,
     eps: f32,
-    /// `1 / θ^(2i/d)` for each rotary pair.
-    inv_freq: Vec<f32>,
+    rotary: Rotary,
     eos: u32,
 }
 
@@ -144,10 +144,6 @@ impl Qwen3 {
                 })
             })
             .collect::<Result<_>>()?;
-        // As transformers: inv_freq = 1 / θ^(arange(0, d, 2) / d), in f32.
-        let inv_freq = (0..head_dim / 2)
-            .map(|i| (1.0 / theta.powf((2 * i) as f64 / head_dim as f64)) as f32)
-            .collect();
         Ok(Self {
             embed: w.table("embed_tokens.weight", cfg.vocab_size, h)?,
             layers,
@@ -158,7 +154,7 @@ impl Qwen3 {
             head_dim,
             intermediate: cfg.intermediate_size,
             eps: cfg.rms_norm_eps as f32,
-            inv_freq,
+            rotary: Rotary::new(theta, head_dim),
             eos: cfg.eos_token_id.unwrap_or(QWEN_ENDOFTEXT),
         })
     }
@@ -171,25 +167,7 @@ impl Qwen3 {
         }
     }
 
-    /// Rotary `cos` and `sin` of every token (`[tokens, head_dim / 2]` each), at its position
-    /// within its sequence (positions are relative, so where a sequence starts does not
-    /// matter). Computed once per forward pass and shared by all layers.
-    fn rotary_tables(&self, tokens: usize, sequences: &[Range<usize>]) -> (Vec<f32>, Vec<f32>) {
-        let half = self.inv_freq.len();
-        let (mut cos, mut sin) = (vec![0.0; tokens * half], vec![0.0; tokens * half]);
-        for seq in sequences {
-            for (pos, t) in seq.clone().enumerate() {
-                for (i, f) in self.inv_freq.iter().enumerate() {
-                    let angle = pos as f32 * f;
-                    cos[t * half + i] = angle.cos();
-                    sin[t * half + i] = angle.sin();
-                }
-            }
-        }
-        (cos, sin)
-    }
-
-    /// Per-head RMSNorm of q and k, then the rotary embeddings of [`Self::rotary_tables`].
+    /// Per-head RMSNorm of q and k, then the rotary embeddings of [`Rotary::tables`].
     fn norm_and_rotate(&self, qkv: &mut [f32], rotary: &(Vec<f32>, Vec<f32>), layer: &Layer) {
         let width = self.layout().row_width();
         let d = self.head_dim;
@@ -205,11 +183,7 @@ impl Qwen3 {
                         &layer.k_norm
                     };
                     ops::rms_norm_row(v, gamma, self.eps);
-                    for i in 0..half {
-                        let (x1, x2) = (v[i], v[i + half]);
-                        v[i] = x1 * cos[i] - x2 * sin[i];
-                        v[i + half] = x2 * cos[i] + x1 * sin[i];
-                    }
+                    rope::rotate(v, cos, sin);
                 }
             });
     }
@@ -266,7 +240,7 @@ impl Encoder for Qwen3 {
         };
         let scale = 1.0 / (self.head_dim as f32).sqrt();
         let mut normed = vec![0.0_f32; tokens * h];
-        let rotary = self.rotary_tables(tokens, &batch.sequences);
+        let rotary = self.rotary.tables(tokens, &batch.sequences);
         // Intermediate activations, reused by every layer (see `Linear::forward_into`).
         let (mut qkv, mut ctx, mut gate_up) = (Vec::new(), Vec::new(), Vec::new());
         let i = self.intermediate;
@@ -282,13 +256,7 @@ impl Encoder for Qwen3 {
             normed.copy_from_slice(&x);
             ops::rms_norm_rows(&mut normed, &layer.post_norm, self.eps);
             layer.gate_up.forward_into(&normed, tokens, &mut gate_up);
-            act.par_chunks_mut(i)
-                .zip(gate_up.par_chunks(2 * i))
-                .for_each(|(out, gu)| {
-                    out.copy_from_slice(&gu[..i]);
-                    ops::activate_in_place(out, Activation::Silu);
-                    out.iter_mut().zip(&gu[i..]).for_each(|(a, u)| *a *= u);
-                });
+            block::gated(&gate_up, i, Activation::Silu, &mut act);
             layer.down.forward_add(&act, tokens, &mut x);
             each_layer(&x);
         }

@@ -26,7 +26,41 @@ fn aliases(names: &str) -> Vec<String> {
     names.split(',').map(|n| n.trim().to_string()).collect()
 }
 
+/// glibc's malloc serves allocations under its mmap threshold from its heaps, and raises the
+/// threshold (up to 32 MiB) each time a larger block is freed: after a few forward passes and
+/// request bodies, freed buffers of megabytes stay in the process, and its memory grows past
+/// what the admission budgets bound (in the overload test: 417 MiB at its peak instead of
+/// 254). A fixed threshold keeps buffers of 1 MiB and more mapped and unmapped as they come
+/// and go. The threshold is read from `GLIBC_TUNABLES` when the process starts, so `serve`
+/// starts itself once more with it set (the same process id), unless it is set already.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn fix_malloc_threshold() {
+    use std::os::unix::process::CommandExt;
+    const TUNABLE: &str = "glibc.malloc.mmap_threshold";
+    let current = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+    if current.contains(TUNABLE) {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let setting = format!("{TUNABLE}=1048576");
+    let tunables = if current.is_empty() {
+        setting
+    } else {
+        format!("{current}:{setting}")
+    };
+    let error = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("GLIBC_TUNABLES", tunables)
+        .exec();
+    // Only reached when the exec failed: serve as this process is.
+    tracing::warn!("cannot restart with a fixed malloc threshold: {error}");
+}
+
 pub fn run(a: ServeArgs) -> Result<()> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fix_malloc_threshold();
     if !a.served_model_name.is_empty() && a.served_model_name.len() != a.model.len() {
         bail!(
             "give one --served-model-name per --model ({} names for {} models)",

@@ -15,6 +15,13 @@ use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// How long the body of a refused request is still read, and thrown away: a client that
+/// sends its whole body before it reads the answer (most do, unless they send `Expect:
+/// 100-continue`) then gets the answer, where closing the connection on the unread body would
+/// reset it (nginx's lingering close does the same). Nothing is held for it meanwhile.
+const LINGER: Duration = Duration::from_secs(5);
 
 /// Admits the request (429 when every slot is taken, before its body is read), reads its
 /// body under `--max-body-mb` (413) and `--max-inflight-body-mb` (429), and hands the
@@ -22,9 +29,12 @@ use std::task::{Context, Poll};
 pub async fn admit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let admission = match Admission::begin(&state.budgets) {
         Ok(a) => a,
-        Err(e) => return e.into_response(),
+        Err(e) => {
+            linger(req.into_body());
+            return e.into_response();
+        }
     };
-    let (parts, body) = req.into_parts();
+    let (parts, mut body) = req.into_parts();
     let max = state.limits.max_body_bytes;
     let declared = parts
         .headers
@@ -34,11 +44,16 @@ pub async fn admit(State(state): State<AppState>, req: Request, next: Next) -> R
     // A declared length over the limit is refused without reading a byte of the body.
     if declared.is_some_and(|n| n > max as u64) {
         admission.reject(Reason::BodySize);
+        linger(body);
         return too_large(max).into_response();
     }
-    let bytes = match read_body(body, max, declared, &admission).await {
+    let bytes = match read_body(&mut body, max, declared, &admission).await {
         Ok(b) => b,
-        Err(e) => return e.into_response(),
+        Err(e) => {
+            drop(admission);
+            linger(body);
+            return e.into_response();
+        }
     };
     let mut req = Request::from_parts(parts, Body::from(bytes));
     req.extensions_mut().insert(admission.clone());
@@ -59,7 +74,7 @@ fn too_large(max: usize) -> ApiError {
 
 /// Reads the body frame by frame, holding each frame's bytes before keeping it.
 async fn read_body(
-    mut body: Body,
+    body: &mut Body,
     max: usize,
     declared: Option<u64>,
     admission: &Admission,
@@ -81,6 +96,15 @@ async fn read_body(
         buf.extend_from_slice(&data);
     }
     Ok(Bytes::from(buf))
+}
+
+/// Reads what is left of a refused request's body for at most [`LINGER`], keeping none of
+/// it, on a task of its own.
+fn linger(mut body: Body) {
+    tokio::spawn(async move {
+        let drain = async { while let Some(Ok(_)) = body.frame().await {} };
+        let _ = tokio::time::timeout(LINGER, drain).await;
+    });
 }
 
 /// An answer's body, holding the request's [`Admission`] until it has been handed to the

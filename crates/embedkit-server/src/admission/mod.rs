@@ -21,6 +21,20 @@ use crate::openai::{ApiError, ErrorKind};
 use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 
+/// Memory per byte of body or answer held: a body and its parsed form while it is parsed
+/// (an answer is held at 20 bytes per value, its vectors and their JSON text together).
+pub const MEMORY_PER_BODY_BYTE: u64 = 2;
+/// Memory per token held: while a text is tokenized, the tokenizer's working memory, about
+/// 100 bytes per byte of text (a token is estimated at one byte of text until it is counted);
+/// afterwards 8 bytes per token.
+pub const MEMORY_PER_TOKEN: u64 = 100;
+/// Memory per pixel held: a decoded image takes at most 11 bytes per pixel (16-bit RGBA and
+/// its 8-bit RGB copy), the model's input 12 (three `f32`s).
+pub const MEMORY_PER_PIXEL: u64 = 12;
+/// Memory per admitted request besides its bytes, tokens and pixels: its task, connection
+/// state and headers.
+pub const MEMORY_PER_REQUEST: u64 = 32 << 10;
+
 /// The budgets every admitted request takes from.
 pub struct Budgets {
     requests: Arc<Budget>,
@@ -41,6 +55,20 @@ impl Budgets {
             pixels: budget(config.max_inflight_pixels),
             metrics,
         }
+    }
+
+    /// The most memory admitted requests can hold at once, by the budgets: what the server
+    /// needs beyond its models, their forward passes and the runtime.
+    pub fn memory_bound(&self) -> u64 {
+        [
+            (&self.requests, MEMORY_PER_REQUEST),
+            (&self.body_bytes, MEMORY_PER_BODY_BYTE),
+            (&self.tokens, MEMORY_PER_TOKEN),
+            (&self.pixels, MEMORY_PER_PIXEL),
+        ]
+        .iter()
+        .map(|(b, per)| b.limit().saturating_mul(*per))
+        .fold(0, u64::saturating_add)
     }
 
     /// The `/metrics` gauges: what admitted requests hold now, and the limits.

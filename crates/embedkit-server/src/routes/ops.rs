@@ -75,6 +75,7 @@ pub async fn info(State(state): State<AppState>) -> Json<serde_json::Value> {
             "max_inflight_tokens": l.max_inflight_tokens,
             "max_inflight_pixels": l.max_inflight_pixels,
             "max_inflight_body_bytes": l.max_inflight_body_bytes,
+            "inflight_memory_bound_bytes": state.budgets.memory_bound(),
             "allow_empty": l.allow_empty,
         },
     }))

@@ -78,12 +78,14 @@ pub fn documents() -> (Vec<embedkit_store::Document>, Vec<usize>) {
     (docs, lee)
 }
 
-/// Indexes all documents with `model` into a fresh store at `url` and searches it with each
-/// Lee document: `score[i][j]` is the best chunk of Lee document j for Lee document i.
-pub fn store_scores(url: &str, model: &embedkit_store::StoreModel) -> Vec<Vec<f64>> {
-    use embedkit_store::{Filter, IngestOptions, SearchOptions, Storage};
-    let (docs, lee) = documents();
-    let (_guard, store) = super::fresh_store(url);
+/// All documents indexed with `model` into a fresh store at `url` (the guard keeps it).
+pub fn indexed(
+    url: &str,
+    model: &embedkit_store::StoreModel,
+) -> (embedkit_store::testing::Scratch, embedkit_store::Store) {
+    use embedkit_store::{IngestOptions, Storage};
+    let (docs, _) = documents();
+    let (guard, store) = super::fresh_store(url);
     store
         .create_collection(&model.collection("lee", None, Storage::F32).unwrap())
         .unwrap();
@@ -91,6 +93,19 @@ pub fn store_scores(url: &str, model: &embedkit_store::StoreModel) -> Vec<Vec<f6
         .add_documents("lee", &docs, model, &IngestOptions::default(), |_| {})
         .unwrap();
     assert_eq!(progress.written, docs.len());
+    (guard, store)
+}
+
+/// Searches an [`indexed`] store with each Lee document in `mode`: `score[i][j]` is the best
+/// chunk of Lee document j for Lee document i (minus infinity where the search did not
+/// return it: a keyword search finds only documents sharing a word).
+pub fn search_scores(
+    store: &embedkit_store::Store,
+    model: &embedkit_store::StoreModel,
+    mode: embedkit_store::SearchMode,
+) -> Vec<Vec<f64>> {
+    use embedkit_store::{Filter, SearchOptions};
+    let (docs, lee) = documents();
     let source = &docs[lee[0]].metadata["source"];
     let only_lee = Filter::parse(&[format!("source={}", source.as_str().unwrap())]).unwrap();
     let chunks = store.counts("lee").unwrap().chunks;
@@ -104,6 +119,7 @@ pub fn store_scores(url: &str, model: &embedkit_store::StoreModel) -> Vec<Vec<f6
         let options = SearchOptions {
             k: chunks,
             filter: only_lee.clone(),
+            mode,
             ..Default::default()
         };
         for h in store.search("lee", model, &docs[d].text, &options).unwrap() {
@@ -113,5 +129,38 @@ pub fn store_scores(url: &str, model: &embedkit_store::StoreModel) -> Vec<Vec<f6
             }
         }
     }
+    for v in score.iter_mut().flatten().filter(|v| v.is_nan()) {
+        *v = f64::NEG_INFINITY;
+    }
     score
+}
+
+/// [`indexed`] then [`search_scores`] by vector similarity.
+pub fn store_scores(url: &str, model: &embedkit_store::StoreModel) -> Vec<Vec<f64>> {
+    let (_guard, store) = indexed(url, model);
+    search_scores(&store, model, embedkit_store::SearchMode::Vector)
+}
+
+/// nDCG@k of each Lee document's ranking of the 49 others, the human ratings as graded
+/// relevance, averaged over the 50 queries.
+pub fn ndcg(human: &[Vec<f64>], score: &[Vec<f64>], k: usize) -> f64 {
+    let dcg = |gains: &[f64]| -> f64 {
+        gains
+            .iter()
+            .take(k)
+            .enumerate()
+            .map(|(r, g)| g / (r as f64 + 2.0).log2())
+            .sum()
+    };
+    let mut total = 0.0;
+    for i in 0..50 {
+        let rating = |j: usize| human[i.min(j)][i.max(j)];
+        let mut ranked: Vec<usize> = (0..50).filter(|&j| j != i).collect();
+        ranked.sort_by(|&a, &b| score[i][b].total_cmp(&score[i][a]));
+        let gains: Vec<f64> = ranked.iter().map(|&j| rating(j)).collect();
+        let mut ideal = gains.clone();
+        ideal.sort_by(|a, b| b.total_cmp(a));
+        total += dcg(&gains) / dcg(&ideal);
+    }
+    total / 50.0
 }

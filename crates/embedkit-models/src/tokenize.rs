@@ -76,6 +76,20 @@ impl TextTokenizer {
             })?
             .map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
         inner.with_padding(None);
+        // It also panics when encoding with a post-processor template that names a special
+        // token the file does not define (0.22 checks that only for templates built in
+        // code). The template is the same for every text: one text and one pair encoded
+        // here make such a file an error when it loads, not a panic at its first request.
+        let probe = std::panic::AssertUnwindSafe(|| {
+            let _ = inner.encode_fast("a", true);
+            let _ = inner.encode_fast(("a", "b"), true);
+        });
+        if std::panic::catch_unwind(probe).is_err() {
+            return Err(Error::Tokenizer(format!(
+                "{}: the tokenizers library cannot encode with this file's post-processor",
+                path.display()
+            )));
+        }
         let mut tokenizer = Self {
             inner,
             lowercase,

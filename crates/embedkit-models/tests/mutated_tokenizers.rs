@@ -285,3 +285,26 @@ fn regression_text_without_any_token() {
     let error = m.predict(&[("a", "b"), ("", "")], 2).unwrap_err();
     assert!(error.to_string().contains("gives no tokens"), "{error}");
 }
+
+/// Found by `scripts/fuzz.sh 400` (`mutated_tokenizer_json_is_an_error_not_a_panic`): a
+/// post-processor template naming a special token that the file does not define loaded, and
+/// `tokenizers` 0.22 panicked ("no entry found for key") at the first text encoded with it.
+/// The loader now encodes a text and a pair once, so such a file is refused when it loads.
+#[test]
+fn regression_template_naming_an_undefined_special_token() {
+    let dir = tempfile::tempdir().unwrap();
+    for template in ["single", "pair"] {
+        let mut t = shrunk_tokenizer("tiny-bge", 1200);
+        t["post_processor"][template][0] =
+            serde_json::json!({"SpecialToken": {"id": "[NOPE]", "type_id": 0}});
+        std::fs::write(dir.path().join("tokenizer.json"), t.to_string()).unwrap();
+        let message = match TextTokenizer::load(dir.path(), 64, false) {
+            Ok(_) => panic!("{template}: loaded"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            message.contains("cannot encode with this file's post-processor"),
+            "{template}: {message}"
+        );
+    }
+}

@@ -112,16 +112,7 @@ fn distillation_reproduces_model2vec_distill() {
     assert_eq!(distilled.dimensions(), 16);
     let texts: Vec<&str> = r.texts.iter().map(String::as_str).collect();
     let got = distilled.embed(&texts, &EmbedOptions::default()).unwrap();
-    let want = rows(&r.json["distilled_f32"]);
-    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-        let worst = g
-            .iter()
-            .zip(w)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
-        // model2vec's PCA runs in float32 (embedkit's in f64): up to 5e-5 apart.
-        assert!(worst < 5e-5, "text {i} ({:?}) differs by {worst}", texts[i]);
-    }
+    assert_distilled_alike(&got, &rows(&r.json["distilled_f32"]), &texts);
 }
 
 #[test]
@@ -145,9 +136,14 @@ fn extra_words_are_added_as_model2vec_adds_them() {
     let mut texts: Vec<&str> = r.texts.iter().map(String::as_str).collect();
     texts.extend(["embedkit vectorstore in new york", "machine learning"]);
     let got = distilled.embed(&texts, &EmbedOptions::default()).unwrap();
-    let want = rows(&r.json["distilled_words_f32"]);
+    assert_distilled_alike(&got, &rows(&r.json["distilled_words_f32"]), &texts);
+}
+
+/// Vectors of a model embedkit distilled against those of model2vec's distillation of the
+/// same model: model2vec's PCA runs in float32 (embedkit's in f64), so up to 5e-5 apart.
+fn assert_distilled_alike(got: &[Vec<f32>], want: &[Vec<f32>], texts: &[&str]) {
     assert_eq!(got.len(), want.len());
-    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
         let worst = g
             .iter()
             .zip(w)

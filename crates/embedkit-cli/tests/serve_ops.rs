@@ -53,6 +53,11 @@ fn serve_is_configured_by_environment_variables_alone() {
             ("EMBEDKIT_MAX_CLIENT_BATCH", "3"),
             ("EMBEDKIT_MAX_CONCURRENT_REQUESTS", "7"),
             ("EMBEDKIT_MAX_BODY_MB", "2"),
+            ("EMBEDKIT_MAX_REQUEST_TOKENS", "5000"),
+            ("EMBEDKIT_MAX_REQUEST_PIXELS", "123456"),
+            ("EMBEDKIT_MAX_INFLIGHT_TOKENS", "777777"),
+            ("EMBEDKIT_MAX_INFLIGHT_PIXELS", "888888"),
+            ("EMBEDKIT_MAX_INFLIGHT_BODY_MB", "3"),
             ("EMBEDKIT_ALLOW_EMPTY", "true"),
             ("EMBEDKIT_CORS_ALLOW_ORIGIN", "https://example.org"),
             ("EMBEDKIT_UPSTREAM_BASE_URL", "http://127.0.0.1:9/v1"),
@@ -94,9 +99,15 @@ fn serve_is_configured_by_environment_variables_alone() {
         json!({
             "max_batch_tokens": 1234,
             "max_client_batch": 3,
-            "max_request_tokens": 300000,
+            "max_request_tokens": 5000,
+            "max_request_pixels": 123456,
             "max_concurrent_requests": 7,
             "max_body_bytes": 2 << 20,
+            "max_inflight_tokens": 777777,
+            "max_inflight_pixels": 888888,
+            "max_inflight_body_bytes": 3 << 20,
+            // 7 requests × 32 KiB + 3 MiB × 2 + 777777 tokens × 100 + 888888 pixels × 12.
+            "inflight_memory_bound_bytes": 94965188,
             "allow_empty": true,
         })
     );

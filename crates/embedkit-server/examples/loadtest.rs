@@ -10,10 +10,22 @@
 //! long, reporting each minute's requests, p50 / p99 and 5xx, and the server's RSS after each
 //! minute, then the drift from the first minute to the last.
 //!
+//! With `--overload SECONDS` (and `--image-model`) it overloads one server with its default
+//! limits instead: the clients send the largest text and image requests those limits accept,
+//! and some just over them, for that long; it reports the requests by kind and status, the
+//! refusals `/metrics` counted by reason, and the server's peak RSS (VmHWM) against the bound:
+//! its peak after one full forward pass per model plus the in-flight bound `/info` reports.
+//! It fails on any 5xx, other refusal, broken connection, budget left held, or peak over the
+//! bound.
+//!
 //! ```sh
 //! cargo run --release -p embedkit-server --example loadtest -- \
 //!   --embedkit target/release/embedkit --model models/all-MiniLM-L6-v2 --texts bench-data/sentences.txt
 //! ```
+
+// Not `examples/overload.rs`: cargo would take that for an example of its own.
+#[path = "loadtest/overload.rs"]
+mod overload;
 
 use embedkit_models::{EmbedOptions, SentenceEmbedder};
 use std::io::{BufRead, BufReader};
@@ -29,6 +41,8 @@ struct Args {
     clients: usize,
     seconds: u64,
     soak_minutes: u64,
+    overload_seconds: u64,
+    image_model: String,
 }
 
 fn parse_args() -> Args {
@@ -39,6 +53,8 @@ fn parse_args() -> Args {
         clients: 64,
         seconds: 30,
         soak_minutes: 0,
+        overload_seconds: 0,
+        image_model: "models/mobilenet_v2".into(),
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
@@ -50,6 +66,8 @@ fn parse_args() -> Args {
             "--clients" => a.clients = v.parse().expect("--clients N"),
             "--seconds" => a.seconds = v.parse().expect("--seconds N"),
             "--soak" => a.soak_minutes = v.parse().expect("--soak MINUTES"),
+            "--overload" => a.overload_seconds = v.parse().expect("--overload SECONDS"),
+            "--image-model" => a.image_model = v,
             other => panic!("unknown argument {other}"),
         }
     }
@@ -95,10 +113,15 @@ fn start_server(a: &Args, extra: &[&str]) -> Server {
 }
 
 fn rss_mib(pid: u32) -> f64 {
+    status_mib(pid, "VmRSS:")
+}
+
+/// A memory line of `/proc/PID/status` (`VmRSS:`, `VmHWM:`), in MiB.
+fn status_mib(pid: u32, key: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
@@ -207,6 +230,9 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 
 fn main() {
     let a = parse_args();
+    if a.overload_seconds > 0 {
+        std::process::exit(overload::run(&a));
+    }
     let texts: Vec<String> = std::fs::read_to_string(&a.texts)
         .expect("read --texts")
         .lines()

@@ -14,7 +14,8 @@
 //! limits instead: the clients send the largest text and image requests those limits accept,
 //! and some just over them, for that long; it reports the requests by kind and status, the
 //! refusals `/metrics` counted by reason, and the server's peak RSS (VmHWM) against the bound:
-//! its peak after one full forward pass per model plus the in-flight bound `/info` reports.
+//! its peak while every model runs a full forward pass at once, plus the in-flight bound
+//! `/info` reports.
 //! It fails on any 5xx, other refusal, broken connection, budget left held, or peak over the
 //! bound.
 //!

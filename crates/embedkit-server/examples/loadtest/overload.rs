@@ -135,17 +135,27 @@ pub fn run(a: &Args) -> i32 {
     let limits = &info["limits"];
     let bound_mib = limits["inflight_memory_bound_bytes"].as_u64().unwrap_or(0) as f64 / 1048576.0;
 
-    // The baseline: one full forward pass per model (the text pass's token budget, 8 images).
+    // The baseline: a full forward pass of every model at once: the text pass's token budget in texts at
+    // the model's maximum length (attention grows with it), and 8 images.
     let photo = png(600, 400);
     let batch_tokens = limits["max_batch_tokens"].as_u64().unwrap_or(4096) as usize;
-    let full_pass = vec!["tea ".repeat(120); batch_tokens / 128];
+    let max_len = info["models"]
+        .as_array()
+        .and_then(|all| all.iter().find(|m| m["id"] == "m"))
+        .and_then(|m| m["max_seq_length"].as_u64())
+        .unwrap_or(128) as usize;
+    let full_pass = vec!["tea ".repeat(max_len * 2); batch_tokens / max_len];
     let calibration = [
         json!({"model": "m", "input": full_pass}),
         json!({"model": "img", "input": vec![data_uri(&photo); 8]}),
     ];
-    for body in &calibration {
-        assert_eq!(post(&url, &body.to_string()), 200, "calibration");
-    }
+    // At once: the models' threads run their passes side by side under load too.
+    std::thread::scope(|s| {
+        for body in &calibration {
+            let url = &url;
+            s.spawn(move || assert_eq!(post(url, &body.to_string()), 200, "calibration"));
+        }
+    });
     let idle = status_mib(pid, "VmRSS:");
     let baseline = status_mib(pid, "VmHWM:");
     let bodies = bodies(&info, &photo);
